@@ -1,0 +1,3 @@
+"""upgrader: capacity-gated, resumable upgrades of Amazon EKS clusters."""
+
+__version__ = "0.1.0"

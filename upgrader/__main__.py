@@ -1,0 +1,3 @@
+from upgrader.cli import main
+
+main()

@@ -1,0 +1,441 @@
+"""Subnet budgets and capacity-aware waves for rolling node groups.
+
+A wave replaces, in each AZ of a node group, ``k`` old nodes: launch ``k`` new
+nodes (they take their peak addresses), drain the ``k`` old ones (their pods
+move to the new nodes), terminate them (their addresses come back). The peak
+of a wave is checked per subnet, never summed across subnets or AZs.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+
+from upgrader.capacity.node import max_pods, node_addresses
+from upgrader.capacity.settings import CniSettings
+from upgrader.catalog.instances import InstanceType
+
+
+def _ceil_div(a: int, b: int) -> int:
+    return -(-a // b)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Subnet:
+    """A subnet and the addresses free in it now."""
+
+    id: str
+    az: str
+    free_ips: int
+    name: str = ""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Node:
+    """An old node to replace: where it sits, its pods, the addresses it holds."""
+
+    name: str
+    subnet_id: str
+    pods: int
+    subnet_ips: int
+    pod_subnet_id: str | None = None
+    pod_subnet_ips: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class NodeGroupRoll:
+    """A node group to roll and what its new nodes will be.
+
+    ``pod_subnet_by_az`` names the ENIConfig subnet per AZ under custom networking.
+    """
+
+    name: str
+    instance_type: InstanceType
+    cni: CniSettings
+    subnet_ids: tuple[str, ...]
+    nodes: tuple[Node, ...]
+    kubelet_max_pods: int | None = None
+    max_surge: int | None = None
+    pod_subnet_by_az: Mapping[str, str] | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubnetBudget:
+    """One subnet during one wave: free before, peak demand, released, free after."""
+
+    subnet_id: str
+    az: str
+    free_before: int
+    peak_demand: int
+    released: int
+    free_after: int
+    reserve: int
+
+    @property
+    def free_at_peak(self) -> int:
+        return self.free_before - self.peak_demand
+
+    @property
+    def safe(self) -> bool:
+        """The wave takes nothing here, or leaves at least the reserve at its peak."""
+        return self.peak_demand == 0 or self.free_at_peak >= self.reserve
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AzStep:
+    """The part of a wave in one AZ."""
+
+    az: str
+    drained: tuple[str, ...]
+    new_nodes: tuple[tuple[str, int], ...]
+    displaced_pods: int
+    pods_per_new_node: int
+    overflow_pods: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Wave:
+    """One wave of a node-group roll and its per-subnet budgets."""
+
+    index: int
+    group: str
+    steps: tuple[AzStep, ...]
+    budgets: tuple[SubnetBudget, ...]
+
+    @property
+    def size(self) -> int:
+        return sum(len(s.drained) for s in self.steps)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Blocker:
+    """Why an AZ of a group cannot roll: the tightest subnet for a wave of one."""
+
+    group: str
+    az: str
+    subnet_id: str
+    free_ips: int
+    demand: int
+    reserve: int
+    nodes_left: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RollPlan:
+    """Waves of all groups in order, the predicted end state and the lower bound."""
+
+    waves: tuple[Wave, ...]
+    blockers: tuple[Blocker, ...]
+    free_after: Mapping[str, int]
+    lower_bound_waves: int | None
+
+    @property
+    def blocked(self) -> bool:
+        return bool(self.blockers)
+
+
+@dataclass(frozen=True, slots=True)
+class _NewNode:
+    node_ips: int
+    pod_ips: int
+    steady_node_ips: int
+    steady_pod_ips: int
+
+
+class _Sizer:
+    """Per-group cache of new-node addresses and pod capacity."""
+
+    def __init__(self, group: NodeGroupRoll) -> None:
+        self.group = group
+        limits = max_pods(group.instance_type, group.cni)
+        mp = group.kubelet_max_pods if group.kubelet_max_pods is not None else limits.value
+        self.pod_capacity = min(limits.pod_ip_capacity, max(mp - 2, 0))
+        self._cache: dict[int, _NewNode] = {}
+
+    def new_node(self, pods: int) -> _NewNode:
+        hit = self._cache.get(pods)
+        if hit is None:
+            g = self.group
+            a = node_addresses(g.instance_type, g.cni, pods, kubelet_max_pods=g.kubelet_max_pods)
+            peak_total = a.peak_ips
+            peak_node = a.node_subnet_ips if g.cni.custom_networking else peak_total
+            hit = _NewNode(
+                node_ips=peak_node,
+                pod_ips=peak_total - peak_node,
+                steady_node_ips=a.node_subnet_ips,
+                steady_pod_ips=a.pod_subnet_ips,
+            )
+            self._cache[pods] = hit
+        return hit
+
+    def overflow_ips(self, overflow: int) -> int:
+        """Addresses that pods with no room on the new nodes add on the staying nodes."""
+        if overflow <= 0:
+            return 0
+        g = self.group
+        grown = node_addresses(g.instance_type, g.cni, overflow).subnet_ips
+        return max(grown - node_addresses(g.instance_type, g.cni, 0).subnet_ips, overflow)
+
+
+@dataclass(slots=True)
+class _Placement:
+    new_nodes: dict[str, int]
+    demand: dict[str, int]
+    steady: dict[str, int]
+    overflow: int
+    per_node_pods: int
+
+
+def _place(
+    sizer: _Sizer,
+    free: Mapping[str, int],
+    node_subnets: Sequence[str],
+    pod_subnet: str | None,
+    k: int,
+    displaced: int,
+    reserve: int,
+    *,
+    with_overflow: bool = True,
+) -> _Placement | None:
+    """Place ``k`` new nodes on the subnets with most slack; None if any subnet
+    would fall below ``reserve`` at the wave's peak."""
+    per_node = min(_ceil_div(displaced, k), sizer.pod_capacity) if k else 0
+    overflow = max(displaced - k * sizer.pod_capacity, 0) if with_overflow else 0
+    nn = sizer.new_node(per_node)
+    demand: dict[str, int] = defaultdict(int)
+    steady: dict[str, int] = defaultdict(int)
+    counts: dict[str, int] = defaultdict(int)
+    heap = [(-(free[s] - reserve), s) for s in node_subnets]
+    heapq.heapify(heap)
+    for _ in range(k):
+        neg_slack, s = heap[0]
+        if -neg_slack < nn.node_ips:
+            return None
+        heapq.heapreplace(heap, (neg_slack + nn.node_ips, s))
+        demand[s] += nn.node_ips
+        steady[s] += nn.steady_node_ips
+        counts[s] += 1
+    target = pod_subnet or heap[0][1]
+    if nn.pod_ips:
+        demand[target] += k * nn.pod_ips
+        steady[target] += k * nn.steady_pod_ips
+    extra = sizer.overflow_ips(overflow)
+    if extra:
+        demand[target] += extra
+        steady[target] += extra
+    if any(free[s] - d < reserve for s, d in demand.items()):
+        return None
+    return _Placement(dict(counts), dict(demand), dict(steady), overflow, per_node)
+
+
+def _largest_wave(
+    sizer: _Sizer,
+    free: Mapping[str, int],
+    node_subnets: Sequence[str],
+    pod_subnet: str | None,
+    prefix_pods: Sequence[int],
+    limit: int,
+    reserve: int,
+    *,
+    with_overflow: bool = True,
+) -> tuple[int, _Placement | None]:
+    """Largest ``k <= limit`` whose placement is safe; ``prefix_pods[k]`` is the
+    number of pods on the first ``k`` nodes to drain."""
+
+    def attempt(k: int) -> _Placement | None:
+        return _place(
+            sizer,
+            free,
+            node_subnets,
+            pod_subnet,
+            k,
+            prefix_pods[k],
+            reserve,
+            with_overflow=with_overflow,
+        )
+
+    lo, hi, best = 1, limit, 0
+    best_placement: _Placement | None = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        p = attempt(mid)
+        if p is not None:
+            best, best_placement, lo = mid, p, mid + 1
+        else:
+            hi = mid - 1
+    return best, best_placement
+
+
+def _prefix_sums(values: Iterable[int]) -> list[int]:
+    out = [0]
+    for v in values:
+        out.append(out[-1] + v)
+    return out
+
+
+def _group_layout(
+    group: NodeGroupRoll, subnets: Mapping[str, Subnet]
+) -> dict[str, tuple[list[str], str | None, list[Node]]]:
+    """Per AZ: the group's node subnets, its pod subnet, and its old nodes by name."""
+    layout: dict[str, tuple[list[str], str | None, list[Node]]] = {}
+    for sid in group.subnet_ids:
+        az = subnets[sid].az
+        pod = (group.pod_subnet_by_az or {}).get(az)
+        layout.setdefault(az, ([], pod, []))[0].append(sid)
+    for node in sorted(group.nodes, key=lambda n: n.name):
+        az = subnets[node.subnet_id].az
+        layout.setdefault(az, ([node.subnet_id], None, []))[2].append(node)
+    return layout
+
+
+def lower_bound_waves(
+    subnets: Sequence[Subnet], groups: Sequence[NodeGroupRoll], reserve: int
+) -> int | None:
+    """Fewest waves any safe roll of ``groups`` (one group after another) can take.
+
+    Uses the most headroom a subnet can ever have (free now plus every old
+    node's addresses) and the least demand a wave can have (the emptiest nodes
+    first, no overflow); ``None`` when not even one node can be replaced.
+    """
+    by_id = {s.id: s for s in subnets}
+    optimistic = {s.id: s.free_ips for s in subnets}
+    for g in groups:
+        for n in g.nodes:
+            optimistic[n.subnet_id] += n.subnet_ips
+            if n.pod_subnet_id:
+                optimistic[n.pod_subnet_id] += n.pod_subnet_ips
+    total = 0
+    for g in groups:
+        sizer = _Sizer(g)
+        worst = 0
+        for node_subnets, pod_subnet, nodes in _group_layout(g, by_id).values():
+            if not nodes:
+                continue
+            limit = min(len(nodes), g.max_surge or len(nodes))
+            prefix = _prefix_sums(sorted(n.pods for n in nodes))
+            k, _ = _largest_wave(
+                sizer,
+                optimistic,
+                node_subnets,
+                pod_subnet,
+                prefix,
+                limit,
+                reserve,
+                with_overflow=False,
+            )
+            if k == 0:
+                return None
+            worst = max(worst, _ceil_div(len(nodes), k))
+        total += worst
+    return total
+
+
+def _tightest(
+    sizer: _Sizer,
+    free: Mapping[str, int],
+    node_subnets: Sequence[str],
+    pod_subnet: str | None,
+    displaced: int,
+) -> tuple[str, int]:
+    """The subnet and demand that block a wave of one node."""
+    nn = sizer.new_node(min(displaced, sizer.pod_capacity))
+    best = max(node_subnets, key=lambda s: (free[s], s))
+    if nn.pod_ips and pod_subnet and free[best] >= nn.node_ips:
+        return pod_subnet, nn.pod_ips
+    return best, nn.node_ips + (0 if pod_subnet else nn.pod_ips)
+
+
+def plan_roll(subnets: Sequence[Subnet], groups: Sequence[NodeGroupRoll], reserve: int) -> RollPlan:
+    """Waves for rolling ``groups`` one after another, every AZ of a group in
+    parallel, each wave the largest that keeps every subnet at or above
+    ``reserve`` free addresses at its peak."""
+    by_id = {s.id: s for s in subnets}
+    free = {s.id: s.free_ips for s in subnets}
+    waves: list[Wave] = []
+    blockers: list[Blocker] = []
+    for g in groups:
+        sizer = _Sizer(g)
+        remaining = {
+            az: (ns, ps, list(nodes))
+            for az, (ns, ps, nodes) in _group_layout(g, by_id).items()
+            if nodes
+        }
+        while remaining:
+            steps: list[AzStep] = []
+            before = dict(free)
+            peak: dict[str, int] = defaultdict(int)
+            released: dict[str, int] = defaultdict(int)
+            steady: dict[str, int] = defaultdict(int)
+            for az in sorted(remaining):
+                node_subnets, pod_subnet, nodes = remaining[az]
+                limit = min(len(nodes), g.max_surge or len(nodes))
+                prefix = _prefix_sums(n.pods for n in nodes[:limit])
+                k, placement = _largest_wave(
+                    sizer, before, node_subnets, pod_subnet, prefix, limit, reserve
+                )
+                if k == 0 or placement is None:
+                    sid, demand = _tightest(sizer, before, node_subnets, pod_subnet, prefix[1])
+                    blockers.append(
+                        Blocker(
+                            group=g.name,
+                            az=az,
+                            subnet_id=sid,
+                            free_ips=before[sid],
+                            demand=demand,
+                            reserve=reserve,
+                            nodes_left=len(nodes),
+                        )
+                    )
+                    del remaining[az]
+                    continue
+                drained, remaining[az] = nodes[:k], (node_subnets, pod_subnet, nodes[k:])
+                for s, d in placement.demand.items():
+                    peak[s] += d
+                    before[s] -= d
+                for s, d in placement.steady.items():
+                    steady[s] += d
+                for n in drained:
+                    released[n.subnet_id] += n.subnet_ips
+                    if n.pod_subnet_id:
+                        released[n.pod_subnet_id] += n.pod_subnet_ips
+                steps.append(
+                    AzStep(
+                        az=az,
+                        drained=tuple(n.name for n in drained),
+                        new_nodes=tuple(sorted(placement.new_nodes.items())),
+                        displaced_pods=prefix[k],
+                        pods_per_new_node=placement.per_node_pods,
+                        overflow_pods=placement.overflow,
+                    )
+                )
+                if not remaining[az][2]:
+                    del remaining[az]
+            if not steps:
+                break
+            touched = sorted(set(peak) | set(released))
+            budgets = []
+            for s in touched:
+                after = free[s] - steady[s] + released[s]
+                budgets.append(
+                    SubnetBudget(
+                        subnet_id=s,
+                        az=by_id[s].az,
+                        free_before=free[s],
+                        peak_demand=peak[s],
+                        released=released[s],
+                        free_after=after,
+                        reserve=reserve,
+                    )
+                )
+                free[s] = after
+            waves.append(
+                Wave(index=len(waves) + 1, group=g.name, steps=tuple(steps), budgets=tuple(budgets))
+            )
+    return RollPlan(
+        waves=tuple(waves),
+        blockers=tuple(blockers),
+        free_after=dict(free),
+        lower_bound_waves=lower_bound_waves(subnets, groups, reserve),
+    )

@@ -1,0 +1,1 @@
+"""Bundled data: instance types, Kubernetes versions, CNI releases and behaviours."""

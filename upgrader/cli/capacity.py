@@ -1,0 +1,108 @@
+"""``upgrader capacity``: max pods and addresses for one node."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from upgrader import pipeline
+from upgrader.cli.catalog import default_overlay_path
+from upgrader.cli.output import Format, emit_json, markdown_table
+
+
+def render_text(report: pipeline.CapacityReport) -> str:
+    """The seed's instance table plus max pods and addresses per node."""
+    i, a = report.instance, report.addresses
+    table = markdown_table(
+        [
+            "API Name",
+            "Memory",
+            "vCPUs",
+            "Max IPs",
+            "Max ENIs",
+            "IPv4 per ENI",
+            "Max pods",
+            "Addresses per node",
+        ],
+        [
+            [
+                i.name,
+                f"{i.memory_mib / 1024:g} GiB",
+                str(i.vcpus),
+                str(i.max_enis * i.ipv4_per_eni),
+                str(i.max_enis),
+                str(i.ipv4_per_eni),
+                str(report.limits.value),
+                str(a.subnet_ips),
+            ]
+        ],
+    )
+    lines = [
+        table,
+        "",
+        f"CNI {report.cni.version.tag}, {a.mode.value} pool, {a.pods} pods: "
+        f"{a.enis_attached} ENIs attached, {a.pool_ips} pool addresses"
+        + (f" ({a.prefixes} /28 prefixes)" if a.prefixes else "")
+        + f", {a.subnet_ips} addresses from the subnet(s)"
+        + (
+            f" ({a.node_subnet_ips} node subnet + {a.pod_subnet_ips} pod subnet)"
+            if a.pod_subnet_ips
+            else ""
+        )
+        + f"; boot peak {a.peak_ips}.",
+        f"Pod-IP capacity {report.limits.pod_ip_capacity}"
+        + (
+            f"; max pods capped from {report.limits.uncapped}"
+            if report.limits.value != report.limits.uncapped
+            else ""
+        )
+        + ".",
+    ]
+    lines += [f"note: {n}" for n in report.notes]
+    return "\n".join(lines)
+
+
+def capacity(
+    instance_type: Annotated[str, typer.Option("--instance-type", "-t", help="EC2 instance type")],
+    pods: Annotated[int, typer.Option(help="pods on the node that need a VPC address")] = 0,
+    cni_version: Annotated[str | None, typer.Option(help="VPC CNI release, e.g. v1.5.5")] = None,
+    warm_eni_target: Annotated[int | None, typer.Option(help="WARM_ENI_TARGET")] = None,
+    warm_ip_target: Annotated[int | None, typer.Option(help="WARM_IP_TARGET")] = None,
+    minimum_ip_target: Annotated[int | None, typer.Option(help="MINIMUM_IP_TARGET")] = None,
+    warm_prefix_target: Annotated[int | None, typer.Option(help="WARM_PREFIX_TARGET")] = None,
+    max_eni: Annotated[int | None, typer.Option(help="MAX_ENI")] = None,
+    prefix_delegation: Annotated[bool, typer.Option(help="ENABLE_PREFIX_DELEGATION")] = False,
+    custom_networking: Annotated[
+        bool, typer.Option(help="AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG (ENIConfig subnets)")
+    ] = False,
+    max_pods_cap: Annotated[
+        bool, typer.Option(help="apply max-pods-calculator's 110/250 ceilings")
+    ] = False,
+    catalog: Annotated[
+        Path | None, typer.Option(help="refreshed catalog overlay (default: user cache)")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.TEXT,
+) -> None:
+    """Max pods and the addresses one node takes from its subnet(s)."""
+    report = pipeline.instance_capacity(
+        pipeline.CapacityRequest(
+            instance_type=instance_type,
+            pods=pods,
+            cni_version=cni_version,
+            warm_eni_target=warm_eni_target,
+            warm_ip_target=warm_ip_target,
+            minimum_ip_target=minimum_ip_target,
+            warm_prefix_target=warm_prefix_target,
+            max_eni=max_eni,
+            prefix_delegation=prefix_delegation,
+            custom_networking=custom_networking,
+            max_pods_cap=max_pods_cap,
+            catalog_overlay=catalog or default_overlay_path(),
+        )
+    )
+    if fmt is Format.JSON:
+        emit_json(report.as_json())
+    else:
+        typer.echo(render_text(report))
