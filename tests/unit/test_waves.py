@@ -7,7 +7,14 @@ from hypothesis import strategies as st
 
 from upgrader.capacity.node import node_addresses
 from upgrader.capacity.settings import CniSettings
-from upgrader.capacity.waves import Node, NodeGroupRoll, Subnet, lower_bound_waves, plan_roll
+from upgrader.capacity.waves import (
+    Node,
+    NodeGroupRoll,
+    Subnet,
+    largest_safe_wave,
+    lower_bound_waves,
+    plan_roll,
+)
 from upgrader.catalog import instances
 from upgrader.semver import Version
 
@@ -68,6 +75,37 @@ def test_headroom_sets_the_wave_size() -> None:
     assert [w.size for w in plan.waves] == [3, 3, 3, 1]
     assert plan.lower_bound_waves is not None and plan.lower_bound_waves <= len(plan.waves)
     assert plan.free_after == {"s1": 100}
+
+
+def test_largest_safe_wave_per_az_and_az_budgets() -> None:
+    subnets, group, reserve = staging(free_a=40)
+    assert largest_safe_wave(subnets, group, reserve) == {
+        "ap-northeast-1a": 0,
+        "ap-northeast-1c": 1,
+    }
+    subnets, group, reserve = staging()
+    (wave,) = plan_roll(subnets, [group], reserve).waves
+    a, c = wave.az_budgets()
+    assert (a.az, a.free_before, a.peak_demand, a.tightest_subnet) == (
+        "ap-northeast-1a",
+        191,
+        45,
+        "subnet-a",
+    )
+    assert c.tightest_free_at_peak == 191 - 45
+
+
+def test_lower_bound_is_tight_for_like_for_like_single_subnet() -> None:
+    held = node_addresses(R5, NEW, 10).subnet_ips
+    nodes = tuple(
+        Node(name=f"n{i:02}", subnet_id="s1", pods=10, subnet_ips=held) for i in range(12)
+    )
+    group = NodeGroupRoll(name="g", instance_type=R5, cni=NEW, subnet_ids=("s1",), nodes=nodes)
+    subnets = [Subnet(id="s1", az="a", free_ips=70)]
+    plan = plan_roll(subnets, [group], 10)
+    assert [w.size for w in plan.waves] == [2] * 6
+    assert plan.lower_bound_waves is not None
+    assert plan.lower_bound_waves == 5  # ENI granularity: one wave short of the 6 needed
 
 
 def test_max_surge_caps_the_wave() -> None:

@@ -9,9 +9,11 @@ of a wave is checked per subnet, never summed across subnets or AZs.
 from __future__ import annotations
 
 import heapq
+import math
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from fractions import Fraction
 
 from upgrader.capacity.node import max_pods, node_addresses
 from upgrader.capacity.settings import CniSettings
@@ -84,6 +86,20 @@ class SubnetBudget:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class AzBudget:
+    """The subnets of one AZ during one wave, summed for display; gates use the
+    per-subnet budgets, never these sums."""
+
+    az: str
+    free_before: int
+    peak_demand: int
+    released: int
+    free_after: int
+    tightest_subnet: str
+    tightest_free_at_peak: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class AzStep:
     """The part of a wave in one AZ."""
 
@@ -107,6 +123,28 @@ class Wave:
     @property
     def size(self) -> int:
         return sum(len(s.drained) for s in self.steps)
+
+    def az_budgets(self) -> tuple[AzBudget, ...]:
+        """Per-AZ view of :attr:`budgets`."""
+        by_az: dict[str, list[SubnetBudget]] = defaultdict(list)
+        for b in self.budgets:
+            by_az[b.az].append(b)
+        out = []
+        for az in sorted(by_az):
+            bs = by_az[az]
+            tight = min(bs, key=lambda b: (b.free_at_peak, b.subnet_id))
+            out.append(
+                AzBudget(
+                    az=az,
+                    free_before=sum(b.free_before for b in bs),
+                    peak_demand=sum(b.peak_demand for b in bs),
+                    released=sum(b.released for b in bs),
+                    free_after=sum(b.free_after for b in bs),
+                    tightest_subnet=tight.subnet_id,
+                    tightest_free_at_peak=tight.free_at_peak,
+                )
+            )
+        return tuple(out)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -153,6 +191,7 @@ class _Sizer:
         mp = group.kubelet_max_pods if group.kubelet_max_pods is not None else limits.value
         self.pod_capacity = min(limits.pod_ip_capacity, max(mp - 2, 0))
         self._cache: dict[int, _NewNode] = {}
+        self._slope: Fraction | None = None
 
     def new_node(self, pods: int) -> _NewNode:
         hit = self._cache.get(pods)
@@ -169,6 +208,18 @@ class _Sizer:
             )
             self._cache[pods] = hit
         return hit
+
+    def least_slope(self) -> Fraction:
+        """The fewest addresses each extra pod can add, on a new node or as overflow."""
+        if self._slope is None:
+            base = self.new_node(0)
+            start = base.steady_node_ips + base.steady_pod_ips
+            slope = Fraction(1)  # overflow pods cost at least one address each
+            for pods in range(1, self.pod_capacity + 1):
+                nn = self.new_node(pods)
+                slope = min(slope, Fraction(nn.steady_node_ips + nn.steady_pod_ips - start, pods))
+            self._slope = slope
+        return self._slope
 
     def overflow_ips(self, overflow: int) -> int:
         """Addresses that pods with no room on the new nodes add on the staying nodes."""
@@ -268,6 +319,24 @@ def _largest_wave(
     return best, best_placement
 
 
+def largest_safe_wave(
+    subnets: Sequence[Subnet], group: NodeGroupRoll, reserve: int
+) -> dict[str, int]:
+    """Per AZ, the most old nodes of ``group`` one wave can replace right now
+    (0: not even one; the AZ is blocked)."""
+    by_id = {s.id: s for s in subnets}
+    free = {s.id: s.free_ips for s in subnets}
+    sizer = _Sizer(group)
+    out = {}
+    for az, (node_subnets, pod_subnet, nodes) in sorted(_group_layout(group, by_id).items()):
+        if not nodes:
+            continue
+        limit = min(len(nodes), group.max_surge or len(nodes))
+        prefix = _prefix_sums(n.pods for n in nodes[:limit])
+        out[az], _ = _largest_wave(sizer, free, node_subnets, pod_subnet, prefix, limit, reserve)
+    return out
+
+
 def _prefix_sums(values: Iterable[int]) -> list[int]:
     out = [0]
     for v in values:
@@ -290,44 +359,105 @@ def _group_layout(
     return layout
 
 
+def _held_in(node: Node, subnet_ids: Iterable[str]) -> int:
+    """Addresses ``node`` holds in the given subnets."""
+    ids = set(subnet_ids)
+    return (node.subnet_ips if node.subnet_id in ids else 0) + (
+        node.pod_subnet_ips if node.pod_subnet_id in ids else 0
+    )
+
+
+def _az_lower_bound(
+    sizer: _Sizer,
+    slack0: int,
+    gains: Sequence[int],
+    pods_ascending: Sequence[int],
+    limit: int,
+) -> int | None:
+    """Fewest waves for one AZ of a group, or None if no wave of one fits.
+
+    ``slack0`` is the most free-above-reserve the AZ's subnets can offer at the
+    start; ``gains[r]`` the most that ``r`` replaced nodes can add to it. Each wave
+    takes the least demand any ``k`` nodes can have: the ``k`` emptiest nodes'
+    pods on ``k`` new nodes, no overflow.
+    """
+    n = len(pods_ascending)
+    prefix = _prefix_sums(pods_ascending)
+
+    def demand(k: int) -> int:
+        nn = sizer.new_node(min(_ceil_div(prefix[k], k), sizer.pod_capacity))
+        return k * (nn.node_ips + nn.pod_ips)
+
+    replaced, waves = 0, 0
+    while replaced < n:
+        slack = slack0 + gains[replaced]
+        lo, hi, best = 1, min(limit, n - replaced), 0
+        while lo <= hi:  # demand(k) grows with k: the emptiest nodes come first
+            mid = (lo + hi) // 2
+            if demand(mid) <= slack:
+                best, lo = mid, mid + 1
+            else:
+                hi = mid - 1
+        if best == 0:
+            return None
+        replaced += best
+        waves += 1
+    return waves
+
+
 def lower_bound_waves(
     subnets: Sequence[Subnet], groups: Sequence[NodeGroupRoll], reserve: int
 ) -> int | None:
     """Fewest waves any safe roll of ``groups`` (one group after another) can take.
 
-    Uses the most headroom a subnet can ever have (free now plus every old
-    node's addresses) and the least demand a wave can have (the emptiest nodes
-    first, no overflow); ``None`` when not even one node can be replaced.
+    A wave of ``k`` in an AZ needs, summed over the subnets it lands in, at least
+    ``k`` new nodes' least peak above the reserve. What the AZ can offer is
+    bounded by its free addresses now, plus what earlier groups' old nodes hold
+    there, plus what this group's replaced nodes give back: where the AZ has one
+    subnet, net of the least their pods can cost again (an empty new node plus
+    the least addresses per pod), gross otherwise. ``None`` when not even one
+    node can be replaced.
     """
     by_id = {s.id: s for s in subnets}
-    optimistic = {s.id: s.free_ips for s in subnets}
-    for g in groups:
-        for n in g.nodes:
-            optimistic[n.subnet_id] += n.subnet_ips
-            if n.pod_subnet_id:
-                optimistic[n.pod_subnet_id] += n.pod_subnet_ips
+    credited = {s.id: s.free_ips for s in subnets}
     total = 0
     for g in groups:
         sizer = _Sizer(g)
+        least_new = sizer.new_node(0)
+        least_steady = least_new.steady_node_ips + least_new.steady_pod_ips
+        slope = sizer.least_slope()
         worst = 0
         for node_subnets, pod_subnet, nodes in _group_layout(g, by_id).values():
             if not nodes:
                 continue
-            limit = min(len(nodes), g.max_surge or len(nodes))
-            prefix = _prefix_sums(sorted(n.pods for n in nodes))
-            k, _ = _largest_wave(
-                sizer,
-                optimistic,
-                node_subnets,
-                pod_subnet,
-                prefix,
-                limit,
-                reserve,
-                with_overflow=False,
+            az_subnets = [*node_subnets, *([pod_subnet] if pod_subnet else [])]
+            slack0 = sum(max(credited[s] - reserve, 0) for s in az_subnets)
+            single = len(node_subnets) == 1 and pod_subnet is None
+            back = sorted(
+                (
+                    max(
+                        _held_in(n, az_subnets)
+                        - ((least_steady + slope * n.pods) if single else 0),
+                        Fraction(0),
+                    )
+                    for n in nodes
+                ),
+                reverse=True,
             )
-            if k == 0:
+            limit = min(len(nodes), g.max_surge or len(nodes))
+            gains = [0]
+            running = Fraction(0)
+            for b in back:
+                running += b
+                gains.append(math.ceil(running))
+            waves = _az_lower_bound(sizer, slack0, gains, sorted(n.pods for n in nodes), limit)
+            if waves is None:
                 return None
-            worst = max(worst, _ceil_div(len(nodes), k))
+            worst = max(worst, waves)
+        for n in g.nodes:  # later groups may use what this group's old nodes held
+            credited[n.subnet_id] += n.subnet_ips
+            if n.pod_subnet_id:
+                credited[n.pod_subnet_id] += n.pod_subnet_ips
         total += worst
     return total
 
