@@ -14,7 +14,8 @@ HOST_NETWORK_PODS = 2  # aws-node and kube-proxy: the "+2" of eni-max-pods.txt
 CAP_LOW_CPU, CAP_HIGH_CPU, CAP_CPU_THRESHOLD = 110, 250, 30  # max-pods-calculator.sh ceilings
 
 
-def _ceil_div(a: int, b: int) -> int:
+def ceil_div(a: int, b: int) -> int:
+    """Integer ceiling of ``a / b``."""
     return -(-a // b)
 
 
@@ -133,14 +134,14 @@ def _node_addresses(
         mode = PoolMode.PREFIX
         if w or m:
             target = m if w == 0 else max(pods + w, m)
-            prefixes = _ceil_div(target, PREFIX_SIZE)
+            prefixes = ceil_div(target, PREFIX_SIZE)
         else:
             warm = cni.warm_prefix_target if cni.warm_prefix_target is not None else 1
-            prefixes = _ceil_div(pods, PREFIX_SIZE) + warm
+            prefixes = ceil_div(pods, PREFIX_SIZE) + warm
         prefixes = min(prefixes, slots_max)
         if caps_pool:
-            prefixes = min(prefixes, max(1, _ceil_div(mp, PREFIX_SIZE)))
-        enis = min(max(1, _ceil_div(prefixes, slots_per_eni)), max(enis_max, 1))
+            prefixes = min(prefixes, max(1, ceil_div(mp, PREFIX_SIZE)))
+        enis = min(max(1, ceil_div(prefixes, slots_per_eni)), max(enis_max, 1))
         pool = prefixes * PREFIX_SIZE
         peak_pool = pool
     elif cni.ip_target_mode:
@@ -150,16 +151,16 @@ def _node_addresses(
         if caps_pool:
             pool = min(pool, mp)
         prefixes = 0
-        enis = min(max(1, _ceil_div(pool, slots_per_eni)), max(enis_max, 1))
+        enis = min(max(1, ceil_div(pool, slots_per_eni)), max(enis_max, 1))
         # v1.5-v1.8 fill whole ENIs before trimming to the target (#730).
         peak_pool = enis * slots_per_eni if cni.behaviour.boot_full_eni_peak else pool
     else:
         mode = PoolMode.WARM_ENI
         warm = cni.warm_eni_target if cni.warm_eni_target is not None else 1
         # poolTooLow: available < S*W, or W == 0 and available == 0
-        enis = _ceil_div(pods, slots_per_eni) + warm if warm else pods // slots_per_eni + 1
+        enis = ceil_div(pods, slots_per_eni) + warm if warm else pods // slots_per_eni + 1
         if caps_pool:
-            enis = min(enis, max(1, _ceil_div(mp, slots_per_eni)))
+            enis = min(enis, max(1, ceil_div(mp, slots_per_eni)))
         enis = min(max(enis, 1), max(enis_max, 1))
         pool = enis * slots_per_eni if enis_max else 0
         prefixes = 0

@@ -15,13 +15,9 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from upgrader.capacity.node import max_pods, node_addresses
+from upgrader.capacity.node import ceil_div, max_pods, node_addresses
 from upgrader.capacity.settings import CniSettings
 from upgrader.catalog.instances import InstanceType
-
-
-def _ceil_div(a: int, b: int) -> int:
-    return -(-a // b)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -252,7 +248,7 @@ def _place(
 ) -> _Placement | None:
     """Place ``k`` new nodes on the subnets with most slack; None if any subnet
     would fall below ``reserve`` at the wave's peak."""
-    per_node = min(_ceil_div(displaced, k), sizer.pod_capacity) if k else 0
+    per_node = min(ceil_div(displaced, k), sizer.pod_capacity) if k else 0
     overflow = max(displaced - k * sizer.pod_capacity, 0) if with_overflow else 0
     nn = sizer.new_node(per_node)
     demand: dict[str, int] = defaultdict(int)
@@ -385,7 +381,7 @@ def _az_lower_bound(
     prefix = _prefix_sums(pods_ascending)
 
     def demand(k: int) -> int:
-        nn = sizer.new_node(min(_ceil_div(prefix[k], k), sizer.pod_capacity))
+        nn = sizer.new_node(min(ceil_div(prefix[k], k), sizer.pod_capacity))
         return k * (nn.node_ips + nn.pod_ips)
 
     replaced, waves = 0, 0
