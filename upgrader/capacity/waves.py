@@ -11,13 +11,16 @@ from __future__ import annotations
 import heapq
 import math
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from typing import TypeVar
 
 from upgrader.capacity.node import ceil_div, max_pods, node_addresses
 from upgrader.capacity.settings import CniSettings
 from upgrader.catalog.instances import InstanceType
+
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -40,6 +43,11 @@ class Node:
     subnet_ips: int
     pod_subnet_id: str | None = None
     pod_subnet_ips: int = 0
+
+    def holdings(self) -> tuple[tuple[str, int], ...]:
+        """(subnet id, addresses) for every subnet the node holds addresses in."""
+        pod = ((self.pod_subnet_id, self.pod_subnet_ips),) if self.pod_subnet_id else ()
+        return ((self.subnet_id, self.subnet_ips), *pod)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -177,6 +185,10 @@ class _NewNode:
     steady_node_ips: int
     steady_pod_ips: int
 
+    @property
+    def steady_total(self) -> int:
+        return self.steady_node_ips + self.steady_pod_ips
+
 
 class _Sizer:
     """Per-group cache of new-node addresses and pod capacity."""
@@ -209,11 +221,11 @@ class _Sizer:
         """The fewest addresses each extra pod can add, on a new node or as overflow."""
         if self._slope is None:
             base = self.new_node(0)
-            start = base.steady_node_ips + base.steady_pod_ips
+            start = base.steady_total
             slope = Fraction(1)  # overflow pods cost at least one address each
             for pods in range(1, self.pod_capacity + 1):
                 nn = self.new_node(pods)
-                slope = min(slope, Fraction(nn.steady_node_ips + nn.steady_pod_ips - start, pods))
+                slope = min(slope, Fraction(nn.steady_total - start, pods))
             self._slope = slope
         return self._slope
 
@@ -243,13 +255,11 @@ def _place(
     k: int,
     displaced: int,
     reserve: int,
-    *,
-    with_overflow: bool = True,
 ) -> _Placement | None:
     """Place ``k`` new nodes on the subnets with most slack; None if any subnet
     would fall below ``reserve`` at the wave's peak."""
     per_node = min(ceil_div(displaced, k), sizer.pod_capacity) if k else 0
-    overflow = max(displaced - k * sizer.pod_capacity, 0) if with_overflow else 0
+    overflow = max(displaced - k * sizer.pod_capacity, 0)
     nn = sizer.new_node(per_node)
     demand: dict[str, int] = defaultdict(int)
     steady: dict[str, int] = defaultdict(int)
@@ -277,6 +287,21 @@ def _place(
     return _Placement(dict(counts), dict(demand), dict(steady), overflow, per_node)
 
 
+def _largest(limit: int, attempt: Callable[[int], T | None]) -> tuple[int, T | None]:
+    """Binary search for the largest ``k`` in 1..limit whose ``attempt`` is not None
+    (0 if none), assuming success is downward closed; returns ``k`` and its result."""
+    lo, hi, best = 1, limit, 0
+    found: T | None = None
+    while lo <= hi:
+        mid = (lo + hi) // 2
+        result = attempt(mid)
+        if result is not None:
+            best, found, lo = mid, result, mid + 1
+        else:
+            hi = mid - 1
+    return best, found
+
+
 def _largest_wave(
     sizer: _Sizer,
     free: Mapping[str, int],
@@ -285,34 +310,14 @@ def _largest_wave(
     prefix_pods: Sequence[int],
     limit: int,
     reserve: int,
-    *,
-    with_overflow: bool = True,
 ) -> tuple[int, _Placement | None]:
     """Largest ``k <= limit`` whose placement is safe; ``prefix_pods[k]`` is the
     number of pods on the first ``k`` nodes to drain."""
 
     def attempt(k: int) -> _Placement | None:
-        return _place(
-            sizer,
-            free,
-            node_subnets,
-            pod_subnet,
-            k,
-            prefix_pods[k],
-            reserve,
-            with_overflow=with_overflow,
-        )
+        return _place(sizer, free, node_subnets, pod_subnet, k, prefix_pods[k], reserve)
 
-    lo, hi, best = 1, limit, 0
-    best_placement: _Placement | None = None
-    while lo <= hi:
-        mid = (lo + hi) // 2
-        p = attempt(mid)
-        if p is not None:
-            best, best_placement, lo = mid, p, mid + 1
-        else:
-            hi = mid - 1
-    return best, best_placement
+    return _largest(limit, attempt)
 
 
 def largest_safe_wave(
@@ -327,10 +332,15 @@ def largest_safe_wave(
     for az, (node_subnets, pod_subnet, nodes) in sorted(_group_layout(group, by_id).items()):
         if not nodes:
             continue
-        limit = min(len(nodes), group.max_surge or len(nodes))
+        limit = _wave_limit(group, len(nodes))
         prefix = _prefix_sums(n.pods for n in nodes[:limit])
         out[az], _ = _largest_wave(sizer, free, node_subnets, pod_subnet, prefix, limit, reserve)
     return out
+
+
+def _wave_limit(group: NodeGroupRoll, nodes_left: int) -> int:
+    """At most ``max_surge`` nodes, and never more than are left."""
+    return min(nodes_left, group.max_surge or nodes_left)
 
 
 def _prefix_sums(values: Iterable[int]) -> list[int]:
@@ -358,9 +368,7 @@ def _group_layout(
 def _held_in(node: Node, subnet_ids: Iterable[str]) -> int:
     """Addresses ``node`` holds in the given subnets."""
     ids = set(subnet_ids)
-    return (node.subnet_ips if node.subnet_id in ids else 0) + (
-        node.pod_subnet_ips if node.pod_subnet_id in ids else 0
-    )
+    return sum(ips for sid, ips in node.holdings() if sid in ids)
 
 
 def _az_lower_bound(
@@ -387,13 +395,10 @@ def _az_lower_bound(
     replaced, waves = 0, 0
     while replaced < n:
         slack = slack0 + gains[replaced]
-        lo, hi, best = 1, min(limit, n - replaced), 0
-        while lo <= hi:  # demand(k) grows with k: the emptiest nodes come first
-            mid = (lo + hi) // 2
-            if demand(mid) <= slack:
-                best, lo = mid, mid + 1
-            else:
-                hi = mid - 1
+        # demand(k) grows with k: the emptiest nodes come first
+        best, _ = _largest(
+            min(limit, n - replaced), lambda k, room=slack: demand(k) <= room or None
+        )
         if best == 0:
             return None
         replaced += best
@@ -419,8 +424,7 @@ def lower_bound_waves(
     total = 0
     for g in groups:
         sizer = _Sizer(g)
-        least_new = sizer.new_node(0)
-        least_steady = least_new.steady_node_ips + least_new.steady_pod_ips
+        least_steady = sizer.new_node(0).steady_total
         slope = sizer.least_slope()
         worst = 0
         for node_subnets, pod_subnet, nodes in _group_layout(g, by_id).values():
@@ -440,7 +444,7 @@ def lower_bound_waves(
                 ),
                 reverse=True,
             )
-            limit = min(len(nodes), g.max_surge or len(nodes))
+            limit = _wave_limit(g, len(nodes))
             gains = [0]
             running = Fraction(0)
             for b in back:
@@ -451,9 +455,8 @@ def lower_bound_waves(
                 return None
             worst = max(worst, waves)
         for n in g.nodes:  # later groups may use what this group's old nodes held
-            credited[n.subnet_id] += n.subnet_ips
-            if n.pod_subnet_id:
-                credited[n.pod_subnet_id] += n.pod_subnet_ips
+            for sid, ips in n.holdings():
+                credited[sid] += ips
         total += worst
     return total
 
@@ -496,7 +499,7 @@ def plan_roll(subnets: Sequence[Subnet], groups: Sequence[NodeGroupRoll], reserv
             steady: dict[str, int] = defaultdict(int)
             for az in sorted(remaining):
                 node_subnets, pod_subnet, nodes = remaining[az]
-                limit = min(len(nodes), g.max_surge or len(nodes))
+                limit = _wave_limit(g, len(nodes))
                 prefix = _prefix_sums(n.pods for n in nodes[:limit])
                 k, placement = _largest_wave(
                     sizer, before, node_subnets, pod_subnet, prefix, limit, reserve
@@ -523,9 +526,8 @@ def plan_roll(subnets: Sequence[Subnet], groups: Sequence[NodeGroupRoll], reserv
                 for s, d in placement.steady.items():
                     steady[s] += d
                 for n in drained:
-                    released[n.subnet_id] += n.subnet_ips
-                    if n.pod_subnet_id:
-                        released[n.pod_subnet_id] += n.pod_subnet_ips
+                    for sid, ips in n.holdings():
+                        released[sid] += ips
                 steps.append(
                     AzStep(
                         az=az,

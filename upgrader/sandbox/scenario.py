@@ -323,6 +323,7 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         except UpgraderError as err:
             p.add("target.kubernetes", err.message)
     coredns = raw.get("coredns") or {}
+    coredns_replicas = _int(p, "coredns.replicas", coredns.get("replicas", 2))
     p.raise_if_any()
     assert kube is not None and cni_version is not None and target_kube is not None
     return Scenario(
@@ -338,5 +339,5 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         faults=faults,
         target_kubernetes=target_kube,
         target_cni=target_cni,
-        coredns_replicas=_int(p, "coredns.replicas", coredns.get("replicas", 2)),
+        coredns_replicas=coredns_replicas,
     )
