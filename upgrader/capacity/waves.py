@@ -395,10 +395,11 @@ def _az_lower_bound(
     replaced, waves = 0, 0
     while replaced < n:
         slack = slack0 + gains[replaced]
-        # demand(k) grows with k: the emptiest nodes come first
-        best, _ = _largest(
-            min(limit, n - replaced), lambda k, room=slack: demand(k) <= room or None
-        )
+
+        def fits(k: int, room: int = slack) -> bool | None:
+            return demand(k) <= room or None  # demand(k) grows with k: emptiest nodes first
+
+        best, _ = _largest(min(limit, n - replaced), fits)
         if best == 0:
             return None
         replaced += best
