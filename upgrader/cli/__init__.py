@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from upgrader.cli import capacity, catalog
+from upgrader.cli import capacity, catalog, sandbox
 from upgrader.errors import ExitCode, UpgraderError
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app = typer.Typer(
 )
 app.command("capacity")(capacity.capacity)
 app.add_typer(catalog.app, name="catalog")
+app.add_typer(sandbox.app, name="sandbox")
 
 
 def main() -> None:

@@ -1,0 +1,152 @@
+"""``sandbox up`` / ``sandbox down``: start the daemon in the background and
+wait until it is ready, or stop it and clean its directory."""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from upgrader.errors import BadInputError, UpgraderError
+from upgrader.sandbox import files
+from upgrader.sandbox.scenario import load
+
+UP_TIMEOUT_SECONDS = 120.0
+DOWN_TIMEOUT_SECONDS = 15.0
+# Daemons this process started; kept so `down` in the same process can reap them.
+_children: dict[int, subprocess.Popen[bytes]] = {}
+
+
+@dataclass(frozen=True, slots=True)
+class Running:
+    """A live sandbox as ``up`` reports it."""
+
+    directory: Path
+    scenario: str
+    pid: int
+    aws_endpoint: str
+    kubernetes_endpoint: str
+    seconds: float
+
+    @property
+    def env(self) -> Path:
+        return self.directory / files.ENV
+
+    @property
+    def kubeconfig(self) -> Path:
+        return self.directory / files.KUBECONFIG
+
+    @property
+    def config(self) -> Path:
+        return self.directory / files.CONFIG
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def live_pid(directory: Path) -> int | None:
+    state = files.read_state(directory)
+    if state is None:
+        return None
+    pid = int(state.get("pid", 0))
+    return pid if pid and _alive(pid) else None
+
+
+def up(ref: str, directory: Path) -> Running:
+    """Start the sandbox for scenario ``ref`` in the background; returns once it is ready."""
+    if importlib.util.find_spec("moto") is None:
+        raise BadInputError(
+            "upgrader sandbox",
+            "needs moto, which this installation lacks",
+            "install the sandbox extra: pip install 'upgrader[sandbox]'",
+        )
+    load(ref)  # bad scenarios fail here, with every problem listed, before anything starts
+    directory = directory.resolve()
+    pid = live_pid(directory)
+    if pid is not None:
+        raise BadInputError(
+            f"sandbox directory {directory}",
+            f"a sandbox is already running there (pid {pid})",
+            f"run `upgrader sandbox down --dir {directory}` first, or use another --dir",
+        )
+    directory.mkdir(parents=True, exist_ok=True)
+    for name in (files.STATE, files.ENV, files.KUBECONFIG, files.CONFIG):
+        (directory / name).unlink(missing_ok=True)
+    started = time.monotonic()
+    with open(directory / files.LOG, "ab") as log:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "upgrader.sandbox.daemon", ref, str(directory)],
+            stdin=subprocess.DEVNULL,
+            stdout=log,
+            stderr=log,
+            start_new_session=True,
+            close_fds=True,
+        )
+    deadline = started + UP_TIMEOUT_SECONDS
+    while time.monotonic() < deadline:
+        state = files.read_state(directory) or {}
+        if state.get("state") == "ready":
+            _children[proc.pid] = proc
+            return Running(
+                directory=directory,
+                scenario=str(state["scenario"]),
+                pid=proc.pid,
+                aws_endpoint=str(state["aws_endpoint"]),
+                kubernetes_endpoint=str(state["kubernetes_endpoint"]),
+                seconds=round(time.monotonic() - started, 2),
+            )
+        code = proc.poll()
+        if state.get("state") == "failed" or code is not None:
+            proc.wait(timeout=DOWN_TIMEOUT_SECONDS)
+            message = str(state.get("error", f"the sandbox process exited with {code}"))
+            (directory / files.STATE).unlink(missing_ok=True)
+            error = BadInputError if state.get("exit_code") == 2 else UpgraderError
+            raise error(
+                f"sandbox {ref}", f"did not start: {message}", f"see {directory / files.LOG}"
+            )
+        time.sleep(0.05)
+    proc.terminate()
+    proc.wait(timeout=DOWN_TIMEOUT_SECONDS)
+    raise UpgraderError(
+        f"sandbox {ref}",
+        f"not ready after {UP_TIMEOUT_SECONDS:.0f} s",
+        f"see {directory / files.LOG}",
+    )
+
+
+def down(directory: Path) -> bool:
+    """Stop the sandbox in ``directory``; False when none was running."""
+    directory = directory.resolve()
+    pid = live_pid(directory)
+    if pid is None:
+        for name in (files.STATE, files.ENV, files.KUBECONFIG):
+            (directory / name).unlink(missing_ok=True)
+        return False
+    os.kill(pid, signal.SIGTERM)
+    deadline = time.monotonic() + DOWN_TIMEOUT_SECONDS
+    child = _children.pop(pid, None)
+    if child is not None:
+        try:
+            child.wait(timeout=DOWN_TIMEOUT_SECONDS)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    while _alive(pid) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    if _alive(pid):
+        os.kill(pid, signal.SIGKILL)
+    for name in (files.STATE, files.ENV, files.KUBECONFIG):
+        (directory / name).unlink(missing_ok=True)
+    return True
