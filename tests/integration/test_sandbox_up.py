@@ -89,6 +89,12 @@ def test_one_ready_node_per_instance_and_every_pod_running_on_an_eni_address(liv
     instances = {i["InstanceId"]: i for i in _instances(live)}
     nodes = live.core.list_node().items
     assert sorted(n.spec.provider_id.rsplit("/", 1)[1] for n in nodes) == sorted(instances)
+    for node in nodes:  # named by private DNS name, as EKS nodes are
+        instance = instances[node.spec.provider_id.rsplit("/", 1)[1]]
+        assert node.metadata.name == instance["PrivateDnsName"]
+        assert node.metadata.name.endswith(f".{live.scenario.region}.compute.internal")
+        zone = instance["Placement"]["AvailabilityZone"]
+        assert node.metadata.labels["topology.kubernetes.io/zone"] == zone
     for node in nodes:
         ready = next(c for c in node.status.conditions if c.type == "Ready")
         assert ready.status == "True", node.metadata.name

@@ -30,6 +30,9 @@ from upgrader.sandbox.scenario import Scenario
 from upgrader.sandbox.world import World, build_aws, create_all
 
 SETTLE_TIMEOUT_SECONDS = 60.0
+# Virtual time starts this far in the past and runs faster than the wall clock, so
+# timestamps stay in the past (kubectl ages, pod ages) for hours of wall time.
+CLOCK_HEADSTART_SECONDS = 30 * 24 * 3600
 
 
 class SandboxError(BadInputError):
@@ -50,7 +53,7 @@ class Sandbox:
 
     def __init__(self, scenario: Scenario, *, speed: float = DEFAULT_SPEED) -> None:
         self.scenario = scenario
-        self.clock = VirtualClock(speed)
+        self.clock = VirtualClock(speed, start=time.time() - CLOCK_HEADSTART_SECONDS)
         self.store = Store(kubernetes_version=scenario.kubernetes.minor_str, now=self.clock.now)
         self.token = secrets.token_urlsafe(24)
         self.kube = KubeApiServer(self.store)

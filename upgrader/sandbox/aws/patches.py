@@ -241,6 +241,9 @@ def _ec2() -> None:
             reservation = original(self, image_id, count, user_data, sgs, **kw)
             explicit = {int(n.get("DeviceIndex", 0)): n for n in kw.get("nics", [])}
             for instance in reservation.instances:
+                # moto defaults an instance launched by an ASG to us-east-1, which names
+                # it ip-….ec2.internal; AWS names it ip-….<region>.compute.internal.
+                instance.region_name = self.region_name
                 spec = explicit.get(0, {})
                 primary = instance.nics.get(0)
                 if primary is not None and "NetworkInterfaceId" not in spec:
