@@ -7,8 +7,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from cfnlint.api import lint as cfn_lint  # type: ignore[import-untyped]
-from cfnlint.config import ManualArgs  # type: ignore[import-untyped]
+from cfnlint.api import lint as cfn_lint
+from cfnlint.config import ManualArgs
 from troposphere import Template
 
 from upgrader.catalog.versions import catalog

@@ -1,0 +1,5 @@
+"""Frozen records of what discovery found (``state``) and what planning decided (``plan``).
+
+Pure data shared by the adapters that fill it, the gates and planner that read
+it, and the runbook that renders it.
+"""
