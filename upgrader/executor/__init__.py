@@ -1,0 +1,1 @@
+"""``upgrader apply``: runs a reviewed plan step by step, resumably and safely."""

@@ -1,0 +1,104 @@
+"""The apply journal: which steps of which plan are done, and what to restore.
+
+It lives in the cluster (a ConfigMap, see the adapter), so a re-run from a
+fresh CI machine finds it. Pure data and JSON here.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+JOURNAL_NAME = "upgrader-journal"
+LOCK_NAME = "upgrader-lock"
+NAMESPACE = "kube-system"
+
+
+def plan_id(plan_text: str) -> str:
+    """Identity of a plan file's content."""
+    return "sha256:" + hashlib.sha256(plan_text.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AsgSnapshot:
+    """An Auto Scaling group as it was before apply touched it."""
+
+    name: str
+    min_size: int
+    max_size: int
+    desired: int
+    suspended: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Journal:
+    plan: str  # plan_id of the plan being applied
+    fingerprint: str  # the plan's fingerprint, checked once, when the journal starts
+    done: tuple[str, ...] = ()  # step IDs finished, in order
+    asgs: tuple[AsgSnapshot, ...] = ()
+    autoscaler_replicas: int | None = None  # cluster-autoscaler replicas to restore
+    terminated: tuple[str, ...] = ()  # instance IDs apply terminated (never twice)
+    notes: tuple[str, ...] = field(default=())
+
+    def is_done(self, step_id: str) -> bool:
+        return step_id in self.done
+
+    def finish(self, step_id: str) -> Journal:
+        return self if self.is_done(step_id) else replace(self, done=(*self.done, step_id))
+
+    def snapshot(self, asg: AsgSnapshot) -> Journal:
+        """Remember an ASG's sizes the first time only: a resumed run restores the originals."""
+        if any(a.name == asg.name for a in self.asgs):
+            return self
+        return replace(self, asgs=(*self.asgs, asg))
+
+    def asg(self, name: str) -> AsgSnapshot | None:
+        return next((a for a in self.asgs if a.name == name), None)
+
+    def terminate(self, instance_id: str) -> Journal:
+        return replace(self, terminated=(*self.terminated, instance_id))
+
+    def to_json(self) -> str:
+        doc: dict[str, Any] = {
+            "plan": self.plan,
+            "fingerprint": self.fingerprint,
+            "done": list(self.done),
+            "asgs": [
+                {
+                    "name": a.name,
+                    "min_size": a.min_size,
+                    "max_size": a.max_size,
+                    "desired": a.desired,
+                    "suspended": list(a.suspended),
+                }
+                for a in self.asgs
+            ],
+            "autoscaler_replicas": self.autoscaler_replicas,
+            "terminated": list(self.terminated),
+            "notes": list(self.notes),
+        }
+        return json.dumps(doc, sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> Journal:
+        doc = json.loads(text)
+        return cls(
+            plan=doc["plan"],
+            fingerprint=doc["fingerprint"],
+            done=tuple(doc.get("done", ())),
+            asgs=tuple(
+                AsgSnapshot(
+                    name=a["name"],
+                    min_size=a["min_size"],
+                    max_size=a["max_size"],
+                    desired=a["desired"],
+                    suspended=tuple(a.get("suspended", ())),
+                )
+                for a in doc.get("asgs", ())
+            ),
+            autoscaler_replicas=doc.get("autoscaler_replicas"),
+            terminated=tuple(doc.get("terminated", ())),
+            notes=tuple(doc.get("notes", ())),
+        )
