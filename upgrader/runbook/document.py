@@ -1,0 +1,262 @@
+"""The runbook document: header, order and why, findings, capacity, steps, timeline, sign-off."""
+
+from __future__ import annotations
+
+from upgrader.catalog.versions import catalog
+from upgrader.errors import UpgraderError
+from upgrader.model.plan import Finding, Plan, Severity, Step
+from upgrader.runbook import capacity, ipamd
+from upgrader.runbook.context import UNKNOWN, cni_env, nodegroups, number
+from upgrader.runbook.durations import step_minutes
+from upgrader.runbook.markdown import bullets, cell, code, inline, table
+from upgrader.runbook.redact import safe_mapping, scrub
+from upgrader.runbook.steps import cni_path, step_guide
+from upgrader.runbook.timeline import gantt
+from upgrader.runbook.titles import title
+
+GATE_CHECKS = {
+    "CAP001": "per subnet: the next wave's peak address demand ≤ free - reserve",
+    "CAP002": "control-plane subnets: ≥ 5 free IPs in ≥ 2 AZs",
+    "CAP003": "displaced pods fit on the nodes that stay (max pods, CPU, memory)",
+    "CAP004": "kubelet maxPods ≤ the node's pod-IP capacity",
+    "CAP005": "leaked ENIs holding subnet addresses",
+    "VER001": "one minor step; kubelet and kube-proxy skew",
+    "VER002": "CNI path: one minor per step, never v1.5.4, ≥ v1.7 before ≥ v1.12",
+    "API001": "no manifest uses an API removed in the target",
+    "PDB001": "no PDB allows 0 disruptions",
+    "STK001": "stacks stable, no foreign change set pending",
+    "POD001": "no pod stuck in ContainerCreating",
+}
+SEVERITY = {Severity.BLOCKING: "❌ blocking", Severity.ADVISORY: "⚠️ advisory"}
+
+
+def _arrow(old: str, new: str) -> str:
+    return inline(old) if old == new else f"{inline(old)} → {inline(new)}"
+
+
+def _sorted_findings(plan: Plan) -> list[Finding]:
+    return sorted(
+        plan.findings,
+        key=lambda f: (f.severity is not Severity.BLOCKING, f.id, f.subject, f.message),
+    )
+
+
+def _blocking_steps(plan: Plan) -> frozenset[str]:
+    blocking = {f.id for f in plan.findings if f.severity is Severity.BLOCKING}
+    return frozenset(s.id for s in plan.steps if blocking.intersection(s.gates))
+
+
+def header(plan: Plan) -> str:
+    """Title, status banner and the summary table."""
+    groups = "; ".join(
+        f"{inline(g.name)}: {g.kind}, {number(g.nodes)} x {g.instance_type}"
+        f" (stack {inline(g.stack)})"
+        for g in nodegroups(plan)
+    )
+    cni = plan.context.get("cni", {})
+    env = safe_mapping(cni_env(plan))
+    settings = ", ".join(inline(f"{k}={v}") for k, v in env.items()) or "defaults"
+    stacks = plan.context.get("stacks", {})
+    thresholds = safe_mapping(plan.context.get("gates", {}))
+    blocking = [f for f in _sorted_findings(plan) if f.severity is Severity.BLOCKING]
+    status = f"❌ **BLOCKED**: {len(blocking)} blocking finding(s)" if plan.blocked else "✅ ready"
+    rows = [
+        ["Cluster", inline(plan.cluster)],
+        ["Region", inline(plan.region)],
+        ["Kubernetes", _arrow(plan.from_.kubernetes, plan.to.kubernetes)],
+        ["VPC CNI", " → ".join(inline(v) for v in cni_path(plan))],
+        ["kube-proxy", _arrow(plan.from_.kube_proxy, plan.to.kube_proxy)],
+        ["CoreDNS", _arrow(plan.from_.coredns, plan.to.coredns)],
+        ["Node groups", groups or UNKNOWN],
+        [
+            "Stacks",
+            f"control plane {inline(stacks.get('control_plane', UNKNOWN))}; node groups "
+            + (", ".join(inline(s) for s in stacks.get("nodegroups", [])) or UNKNOWN),
+        ],
+        ["CNI settings", f"{settings}; mode {inline(cni.get('mode', UNKNOWN))}"],
+        ["Gate thresholds", ", ".join(f"{k}={v}" for k, v in thresholds.items()) or "defaults"],
+        ["Plan fingerprint", inline(plan.fingerprint)],
+        ["Status", status],
+    ]
+    parts = [
+        f"# Upgrade runbook: {plan.cluster} ({plan.region}), Kubernetes"
+        f" {plan.from_.kubernetes} → {plan.to.kubernetes}",
+        "",
+        "Rendered by `upgrader runbook` from the plan file alone. `upgrader apply` runs exactly"
+        " these steps in this order, re-checks each step's gates right before it, and exits 5"
+        " if the cluster changed since planning (the fingerprint no longer matches).",
+        "",
+    ]
+    if plan.blocked:
+        parts += [
+            "> [!CAUTION]",
+            f"> **BLOCKED**: `upgrader apply` will not start. {len(blocking)} blocking"
+            " finding(s) must be fixed and the plan made again:",
+            ">",
+            *(
+                f"> - **{f.id}** {cell(scrub(f.subject))}: {cell(scrub(f.message))}"
+                for f in blocking
+            ),
+            "",
+        ]
+    parts.append(table(["", ""], rows))
+    notes = [scrub(str(n)) for n in cni.get("notes", [])]
+    if notes:
+        parts += ["", "CNI notes:", "", bullets(notes)]
+    return "\n".join(parts)
+
+
+def _kubelet_skew(plan: Plan) -> str:
+    try:
+        return str(catalog().kubernetes(plan.to.kubernetes).kubelet_skew)
+    except UpgraderError:
+        return "2 (3 from 1.28)"
+
+
+def order(plan: Plan) -> str:
+    """The "Order and why" section (users are confused about it: eksctl#910)."""
+    steps = [
+        f"{n}. {scrub(title(s))} ({inline(s.id)}, {step_minutes(s)})"
+        for n, s in enumerate(plan.steps, 1)
+    ]
+    hops = len([s for s in plan.steps if s.kind == "cni"])
+    why = [
+        "**Control plane first.** The API server must be the newest component: kubelets may"
+        f" be up to {_kubelet_skew(plan)} minors older than it and never newer, so nodes can"
+        " only follow it. EKS moves the control plane one minor at a time, and a cluster"
+        " stopped right after this step is still within the skew policy.",
+        "**Add-ons next** (kube-proxy, CoreDNS, VPC CNI), in the order of the EKS update"
+        " guide: they must never be newer than the API server, and the new nodes should boot"
+        " with the add-on versions they will run with.",
+        f"**VPC CNI one minor per step** ({hops} step(s) here): each minor's manifest changes"
+        " RBAC, the ENIConfig CRD and ipamd's rules, AWS supports one minor at a time, v1.5.4"
+        " is never applied (aws/amazon-vpc-cni-k8s#641), v1.7 must run before v1.12, and the"
+        " user's env is carried into every step (eksctl#933 lost it). Every step is checked"
+        " node by node for pods stuck in `ContainerCreating` before the next one starts.",
+        "**Node groups last**: the new kubelets are never newer than the API server, and the"
+        " new nodes boot with the target ipamd, whose warm-pool rules the capacity gate"
+        " (CAP001) used to predict each subnet's peak.",
+        "**Why upgrader drains nodes itself instead of CloudFormation's rolling update**:"
+        " `AutoScalingRollingUpdate` terminates instances in batches without cordoning or"
+        " draining them, ignores PodDisruptionBudgets and knows nothing about subnet"
+        " addresses. upgrader surges k new nodes (k = the largest wave every gate allows),"
+        " drains old nodes through the Eviction API (PDB refusals retried, the blocking PDB"
+        " named), terminates them, and restores the ASG sizes and processes even on failure.",
+    ]
+    return "\n".join(["## Order and why", "", *steps, "", bullets(why)])
+
+
+def findings(plan: Plan) -> str:
+    """The findings table, blocking first."""
+    rows = [
+        [inline(f.id), SEVERITY[f.severity], scrub(f.subject), scrub(f.message)]
+        for f in _sorted_findings(plan)
+    ]
+    body = table(["ID", "Severity", "Subject", "Message"], rows) if rows else "No findings."
+    return "\n".join(["## Findings", "", body])
+
+
+def _gate_rows(plan: Plan, step: Step) -> list[list[str]]:
+    rows = []
+    for gate in step.gates:
+        hits = [f for f in _sorted_findings(plan) if f.id == gate]
+        check = GATE_CHECKS.get(gate, "")
+        if not hits:
+            rows.append([inline(gate), check, "✅ pass", "", ""])
+        rows += [
+            [inline(gate), check, SEVERITY[f.severity], scrub(f.subject), scrub(f.message)]
+            for f in hits
+        ]
+    return rows
+
+
+def step_section(plan: Plan, n: int, step: Step, plan_file: str) -> str:
+    """One step: what, gates, commands, duration, rollback."""
+    guide = step_guide(plan, step, plan_file)
+    parts = [
+        f"### {n}. {scrub(title(step))} ({inline(step.id)})",
+        "",
+        f"Kind {inline(step.kind)} · expected duration **{step_minutes(step)}**",
+        "",
+        f"*Plan:* {scrub(' '.join(step.description.split()))}",
+        "",
+    ]
+    stoppers = sorted(
+        {f.id for f in plan.findings if f.severity is Severity.BLOCKING and f.id in step.gates}
+    )
+    if stoppers:
+        parts += [
+            "> [!CAUTION]",
+            f"> Blocked by {', '.join(stoppers)}: `upgrader apply` stops before this step.",
+            "",
+        ]
+    parts.append(scrub(guide.what))
+    for block in guide.details:
+        parts += ["", block]
+    parts += ["", "**Gates** (re-checked by `upgrader apply` right before this step):", ""]
+    gate_rows = _gate_rows(plan, step)
+    parts.append(
+        table(["Gate", "Checks", "Result", "Subject", "Message"], gate_rows)
+        if gate_rows
+        else "No gate."
+    )
+    if guide.commands:
+        parts += ["", "**Commands** (to watch it, or to do it by hand):", "", code(guide.commands)]
+    if guide.rollback or guide.rollback_commands:
+        parts += ["", "**Rollback**: " + guide.rollback]
+        if guide.rollback_commands:
+            parts += ["", code(guide.rollback_commands)]
+    return "\n".join(parts)
+
+
+def _metric_names_change(plan: Plan) -> bool:
+    prefixes = {bool(g.metric_prefix) for g in ipamd.plan_guides(plan)}
+    return len(prefixes) > 1
+
+
+def sign_off(plan: Plan) -> str:
+    """Checkboxes for the reviewers and the operator."""
+    change_sets = sorted(
+        {
+            str(s.params["change_set"].get("name"))
+            for s in plan.steps
+            if isinstance(s.params.get("change_set"), dict)
+        }
+    )
+    boxes = [
+        f"[ ] Plan reviewed: fingerprint {inline(plan.fingerprint)}, every finding understood",
+        "[ ] Change sets reviewed: " + (", ".join(inline(c) for c in change_sets) or "none"),
+        "[ ] Capacity reviewed: every roll margin ≥ 0",
+        "[ ] Maintenance window agreed; the on-call engineer has this runbook",
+        *(f"[ ] Step {n} {inline(s.id)} done and checked" for n, s in enumerate(plan.steps, 1)),
+    ]
+    if _metric_names_change(plan):
+        boxes.append("[ ] Dashboards and alerts use the new `awscni_` metric names")
+    return "\n".join(
+        [
+            "## Sign-off",
+            "",
+            bullets(boxes),
+            "",
+            table(
+                ["Role", "Name", "Date"],
+                [["Author", "", ""], ["Reviewer", "", ""], ["Approver", "", ""]],
+            ),
+        ]
+    )
+
+
+def render(plan: Plan, plan_file: str = "PLAN.json") -> str:
+    """The Markdown runbook of ``plan``; ``plan_file`` is the path the commands read it from."""
+    steps = [step_section(plan, n, s, plan_file) for n, s in enumerate(plan.steps, 1)]
+    sections = [
+        header(plan),
+        order(plan),
+        findings(plan),
+        capacity.section(plan),
+        "\n\n".join(["## Steps", *steps]),
+        "\n".join(["## Timeline", "", gantt(plan, _blocking_steps(plan))]),
+        ipamd.section(plan),
+        sign_off(plan),
+    ]
+    return "\n\n".join(sections) + "\n"

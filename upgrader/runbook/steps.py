@@ -1,0 +1,481 @@
+"""Per step: what it does, the exact commands to watch or do it by hand, and rollback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from upgrader.catalog.versions import catalog
+from upgrader.errors import UpgraderError
+from upgrader.model.plan import Plan, Step
+from upgrader.runbook import kubectl
+from upgrader.runbook.context import UNKNOWN, cni_env, nodegroup
+from upgrader.runbook.ipamd import IpamdGuide, guide
+from upgrader.runbook.markdown import inline, table
+from upgrader.runbook.redact import safe_mapping
+from upgrader.semver import Version
+
+CFN_EVENTS_QUERY = (
+    "'StackEvents[].[Timestamp,LogicalResourceId,ResourceStatus,ResourceStatusReason]'"
+)
+COREDNS_FORWARD_SINCE = Version(1, 5, 0)  # CoreDNS 1.5.0 removed the proxy plugin
+QUOTED_NODE = '"$node"'
+SUSPENDED = "AZRebalance"  # would terminate nodes, undrained, to even out AZs during a surge
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class StepGuide:
+    """The human side of one step."""
+
+    what: str
+    details: tuple[str, ...] = ()
+    commands: tuple[str, ...] = ()
+    rollback: str = ""
+    rollback_commands: tuple[str, ...] = ()
+
+
+def _p(step: Step, key: str, default: str = UNKNOWN) -> str:
+    value = step.params.get(key)
+    return default if value is None else str(value)
+
+
+def _version(text: str) -> Version | None:
+    try:
+        return Version.parse(text)
+    except UpgraderError:
+        return None
+
+
+def _cfn_wait(region: str, stack: str) -> list[str]:
+    return [
+        "# the waiter gives up after 60 min; run it again while the stack is UPDATE_IN_PROGRESS",
+        f"aws cloudformation wait stack-update-complete --region {region} --stack-name {stack}",
+        f"aws cloudformation describe-stack-events --region {region} --stack-name {stack}"
+        f" --max-items 15 --query {CFN_EVENTS_QUERY} --output table",
+    ]
+
+
+def _change_set(region: str, stack: str, change_set: Mapping[str, Any]) -> list[str]:
+    name = str(change_set.get("name", UNKNOWN))
+    return [
+        f"aws cloudformation describe-change-set --region {region} --stack-name {stack}"
+        f" --change-set-name {name} --query"
+        " 'Changes[].ResourceChange.[Action,LogicalResourceId,ResourceType,Replacement]'"
+        " --output table",
+        f"aws cloudformation execute-change-set --region {region} --stack-name {stack}"
+        f" --change-set-name {name}",
+    ]
+
+
+def _subnets_free(region: str, subnet_ids: Sequence[str]) -> str:
+    return (
+        f"aws ec2 describe-subnets --region {region} --subnet-ids {' '.join(subnet_ids)}"
+        " --query 'Subnets[].[SubnetId,AvailabilityZone,AvailableIpAddressCount]'"
+        " --output table"
+    )
+
+
+def _change_table(change_set: Mapping[str, Any]) -> str:
+    rows = [
+        [
+            str(c.get("action", UNKNOWN)),
+            str(c.get("logical_id", UNKNOWN)),
+            str(c.get("type", UNKNOWN)),
+            str(c.get("replacement", UNKNOWN)),
+        ]
+        for c in change_set.get("changes", [])
+    ]
+    head = f"Change set {inline(change_set.get('name', UNKNOWN))} (created, not executed):"
+    if not rows:
+        return head + " no resource changes."
+    return head + "\n\n" + table(["Action", "Logical ID", "Type", "Replacement"], rows)
+
+
+def _control_plane(plan: Plan, step: Step, plan_file: str) -> StepGuide:
+    region, stack = plan.region, _p(step, "stack")
+    old, new = _p(step, "from", plan.from_.kubernetes), _p(step, "to", plan.to.kubernetes)
+    parameter = _p(step, "parameter", "KubernetesVersion")
+    change_set = step.params.get("change_set")
+    commands = [
+        f"aws eks describe-cluster --region {region} --name {plan.cluster}"
+        " --query 'cluster.[status,version,platformVersion]' --output text",
+    ]
+    details: list[str] = []
+    if isinstance(change_set, Mapping):
+        details.append(_change_table(change_set))
+        commands += _change_set(region, stack, change_set)
+    else:
+        commands.append(
+            f"aws cloudformation create-change-set --region {region} --stack-name {stack}"
+            f" --change-set-name upgrader-{new.replace('.', '-')} --use-previous-template"
+            f" --parameters ParameterKey={parameter},ParameterValue={new}"
+            "  # plus ParameterKey=<other>,UsePreviousValue=true for every other parameter"
+        )
+    control_plane_subnets = sorted(
+        str(s.get("subnet_id"))
+        for s in plan.context.get("subnets", [])
+        if s.get("control_plane") and s.get("subnet_id")
+    )
+    if control_plane_subnets:
+        commands.insert(1, _subnets_free(region, control_plane_subnets) + "  # CAP002")
+    commands += [
+        f"aws eks list-updates --region {region} --name {plan.cluster}",
+        *_cfn_wait(region, stack),
+        "kubectl get --raw /version",
+    ]
+    return StepGuide(
+        what=(
+            f"Sets parameter {inline(parameter)} of stack {inline(stack)} from {inline(old)} to"
+            f" {inline(new)}. EKS replaces the control plane in place; the API stays served"
+            " (clients may see a few reconnects). Nodes and add-ons are untouched."
+        ),
+        details=tuple(details),
+        commands=tuple(commands),
+        rollback=(
+            f"A failed update is undone by EKS and CloudFormation (stack"
+            f" `UPDATE_ROLLBACK_COMPLETE`, cluster still {old}): read the events above, fix,"
+            " run `upgrader apply` again. A finished control-plane upgrade is not reversed"
+            " through the stack: EKS does not downgrade in place (EKS version rollback, where"
+            f" offered, works only within 7 days and with every node still at {old}). Stopping"
+            f" here is safe: kubelets at {old} are within the version-skew policy."
+        ),
+    )
+
+
+def _manifest_pipe(step: Step, plan_file: str, command: str) -> str:
+    return (
+        f"jq '.steps[] | select(.id == \"{step.id}\") | .params.manifest' {plan_file}"
+        f" | {command} -f -"
+    )
+
+
+def _changes_between(old: IpamdGuide, new: IpamdGuide) -> list[str]:
+    out: list[str] = []
+    if old.introspection != new.introspection:
+        out.append(
+            f"introspection moves from {inline(old.introspection)} to {inline(new.introspection)}"
+        )
+    if old.metric_prefix != new.metric_prefix:
+        out.append(
+            f"metric names gain the {inline(new.metric_prefix)} prefix"
+            f" ({inline(old.metric('total_ip_addresses'))} becomes"
+            f" {inline(new.metric('total_ip_addresses'))}); update dashboards and alerts"
+        )
+    if old.enis_shape != new.enis_shape:
+        out.append(f"`/v1/enis` returns {inline(new.enis_format)}")
+    if old.pods_endpoint and not new.pods_endpoint:
+        out.append("`/v1/pods` is gone (removed in v1.7.0)")
+    return out
+
+
+def _downgrade_floor(old: Version, new: Version) -> str:
+    for floor in catalog().downgrade_floors:
+        if new >= floor.once_at_least and old < floor.floor:
+            return (
+                f" Do not go back below {floor.floor} once {new} has run: {floor.reason}"
+                f" ({floor.issue})."
+            )
+    return ""
+
+
+def _addon(plan: Plan, step: Step, plan_file: str) -> StepGuide:
+    ns, name = _p(step, "namespace", "kube-system"), _p(step, "name")
+    resource = _p(step, "resource", "daemonset").lower()
+    old, new = _p(step, "from"), _p(step, "to")
+    target = Version.parse(plan.to.kubernetes)
+    ref = f"{resource}/{name}"
+    selector = kubectl.app_selector(name)
+    apply: list[str] = []
+    if step.params.get("manifest") is not None:
+        if kubectl.has_diff(target):
+            apply.append(_manifest_pipe(step, plan_file, "kubectl diff"))
+        apply.append(_manifest_pipe(step, plan_file, "kubectl apply"))
+    else:
+        apply.append(f"kubectl apply -f <compiled {name} {new} manifest>  # upgrader compile")
+    watch = [
+        f"kubectl -n {ns} rollout status {ref} --timeout=15m",
+        f"kubectl -n {ns} get {resource} {name}"
+        " -o jsonpath='{.spec.template.spec.containers[*].image}{\"\\n\"}'",
+        f"kubectl -n {ns} get pods -l {selector} -o wide",
+        kubectl.pending_pods(),
+    ]
+    details: list[str] = []
+    extra = ""
+    if step.kind == "cni":
+        env = safe_mapping(cni_env(plan))
+        carried = ", ".join(f"{inline(f'{k}={v}')}" for k, v in env.items()) or "none"
+        extra = (
+            f" The whole manifest is applied (DaemonSet, RBAC, ENIConfig CRD), carrying the"
+            f" user's env: {carried}. After each node's aws-node restarts, upgrader checks that"
+            " no pod on that node is stuck in `ContainerCreating` (POD001); if one is, it"
+            " restarts aws-node on that node once (aws/amazon-vpc-cni-k8s#59) and reports it."
+        )
+        old_v, new_v = _version(old), _version(new)
+        if old_v and new_v:
+            changes = _changes_between(guide(old_v, cni_env(plan)), guide(new_v, cni_env(plan)))
+            if changes:
+                details.append(
+                    f"What changes for operators from {old} to {new}:\n\n"
+                    + "\n".join(f"- {c}" for c in changes)
+                )
+        watch += [
+            f"kubectl -n {ns} get {resource} {name} -o jsonpath="
+            "'{range .spec.template.spec.containers[0].env[*]}{.name}={.value}{\"\\n\"}{end}'"
+            " | grep -E '^(WARM_|MINIMUM_IP_TARGET|MAX_ENI|ENABLE_PREFIX|AWS_VPC_K8S_CNI_)'",
+            "# per node, once its aws-node pod is Running again:",
+            kubectl.pending_pods("<node-name>"),
+        ]
+    elif step.kind == "coredns":
+        old_v, new_v = _version(old), _version(new)
+        if old_v and new_v and old_v < COREDNS_FORWARD_SINCE <= new_v:
+            extra = (
+                " CoreDNS 1.5.0 removed the `proxy` plugin: the Corefile must use `forward`"
+                " (the compiled ConfigMap does); a hand-kept Corefile with `proxy` crash-loops."
+            )
+    elif step.kind == "kube-proxy":
+        extra = " Each node's Service rules are reprogrammed while its kube-proxy restarts."
+    rollback_note = ""
+    old_v, new_v = _version(old), _version(new)
+    if step.kind == "cni" and old_v and new_v:
+        rollback_note = _downgrade_floor(old_v, new_v)
+    return StepGuide(
+        what=(
+            f"Rolls {inline(f'{ns}/{name}')} ({resource}) from {inline(old)} to {inline(new)}."
+            + extra
+        ),
+        details=tuple(details),
+        commands=(*apply, *watch),
+        rollback=(
+            f"`rollout undo` restores the previous pod template (image and env) of {ref};"
+            " RBAC and CRD changes of the manifest stay, which older releases ignore."
+            + rollback_note
+        ),
+        rollback_commands=(
+            f"kubectl -n {ns} rollout undo {ref}",
+            f"kubectl -n {ns} rollout status {ref} --timeout=15m",
+        ),
+    )
+
+
+def _ssm_parameter(plan: Plan) -> str | None:
+    try:
+        return catalog().kubernetes(plan.to.kubernetes).ami_ssm_parameter()
+    except UpgraderError:
+        return None
+
+
+def _group_status(plan: Plan, kind: str, group: str, asg: str) -> str:
+    if kind == "managed":
+        return (
+            f"aws eks describe-nodegroup --region {plan.region} --cluster-name {plan.cluster}"
+            f" --nodegroup-name {group} --query 'nodegroup.[status,version,releaseVersion]'"
+            " --output text"
+        )
+    return (
+        f"aws autoscaling describe-auto-scaling-groups --region {plan.region}"
+        f" --auto-scaling-group-names {asg} --query 'AutoScalingGroups[0].[DesiredCapacity,"
+        "MaxSize,LaunchTemplate.Version,SuspendedProcesses[].ProcessName]' --output json"
+    )
+
+
+def _nodegroup_stack(plan: Plan, step: Step, plan_file: str) -> StepGuide:
+    region, stack, group = plan.region, _p(step, "stack"), _p(step, "nodegroup")
+    view = nodegroup(plan, group)
+    asg = (view.asg if view else None) or "<asg-name>"
+    kind = view.kind if view else "self-managed"
+    parameters = step.params.get("parameters", {})
+    details: list[str] = []
+    if isinstance(parameters, Mapping) and parameters:
+        rows = [[inline(k), inline(v)] for k, v in safe_mapping(parameters).items()]
+        details.append(table(["Parameter", "New value"], rows))
+    commands: list[str] = []
+    ssm = _ssm_parameter(plan)
+    if ssm:
+        commands.append(
+            f"aws ssm get-parameter --region {region} --name {ssm}"
+            " --query Parameter.Value --output text"
+            + (f"  # expect {view.image_to}" if view else "")
+        )
+    change_set = step.params.get("change_set")
+    if isinstance(change_set, Mapping):
+        details.append(_change_table(change_set))
+        commands += _change_set(region, stack, change_set)
+    commands += [*_cfn_wait(region, stack), _group_status(plan, kind, group, asg)]
+    policy = _p(step, "update_policy", "")
+    image = f" (AMI {inline(view.image_from)} → {inline(view.image_to)})" if view else ""
+    return StepGuide(
+        what=(
+            f"Updates stack {inline(stack)} of node group {inline(group)} to the"
+            f" {plan.to.kubernetes} AMI{image}. No node is replaced by CloudFormation here"
+            + (f" ({policy})" if policy else "")
+            + ": the next step replaces them, drained, in waves."
+        ),
+        details=tuple(details),
+        commands=tuple(commands),
+        rollback=(
+            "A failed update is rolled back by CloudFormation itself. After success, running"
+            " nodes still use the old AMI; to return, update the stack with the previous"
+            " values"
+            + (f" (AMI {inline(view.image_from)})" if view else "")
+            + " before the roll starts."
+        ),
+        rollback_commands=(
+            f"aws cloudformation create-change-set --region {region} --stack-name {stack}"
+            " --change-set-name upgrader-rollback --use-previous-template"
+            " --parameters ParameterKey=<parameter>,ParameterValue=<previous value> ...",
+        ),
+    )
+
+
+def _waves(step: Step) -> list[list[str]]:
+    raw = step.params.get("waves", [])
+    return [[str(i) for i in wave] for wave in raw if isinstance(wave, list)]
+
+
+def _roll(plan: Plan, step: Step, plan_file: str) -> StepGuide:
+    region, group = plan.region, _p(step, "nodegroup")
+    view = nodegroup(plan, group)
+    asg = step.params.get("asg") or (view.asg if view else None) or "<asg-name>"
+    kind = _p(step, "kind", view.kind if view else "self-managed")
+    waves = _waves(step)
+    surge = step.params.get("surge")
+    nodes = view.nodes if view else None
+    old_k8s, new_k8s = Version.parse(plan.from_.kubernetes), Version.parse(plan.to.kubernetes)
+    lower = step.predicted.get("lower_bound")
+    count = sum(len(w) for w in waves)
+    what = (
+        f"Replaces {count} node(s) of {inline(group)} ({_p(step, 'instance_type')}, {kind},"
+        f" ASG {inline(asg)}) in {len(waves)} wave(s)"
+        + (f" of up to {surge} new node(s)" if surge is not None else "")
+        + (f"; no plan can do it in fewer than {lower}" if isinstance(lower, int) else "")
+        + ". Each wave: launch the new nodes (they take their peak addresses), wait until"
+        f" they are Ready at {new_k8s.minor_str}, cordon and drain the old ones through the"
+        " Eviction API (PDB refusals are retried and the blocking PDB named), terminate them"
+        f" (their addresses return), then restore the ASG size and resume {SUSPENDED} —"
+        " also on failure. Capacity per subnet: see [Capacity](#capacity)."
+    )
+    details = [
+        table(
+            ["Wave", "Old instances"],
+            [[str(n), ", ".join(inline(i) for i in wave)] for n, wave in enumerate(waves, 1)],
+        )
+        if waves
+        else "No wave can run yet: see the gate results below."
+    ]
+    zone, itype = kubectl.zone_label(old_k8s), kubectl.instance_type_label(old_k8s)
+    commands = [
+        _group_status(plan, kind, group, str(asg)),
+        f"kubectl get nodes -o wide -L {zone} -L {itype}",
+        kubectl.pending_pods(),
+        "kubectl get pdb --all-namespaces",
+        "drain_instance() {  # cordon and drain the node of one EC2 instance",
+        f'  node=$(aws ec2 describe-instances --region {region} --instance-ids "$1"'
+        " --query 'Reservations[0].Instances[0].PrivateDnsName' --output text)",
+        f'  kubectl cordon "$node" && {kubectl.drain(QUOTED_NODE, new_k8s)}',
+        "}",
+        f"aws autoscaling suspend-processes --region {region} --auto-scaling-group-name {asg}"
+        f" --scaling-processes {SUSPENDED}",
+    ]
+    for n, wave in enumerate(waves, 1):
+        desired = str(nodes + len(wave)) if nodes is not None else f"<nodes + {len(wave)}>"
+        ids = " ".join(wave)
+        commands += [
+            f"# wave {n} of {len(waves)}: {len(wave)} new node(s) first",
+            f"aws autoscaling set-desired-capacity --region {region}"
+            f" --auto-scaling-group-name {asg} --desired-capacity {desired}"
+            "  # raise --max-size first if it is lower",
+            f"kubectl get nodes -o wide -L {zone} -w  # until {len(wave)} new node(s)"
+            f" v{new_k8s.minor_str} are Ready",
+            f'for id in {ids}; do drain_instance "$id"; done',
+            f"for id in {ids}; do aws autoscaling terminate-instance-in-auto-scaling-group"
+            f' --region {region} --instance-id "$id" --should-decrement-desired-capacity; done',
+            kubectl.pending_pods(),
+        ]
+    commands.append(
+        f"aws autoscaling resume-processes --region {region} --auto-scaling-group-name {asg}"
+        f" --scaling-processes {SUSPENDED}"
+    )
+    return StepGuide(
+        what=what,
+        details=tuple(details),
+        commands=tuple(commands),
+        rollback=(
+            "Stop after the current wave. Uncordon old nodes that are still running, set the"
+            f" desired capacity back to {nodes if nodes is not None else 'its value before'},"
+            f" resume {SUSPENDED}. New nodes at {new_k8s.minor_str} can stay (the control plane"
+            " already runs it); to go back to the old AMI, roll back the stack step first and"
+            " run the roll again. `upgrader apply` re-run resumes at the first unfinished wave."
+        ),
+        rollback_commands=(
+            "kubectl uncordon <node-name>",
+            f"aws autoscaling set-desired-capacity --region {region} --auto-scaling-group-name"
+            f" {asg} --desired-capacity {nodes if nodes is not None else '<nodes>'}",
+            f"aws autoscaling resume-processes --region {region} --auto-scaling-group-name {asg}"
+            f" --scaling-processes {SUSPENDED}",
+        ),
+    )
+
+
+def _verify(plan: Plan, step: Step, plan_file: str) -> StepGuide:
+    region = plan.region
+    subnet_ids = sorted(
+        str(s.get("subnet_id")) for s in plan.context.get("subnets", []) if s.get("subnet_id")
+    )
+    subnet_filter = f" Name=subnet-id,Values={','.join(subnet_ids)}" if subnet_ids else ""
+    commands = [
+        "kubectl get nodes -o custom-columns="
+        "NAME:.metadata.name,KUBELET:.status.nodeInfo.kubeletVersion",
+        "kubectl -n kube-system get daemonset aws-node kube-proxy -o custom-columns="
+        "NAME:.metadata.name,IMAGE:.spec.template.spec.containers[0].image,"
+        "READY:.status.numberReady,DESIRED:.status.desiredNumberScheduled",
+        "kubectl -n kube-system get deployment coredns -o custom-columns="
+        "NAME:.metadata.name,IMAGE:.spec.template.spec.containers[0].image,"
+        "READY:.status.readyReplicas",
+        kubectl.pending_pods(),
+        f"aws ec2 describe-network-interfaces --region {region} --filters"
+        " Name=status,Values=available Name=description,Values='aws-K8S-*'"
+        f"{subnet_filter} --query"
+        " 'NetworkInterfaces[].[NetworkInterfaceId,SubnetId,Description]' --output table",
+    ]
+    if subnet_ids:
+        commands.append(_subnets_free(region, subnet_ids))
+    return StepGuide(
+        what=(
+            f"Checks every node runs kubelet {plan.to.kubernetes}, aws-node {plan.to.cni},"
+            f" kube-proxy {plan.to.kube_proxy} and CoreDNS {plan.to.coredns}; no pod is stuck;"
+            " leaked ENIs (`available`, described `aws-K8S-*`, instance gone) are reported and,"
+            " with `--cleanup-leaked-enis`, deleted."
+        ),
+        commands=tuple(commands),
+        rollback="Read-only: nothing to roll back.",
+    )
+
+
+Builder = Callable[[Plan, Step, str], StepGuide]
+BUILDERS: dict[str, Builder] = {
+    "control-plane": _control_plane,
+    "kube-proxy": _addon,
+    "coredns": _addon,
+    "cni": _addon,
+    "nodegroup-stack": _nodegroup_stack,
+    "nodegroup-roll": _roll,
+    "verify": _verify,
+}
+
+
+def step_guide(plan: Plan, step: Step, plan_file: str = "PLAN.json") -> StepGuide:
+    """What ``step`` does and how a human watches, does or undoes it."""
+    builder = BUILDERS.get(step.kind)
+    if builder is None:
+        return StepGuide(what=step.description)
+    return builder(plan, step, plan_file)
+
+
+def cni_path(plan: Plan) -> Sequence[str]:
+    """The CNI releases in order: now, every step's target."""
+    path = [plan.from_.cni]
+    path += [_p(s, "to") for s in plan.steps if s.kind == "cni"]
+    if path[-1] != plan.to.cni:
+        path.append(plan.to.cni)
+    return path
