@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from upgrader.cli import capacity, catalog, sandbox
+from upgrader.cli import capacity, catalog, plan, sandbox
 from upgrader.errors import ExitCode, UpgraderError
 
 app = typer.Typer(
@@ -17,6 +17,9 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
+app.command("plan")(plan.plan)
+app.command("runbook")(plan.runbook)
+app.command("compile")(plan.compile_manifests)
 app.command("capacity")(capacity.capacity)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(sandbox.app, name="sandbox")

@@ -21,11 +21,11 @@ DirOption = Annotated[Path, typer.Option("--dir", help="directory for env, kubec
 def up(
     scenario: Annotated[str, typer.Argument(help="scenario file, or dev|staging|modern|tight")],
     directory: DirOption = DEFAULT_DIR,
-    format: Annotated[Format, typer.Option("--format")] = Format.TEXT,
+    fmt: Annotated[Format, typer.Option("--format")] = Format.TEXT,
 ) -> None:
     """Start the twin in the background; writes DIR/env, DIR/kubeconfig, DIR/upgrader.yaml."""
     running = pipeline.sandbox_up(scenario, directory)
-    if format is Format.JSON:
+    if fmt is Format.JSON:
         emit_json(
             {
                 "scenario": running.scenario,

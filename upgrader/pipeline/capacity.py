@@ -1,4 +1,4 @@
-"""Use cases the CLI calls: one function per command, returning plain results."""
+"""`upgrader capacity` and `upgrader catalog refresh`: capacity for one instance type."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from upgrader.capacity.settings import CniSettings
 from upgrader.catalog import instances, versions
 from upgrader.catalog.instances import InstanceType
 from upgrader.errors import BadInputError
-from upgrader.sandbox import control as sandbox_control
 from upgrader.semver import Version
 
 
@@ -130,13 +129,3 @@ def refresh_instance_catalog(
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(instances.to_csv(types.values()))
     return len(types)
-
-
-def sandbox_up(scenario: str, directory: Path) -> sandbox_control.Running:
-    """Start the local EKS twin for ``scenario`` (a path or a shipped name) in the background."""
-    return sandbox_control.up(scenario, directory)
-
-
-def sandbox_down(directory: Path) -> bool:
-    """Stop the sandbox in ``directory``; False when none was running."""
-    return sandbox_control.down(directory)

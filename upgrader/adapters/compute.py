@@ -1,0 +1,271 @@
+"""EKS, Auto Scaling, EC2 and SSM reads for discovery: batched and paginated, never per node."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from botocore.exceptions import ClientError
+from botocore.parsers import ResponseParserError
+
+from upgrader.adapters.aws import Aws, aws_errors, batches, is_unsupported
+from upgrader.model.aws import (
+    AutoScalingGroup,
+    EksCluster,
+    Eni,
+    Instance,
+    ManagedNodegroup,
+    Pairs,
+    Stack,
+    Subnet,
+)
+
+if TYPE_CHECKING:
+    from mypy_boto3_autoscaling.type_defs import AutoScalingGroupTypeDef
+    from mypy_boto3_ec2.type_defs import FilterTypeDef, TagTypeDef
+
+FILTER_VALUES_MAX = 200  # EC2 accepts at most 200 values per filter
+ASG_NAMES_MAX = 50  # DescribeAutoScalingGroups: AutoScalingGroupNames
+SSM_NAMES_MAX = 10  # GetParameters: Names
+ASG_TAG = "aws:autoscaling:groupName"
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterAccess:
+    """How to reach the cluster's Kubernetes API without a kubeconfig."""
+
+    endpoint: str
+    certificate_authority: str  # base64 PEM, as DescribeCluster reports it
+
+
+def eks_cluster(aws: Aws, name: str) -> tuple[EksCluster, ClusterAccess]:
+    """DescribeCluster, plus the updates still in progress."""
+    subject = f"EKS cluster {name}"
+    hint = f"check `cluster` in the config: no EKS cluster {name!r} in {aws.region}"
+    with aws_errors(subject, "DescribeCluster", not_found_hint=hint):
+        raw = aws.eks.describe_cluster(name=name)["cluster"]
+    vpc = raw.get("resourcesVpcConfig", {})
+    cluster = EksCluster(
+        name=raw["name"],
+        version=raw.get("version", ""),
+        platform_version=raw.get("platformVersion", ""),
+        status=raw.get("status", ""),
+        endpoint=raw.get("endpoint", ""),
+        subnet_ids=tuple(sorted(vpc.get("subnetIds", []))),
+        security_group_ids=tuple(
+            sorted(
+                {
+                    *vpc.get("securityGroupIds", []),
+                    *filter(None, [vpc.get("clusterSecurityGroupId")]),
+                }
+            )
+        ),
+        updates_in_progress=_updates_in_progress(aws, name),
+    )
+    ca = raw.get("certificateAuthority", {}).get("data", "")
+    return cluster, ClusterAccess(endpoint=cluster.endpoint, certificate_authority=ca)
+
+
+def _updates_in_progress(aws: Aws, cluster: str) -> tuple[str, ...]:
+    """IDs of cluster updates in progress; empty when the endpoint lacks the Updates API."""
+    subject = f"EKS cluster {cluster}"
+    try:
+        ids = [
+            u
+            for page in aws.eks.get_paginator("list_updates").paginate(name=cluster)
+            for u in page.get("updateIds", [])
+        ]
+    except ResponseParserError:
+        return ()
+    except ClientError as err:
+        if is_unsupported(err):
+            return ()
+        with aws_errors(subject, "ListUpdates"):
+            raise
+    running = []
+    for update_id in ids:  # one call per update, few per cluster lifetime
+        with aws_errors(subject, "DescribeUpdate"):
+            update = aws.eks.describe_update(name=cluster, updateId=update_id)["update"]
+        if update.get("status") == "InProgress":
+            running.append(update_id)
+    return tuple(sorted(running))
+
+
+def managed_nodegroups(
+    aws: Aws, cluster: str, stacks: tuple[Stack, ...]
+) -> tuple[ManagedNodegroup, ...]:
+    """Managed node groups held by ``stacks`` (AWS::EKS::Nodegroup resources)."""
+    found = []
+    for stack in stacks:
+        for resource in stack.resources_of("AWS::EKS::Nodegroup"):
+            name = nodegroup_name(resource.physical_id)
+            subject = f"EKS node group {name} (stack {stack.name})"
+            hint = f"the node group of stack {stack.name} is gone; repair or re-create the stack"
+            with aws_errors(subject, "DescribeNodegroup", not_found_hint=hint):
+                raw = aws.eks.describe_nodegroup(clusterName=cluster, nodegroupName=name)[
+                    "nodegroup"
+                ]
+            scaling = raw.get("scalingConfig", {})
+            found.append(
+                ManagedNodegroup(
+                    name=raw["nodegroupName"],
+                    version=raw.get("version", ""),
+                    release_version=raw.get("releaseVersion", ""),
+                    status=raw.get("status", ""),
+                    asg_names=tuple(
+                        sorted(
+                            a["name"]
+                            for a in raw.get("resources", {}).get("autoScalingGroups", [])
+                            if "name" in a
+                        )
+                    ),
+                    subnet_ids=tuple(sorted(raw.get("subnets", []))),
+                    instance_types=tuple(raw.get("instanceTypes", [])),
+                    desired=int(scaling.get("desiredSize", 0)),
+                    min_size=int(scaling.get("minSize", 0)),
+                    max_size=int(scaling.get("maxSize", 0)),
+                )
+            )
+    return tuple(sorted(found, key=lambda m: m.name))
+
+
+def nodegroup_name(physical_id: str) -> str:
+    """The node group name from its CloudFormation physical ID (``cluster/name`` or an ARN)."""
+    if physical_id.startswith("arn:"):
+        parts = physical_id.split(":", 5)[-1].split("/")  # nodegroup/<cluster>/<name>/<uuid>
+        return parts[2] if len(parts) > 2 else parts[-1]
+    return physical_id.rsplit("/", 1)[-1]
+
+
+def auto_scaling_groups(aws: Aws, names: list[str]) -> tuple[AutoScalingGroup, ...]:
+    """The named groups that exist; sizes, launch template or configuration, instances."""
+    wanted = sorted(set(filter(None, names)))
+    groups = []
+    paginator = aws.autoscaling.get_paginator("describe_auto_scaling_groups")
+    for batch in batches(wanted, ASG_NAMES_MAX):
+        with aws_errors(f"Auto Scaling groups {', '.join(batch)}", "DescribeAutoScalingGroups"):
+            groups += [
+                _asg(g)
+                for page in paginator.paginate(AutoScalingGroupNames=batch)
+                for g in page["AutoScalingGroups"]
+            ]
+    return tuple(sorted(groups, key=lambda g: g.name))
+
+
+def _asg(raw: AutoScalingGroupTypeDef) -> AutoScalingGroup:
+    template = raw.get("LaunchTemplate") or (
+        raw.get("MixedInstancesPolicy", {})
+        .get("LaunchTemplate", {})
+        .get("LaunchTemplateSpecification", {})
+    )
+    return AutoScalingGroup(
+        name=raw["AutoScalingGroupName"],
+        min_size=raw["MinSize"],
+        max_size=raw["MaxSize"],
+        desired=raw["DesiredCapacity"],
+        subnet_ids=tuple(sorted(filter(None, raw.get("VPCZoneIdentifier", "").split(",")))),
+        instance_ids=tuple(sorted(i["InstanceId"] for i in raw.get("Instances", []))),
+        launch_template_id=template.get("LaunchTemplateId"),
+        launch_template_version=template.get("Version"),
+        launch_configuration=raw.get("LaunchConfigurationName"),
+        suspended_processes=tuple(
+            sorted(
+                p["ProcessName"] for p in raw.get("SuspendedProcesses", []) if "ProcessName" in p
+            )
+        ),
+        tags=tuple(sorted((t.get("Key", ""), t.get("Value", "")) for t in raw.get("Tags", []))),
+    )
+
+
+def _tags(tags: list[TagTypeDef]) -> Pairs:
+    return tuple(sorted((t.get("Key", ""), t.get("Value", "")) for t in tags))
+
+
+def instances(aws: Aws, instance_ids: list[str]) -> tuple[Instance, ...]:
+    """The instances among ``instance_ids`` that EC2 still knows, 200 IDs per request."""
+    found = []
+    paginator = aws.ec2.get_paginator("describe_instances")
+    for batch in batches(sorted(set(instance_ids)), FILTER_VALUES_MAX):
+        filters: list[FilterTypeDef] = [{"Name": "instance-id", "Values": batch}]
+        with aws_errors(f"EC2 instances {batch[0]}…", "DescribeInstances"):
+            for page in paginator.paginate(Filters=filters):
+                for reservation in page["Reservations"]:
+                    for raw in reservation.get("Instances", []):
+                        tags = _tags(raw.get("Tags", []))
+                        found.append(
+                            Instance(
+                                instance_id=raw["InstanceId"],
+                                instance_type=raw.get("InstanceType", ""),
+                                state=raw.get("State", {}).get("Name", ""),
+                                az=raw.get("Placement", {}).get("AvailabilityZone", ""),
+                                subnet_id=raw.get("SubnetId", ""),
+                                private_ip=raw.get("PrivateIpAddress", ""),
+                                private_dns_name=raw.get("PrivateDnsName", ""),
+                                image_id=raw.get("ImageId", ""),
+                                launch_time=_iso(raw.get("LaunchTime")),
+                                asg_name=dict(tags).get(ASG_TAG),
+                                tags=tags,
+                            )
+                        )
+    return tuple(sorted(found, key=lambda i: i.instance_id))
+
+
+def _iso(value: object) -> str:
+    isoformat = getattr(value, "isoformat", None)
+    return str(isoformat()) if callable(isoformat) else str(value or "")
+
+
+def subnets(aws: Aws, subnet_ids: list[str]) -> tuple[Subnet, ...]:
+    """The named subnets with their free address counts; unknown IDs are left out."""
+    found = []
+    paginator = aws.ec2.get_paginator("describe_subnets")
+    for batch in batches(sorted(set(subnet_ids)), FILTER_VALUES_MAX):
+        filters: list[FilterTypeDef] = [{"Name": "subnet-id", "Values": batch}]
+        with aws_errors(f"subnets {', '.join(batch)}", "DescribeSubnets"):
+            for page in paginator.paginate(Filters=filters):
+                for raw in page["Subnets"]:
+                    subnet_id = raw["SubnetId"]
+                    found.append(
+                        Subnet(
+                            subnet_id=subnet_id,
+                            name=dict(_tags(raw.get("Tags", []))).get("Name") or subnet_id,
+                            az=raw.get("AvailabilityZone", ""),
+                            cidr=raw.get("CidrBlock", ""),
+                            available_ips=int(raw.get("AvailableIpAddressCount", 0)),
+                        )
+                    )
+    return tuple(sorted(found, key=lambda s: s.subnet_id))
+
+
+def enis(aws: Aws, subnet_ids: list[str]) -> tuple[Eni, ...]:
+    """Every ENI in the subnets, attached or not (leaked ENIs are ``available``)."""
+    found = []
+    paginator = aws.ec2.get_paginator("describe_network_interfaces")
+    for batch in batches(sorted(set(subnet_ids)), FILTER_VALUES_MAX):
+        filters: list[FilterTypeDef] = [{"Name": "subnet-id", "Values": batch}]
+        with aws_errors(f"network interfaces in {', '.join(batch)}", "DescribeNetworkInterfaces"):
+            for page in paginator.paginate(Filters=filters):
+                for raw in page["NetworkInterfaces"]:
+                    found.append(
+                        Eni(
+                            eni_id=raw["NetworkInterfaceId"],
+                            subnet_id=raw.get("SubnetId", ""),
+                            status=raw.get("Status", ""),
+                            description=raw.get("Description", ""),
+                            instance_id=raw.get("Attachment", {}).get("InstanceId"),
+                            addresses=len(raw.get("PrivateIpAddresses", [])),
+                            prefixes=len(raw.get("Ipv4Prefixes", [])),
+                        )
+                    )
+    return tuple(sorted(found, key=lambda e: e.eni_id))
+
+
+def ssm_parameters(aws: Aws, names: list[str]) -> Pairs:
+    """``(name, value)`` of the parameters that exist; missing ones are simply absent."""
+    values: dict[str, str] = {}
+    for batch in batches(sorted(set(names)), SSM_NAMES_MAX):
+        with aws_errors(f"SSM parameters {', '.join(batch)}", "GetParameters"):
+            response = aws.ssm.get_parameters(Names=batch)
+        for parameter in response.get("Parameters", []):
+            values[parameter["Name"]] = parameter.get("Value", "")
+    return tuple(sorted(values.items()))

@@ -1,0 +1,90 @@
+"""``discover``: read one cluster's AWS and Kubernetes state in one read-only pass."""
+
+from __future__ import annotations
+
+import boto3
+
+from upgrader.adapters import cloudformation, compute, eks_auth, kube_state
+from upgrader.adapters.aws import Aws
+from upgrader.adapters.kube import KubeReader
+from upgrader.catalog.versions import catalog
+from upgrader.config import Config
+from upgrader.errors import UpgraderError
+from upgrader.model.aws import EksCluster
+from upgrader.model.state import ClusterState
+
+ASG_TYPE = "AWS::AutoScaling::AutoScalingGroup"
+
+
+def discover(config: Config, *, session: boto3.session.Session | None = None) -> ClusterState:
+    """Everything a plan is made from: AWS first, then Kubernetes. Makes no mutating call.
+
+    The number of calls grows with pages and node groups, never with nodes or pods.
+    """
+    aws = Aws.connect(config.region, session)
+    cluster, access = compute.eks_cluster(aws, config.cluster)
+    stacks = tuple(
+        cloudformation.read_stack(aws, name)
+        for name in (config.control_plane_stack, *config.nodegroup_stacks)
+    )
+    nodegroup_stacks = stacks[1:]
+    managed = compute.managed_nodegroups(aws, config.cluster, nodegroup_stacks)
+    asgs = compute.auto_scaling_groups(
+        aws,
+        [r.physical_id for s in nodegroup_stacks for r in s.resources_of(ASG_TYPE)]
+        + [name for m in managed for name in m.asg_names],
+    )
+    subnet_ids = sorted(
+        {
+            *cluster.subnet_ids,
+            *(s for a in asgs for s in a.subnet_ids),
+            *(s for m in managed for s in m.subnet_ids),
+        }
+    )
+    instances = compute.instances(aws, [i for a in asgs for i in a.instance_ids])
+    subnets = compute.subnets(aws, subnet_ids)
+    enis = compute.enis(aws, subnet_ids)
+    amis = compute.ssm_parameters(aws, ami_parameter_paths(cluster, config))
+    reader = _kube_reader(config, access, aws)
+    try:
+        kube = kube_state.read(reader)
+    finally:
+        reader.close()
+    return ClusterState(
+        region=config.region,
+        cluster=cluster,
+        subnets=subnets,
+        stacks=stacks,
+        asgs=asgs,
+        managed_nodegroups=managed,
+        instances=instances,
+        enis=enis,
+        ami_parameters=amis,
+        server_version=kube.server_version,
+        nodes=kube.nodes,
+        pods=kube.pods,
+        daemonsets=kube.daemonsets,
+        workloads=kube.workloads,
+        pdbs=kube.pdbs,
+        live_objects=kube.live_objects,
+    )
+
+
+def _kube_reader(config: Config, access: compute.ClusterAccess, aws: Aws) -> KubeReader:
+    """From the config's kubeconfig, else the EKS endpoint and CA with an IAM token."""
+    if config.kubeconfig is not None:
+        return KubeReader.from_kubeconfig(config.kubeconfig)
+    token = eks_auth.token(config.cluster, aws.session)
+    return KubeReader.from_endpoint(access.endpoint, access.certificate_authority, token)
+
+
+def ami_parameter_paths(cluster: EksCluster, config: Config) -> list[str]:
+    """SSM paths of every EKS AMI family for the current and target Kubernetes versions."""
+    paths: list[str] = []
+    for version in (cluster.version, config.target_kubernetes):
+        try:
+            release = catalog().kubernetes(version)
+        except (UpgraderError, ValueError):
+            continue  # a version the catalog does not know has no AMI path to look up
+        paths += [path for _, path in release.ami_ssm_parameters]
+    return paths

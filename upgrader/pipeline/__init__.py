@@ -1,0 +1,25 @@
+"""Use cases the CLI calls: one function per command, returning plain results."""
+
+from upgrader.pipeline.capacity import (
+    CapacityReport,
+    CapacityRequest,
+    default_cni_version,
+    instance_capacity,
+    refresh_instance_catalog,
+)
+from upgrader.pipeline.plan import PlanResult, compile_config, plan, runbook
+from upgrader.pipeline.sandbox import sandbox_down, sandbox_up
+
+__all__ = [
+    "CapacityReport",
+    "CapacityRequest",
+    "PlanResult",
+    "compile_config",
+    "default_cni_version",
+    "instance_capacity",
+    "plan",
+    "refresh_instance_catalog",
+    "runbook",
+    "sandbox_down",
+    "sandbox_up",
+]

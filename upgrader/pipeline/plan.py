@@ -1,0 +1,116 @@
+"""``upgrader plan``, ``runbook``, ``compile``: discover → compile → gates → change
+sets → plan file and runbook. Plan never changes the cluster: its only writes are
+its own CloudFormation change sets (created, never executed; older ones removed).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from upgrader import config as config_file
+from upgrader.adapters import change_sets, jsonnet
+from upgrader.adapters.discover import discover
+from upgrader.config import Config
+from upgrader.errors import BadInputError
+from upgrader.model.plan import Plan, Step, loads
+from upgrader.model.state import ClusterState
+from upgrader.planner import make_plan
+from upgrader.planner.versions import plan_versions
+from upgrader.runbook import render
+
+STACK_STEPS = frozenset({"control-plane", "nodegroup-stack"})
+COREDNS = ("Deployment", "kube-system", "coredns")
+
+
+@dataclass(frozen=True, slots=True)
+class PlanResult:
+    plan: Plan
+    out: Path | None
+    runbook: Path | None
+
+
+def compile_manifests(state: ClusterState, config: Config) -> dict[str, list[dict[str, Any]]]:
+    """Manifests for every add-on step: aws-node per CNI minor on the path, kube-proxy,
+    CoreDNS, and the team's own manifests."""
+    versions = plan_versions(state, config)
+    coredns = state.workload(*COREDNS)
+    return jsonnet.compile_all(
+        region=config.region,
+        kubernetes=config.target_kubernetes,
+        cni=list(versions.cni_steps),
+        cni_env=dict(versions.cni_env),
+        manifests=config.manifests,
+        cluster=config.cluster,
+        coredns_replicas=coredns.replicas if coredns else 2,
+    )
+
+
+def _with_change_set(step: Step, state: ClusterState) -> Step:
+    stack = state.stack(str(step.params["stack"]))
+    if stack is None:
+        return step
+    if step.kind == "control-plane":
+        parameters = {str(step.params["parameter"]): str(step.params["to"])}
+    else:
+        parameters = {str(k): str(v) for k, v in dict(step.params["parameters"]).items()}
+    change_set = change_sets.create(
+        stack, parameters, description=f"upgrader plan: {step.description}"
+    )
+    return dataclasses.replace(step, params={**step.params, "change_set": change_set})
+
+
+def make(config: Config) -> Plan:
+    """Discover, compile, gate and plan; then create this plan's change sets."""
+    state = discover(config)
+    manifests = compile_manifests(state, config)
+    plan = make_plan(state, config, manifests=manifests)
+    for stack in state.stacks:
+        change_sets.delete_previous(stack)
+    steps = tuple(_with_change_set(s, state) if s.kind in STACK_STEPS else s for s in plan.steps)
+    return dataclasses.replace(plan, steps=steps)
+
+
+def plan(
+    config_path: Path, *, to: str | None, out: Path | None, runbook: Path | None
+) -> PlanResult:
+    """``upgrader plan``: the plan file and runbook are written even when blocked."""
+    cfg = config_file.load(config_path, target=to)
+    result = make(cfg)
+    if out is not None:
+        out.write_text(result.dumps())
+    if runbook is not None:
+        runbook.write_text(render(result, plan_file=str(out or "PLAN.json")))
+    return PlanResult(result, out, runbook)
+
+
+def read_plan(path: Path) -> Plan:
+    try:
+        text = path.read_text()
+    except OSError as err:
+        raise BadInputError(
+            str(path),
+            f"cannot be read: {err.strerror}",
+            "pass the plan file `upgrader plan --out` wrote",
+        ) from None
+    return loads(text, str(path))
+
+
+def runbook(plan_path: Path, out: Path | None) -> str:
+    """``upgrader runbook``: the Markdown runbook of a plan file (written to ``out`` if given)."""
+    text = render(read_plan(plan_path), plan_file=str(plan_path))
+    if out is not None:
+        out.write_text(text)
+    return text
+
+
+def compile_config(config_path: Path, out: Path | None) -> Mapping[str, list[dict[str, Any]]]:
+    """``upgrader compile``: manifests for the config's targets, validated (no cluster access)."""
+    cfg = config_file.load(config_path)
+    manifests = jsonnet.compile_config(cfg)
+    if out is not None:
+        jsonnet.write(manifests, out)
+    return manifests
