@@ -23,6 +23,7 @@ from upgrader.sandbox.clock import DEFAULT_SPEED, VirtualClock
 from upgrader.sandbox.controllers.base import ControllerManager
 from upgrader.sandbox.controllers.ipamd import Ipamd
 from upgrader.sandbox.controllers.kubelet import Kubelet
+from upgrader.sandbox.controllers.managed_updates import ManagedNodegroupUpdates
 from upgrader.sandbox.controllers.nodes import NodeLifecycle
 from upgrader.sandbox.controllers.standard import status_controllers, workload_controllers
 from upgrader.sandbox.kubeapi import KubeApiServer, Store
@@ -56,11 +57,12 @@ class Sandbox:
         self.clock = VirtualClock(speed, start=time.time() - CLOCK_HEADSTART_SECONDS)
         self.store = Store(kubernetes_version=scenario.kubernetes.minor_str, now=self.clock.now)
         self.token = secrets.token_urlsafe(24)
-        self.kube = KubeApiServer(self.store)
+        self.kube = KubeApiServer(self.store, now=self.clock.now)  # table ages: virtual time
         self.twin: AwsTwin | None = None
         self.world: World | None = None
         self.ipamd: Ipamd | None = None
         self.nodes: NodeLifecycle | None = None
+        self.managed_updates: ManagedNodegroupUpdates | None = None
         self.manager: ControllerManager | None = None
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -89,11 +91,14 @@ class Sandbox:
                 stuck_instances=self._stuck_instances(),
             )
             kubelet = Kubelet(self.store, self.clock, self.ipamd, self.nodes)
+            # EKS's managed nodegroup updates (drain, replace) after the twin's setup phase
+            self.managed_updates = ManagedNodegroupUpdates(self.store, twin, self.clock, self.nodes)
             self.manager = ControllerManager(
                 self.store,
                 self.clock,
                 [
                     self.nodes,
+                    self.managed_updates,
                     *workload_controllers(self.store, random.Random(0)),
                     kubelet,
                     *status_controllers(self.store),

@@ -17,6 +17,7 @@ from moto.autoscaling.responses import AutoScalingResponse
 from moto.cloudformation import parsing
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
@@ -99,6 +100,23 @@ def _cloudformation() -> None:
         return patched
 
     _wrap(CloudFormationBackend, "execute_change_set", execute)
+
+    # AWS: ListChangeSets lists the change sets of the StackName given (moto: all of them).
+    def list_change_sets(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any) -> ActionResult:
+            stack = self._get_param("StackName")
+            if not stack:
+                return original(self)  # type: ignore[no-any-return]
+            summaries = [
+                c
+                for c in self.cloudformation_backend.list_change_sets()
+                if stack in (c.stack_name, c.stack_id)
+            ]
+            return ActionResult({"Summaries": summaries})
+
+        return patched
+
+    _wrap(CloudFormationResponse, "list_change_sets", list_change_sets)
 
     # AWS: a missing SSM parameter fails validation instead of an HTTP 500.
     def ssm_parameter(original: Callable[..., Any]) -> Callable[..., Any]:

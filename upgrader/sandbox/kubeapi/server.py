@@ -14,11 +14,12 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from upgrader.sandbox.kubeapi import discovery, errors
+from upgrader.sandbox.kubeapi import discovery, errors, tables
 from upgrader.sandbox.kubeapi.errors import ApiError, BadRequest, InternalError, Unauthorized
 from upgrader.sandbox.kubeapi.patches import PATCH_TYPES
 from upgrader.sandbox.kubeapi.routes import Route, parse_resource_path
@@ -37,11 +38,17 @@ BOOKMARK_SECONDS = 1.0
 
 
 class KubeApiServer:
-    """Serve ``store`` over HTTP on 127.0.0.1; ``token`` demands ``Authorization: Bearer``."""
+    """Serve ``store`` over HTTP on 127.0.0.1; ``token`` demands ``Authorization: Bearer``.
 
-    def __init__(self, store: Store, *, token: str | None = None) -> None:
+    ``now`` is the server's clock (the ages in ``kubectl get`` tables count from it).
+    """
+
+    def __init__(
+        self, store: Store, *, token: str | None = None, now: Callable[[], float] = time.time
+    ) -> None:
         self.store = store
         self.token = token
+        self.now = now
         self.requests: list[dict[str, Any]] = []
         self.url = ""
         self._log_lock = threading.Lock()
@@ -115,6 +122,7 @@ class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     disable_nagle_algorithm = True  # headers and body go out as separate small writes
     server: _Server
+    _table_columns_sent = False
 
     # --- plumbing ----------------------------------------------------------------------
 
@@ -306,10 +314,37 @@ class _Handler(BaseHTTPRequestHandler):
             if route.subresource not in {None, "status"}:
                 raise errors.no_such_resource()
             obj = store.get(route.rtype.key, route.name, namespace=route.namespace)
-            self._send_json(200, {**obj, "apiVersion": route.api_version})
+            emitted = {**obj, "apiVersion": route.api_version}
+            if route.subresource is None:
+                meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+                self._send_json(200, self._maybe_table(route, query, [emitted], meta, emitted))
+            else:
+                self._send_json(200, emitted)
             return 200
-        self._send_json(200, self._list_body(route, query))
+        body = self._list_body(route, query)
+        self._send_json(200, self._maybe_table(route, query, body["items"], body["metadata"], body))
         return 200
+
+    def _maybe_table(
+        self,
+        route: Route,
+        query: dict[str, str],
+        items: list[dict[str, Any]],
+        list_meta: dict[str, Any],
+        plain: dict[str, Any],
+    ) -> dict[str, Any]:
+        """A meta.k8s.io Table of ``items`` when the Accept header asks for one, else ``plain``."""
+        version = tables.table_version(self.headers.get("Accept") or "", self.store.minor)
+        if version is None:
+            return plain
+        return tables.build_table(
+            route.rtype.key,
+            items,
+            now=self.api.now(),
+            list_metadata=list_meta,
+            include_object=query.get("includeObject"),
+            version=version,
+        )
 
     def _list_body(self, route: Route, query: dict[str, str]) -> dict[str, Any]:
         store = self.store
@@ -529,6 +564,7 @@ class _Handler(BaseHTTPRequestHandler):
         timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
         deadline = None if timeout is None else time.monotonic() + timeout
         bookmarks = query.get("allowWatchBookmarks") in {"true", "1"}
+        self._table_columns_sent = False
         requested = query.get("resourceVersion") or "0"
         initial: list[tuple[str, dict[str, Any]]] = []
         with store.lock:
@@ -550,15 +586,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.end_headers()
         try:
             for event_type, obj in initial:
-                self._chunk({"type": event_type, "object": self._emit(route, obj)})
-            self._follow(route, filt, last, deadline, bookmarks)
+                self._chunk({"type": event_type, "object": self._watched(route, query, obj)})
+            self._follow(route, query, filt, last, deadline, bookmarks)
             self.wfile.write(b"0\r\n\r\n")
             self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError, OSError):
             self.close_connection = True
 
     def _follow(
-        self, route: Route, filt: WatchFilter, last: int, deadline: float | None, bookmarks: bool
+        self,
+        route: Route,
+        query: dict[str, str],
+        filt: WatchFilter,
+        last: int,
+        deadline: float | None,
+        bookmarks: bool,
     ) -> None:
         store = self.store
         idle_since = time.monotonic()
@@ -572,7 +614,8 @@ class _Handler(BaseHTTPRequestHandler):
                 last = event.rv
                 translated = filt.translate(event)
                 if translated is not None:
-                    self._chunk({"type": translated[0], "object": self._emit(route, translated[1])})
+                    watched = self._watched(route, query, translated[1])
+                    self._chunk({"type": translated[0], "object": watched})
                     idle_since = time.monotonic()
             now = time.monotonic()
             if deadline is not None and now >= deadline:
@@ -589,6 +632,18 @@ class _Handler(BaseHTTPRequestHandler):
                 WATCH_POLL_SECONDS if deadline is None else min(WATCH_POLL_SECONDS, deadline - now)
             )
             store.wait_for_change(last, max(wait, 0.0))
+
+    def _watched(self, route: Route, query: dict[str, str], obj: dict[str, Any]) -> dict[str, Any]:
+        """A watch event's object: a one-row Table (column definitions in the first only)
+        when the Accept header asks for Tables, as ``kubectl get -w`` does."""
+        emitted = self._emit(route, obj)
+        meta = {"resourceVersion": obj["metadata"].get("resourceVersion", "")}
+        table = self._maybe_table(route, query, [emitted], meta, emitted)
+        if table is not emitted:
+            if self._table_columns_sent:
+                table["columnDefinitions"] = []
+            self._table_columns_sent = True
+        return table
 
     def _chunk(self, event: dict[str, Any]) -> None:
         data = json.dumps(event, separators=(",", ":")).encode() + b"\n"
