@@ -25,6 +25,9 @@ GATE_DEFAULTS: dict[str, int] = {
     "control_plane_min_free_ips": 5,  # CAP002: per subnet, in at least two AZs
     "control_plane_min_azs": 2,
     "stuck_pod_seconds": 300,  # POD001: ContainerCreating longer than this is stuck
+    # apply's CNI step: how long a node's pods may stay ContainerCreating after its
+    # aws-node restarted before the #59 remediation (then the stop) kicks in
+    "cni_restart_grace_seconds": 60,
 }
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")

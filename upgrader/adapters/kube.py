@@ -70,33 +70,54 @@ class KubeReader:
             raise _not_served(self.where, path)
         return found
 
-    def get_optional(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> Json | None:
-        """The JSON object at ``path``, or None when the server answers 404."""
-        method, url, headers, _, _ = self.api.param_serialize(
-            method="GET",
+    def request(
+        self,
+        method: str,
+        path: str,
+        query: tuple[tuple[str, str], ...] = (),
+        *,
+        body: Json | None = None,
+        content_type: str = "application/json",
+    ) -> tuple[int, bytes]:
+        """Send one request; the HTTP status and raw body. Only transport failures raise."""
+        header_params = {"Accept": "application/json"}
+        if body is not None:
+            header_params["Content-Type"] = content_type
+        verb, url, headers, payload, _ = self.api.param_serialize(
+            method=method,
             resource_path=path,
             query_params=list(query),
-            header_params={"Accept": "application/json"},
+            header_params=header_params,
+            body=body,
             auth_settings=["BearerToken"],
         )
-        with self._errors(path):
+        with self._errors(f"{method} {path}"):
             response = self.api.call_api(
-                method, url, header_params=headers, _request_timeout=REQUEST_TIMEOUT_SECONDS
+                verb,
+                url,
+                header_params=headers,
+                body=payload,
+                _request_timeout=REQUEST_TIMEOUT_SECONDS,
             )
-            body: bytes = response.read()  # type: ignore[no-untyped-call]
-        if response.status == 404:
+            data: bytes = response.read()  # type: ignore[no-untyped-call]
+        return int(response.status), data
+
+    def get_optional(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> Json | None:
+        """The JSON object at ``path``, or None when the server answers 404."""
+        status, body = self.request("GET", path, query)
+        if status == 404:
             return None
-        if response.status in (401, 403):
+        if status in (401, 403):
             raise CloudAccessError(
                 self.where,
-                f"GET {path} was refused (HTTP {response.status})",
+                f"GET {path} was refused (HTTP {status})",
                 "check the kubeconfig credentials, or that your IAM identity is mapped in the "
                 "cluster's aws-auth ConfigMap with read access",
             )
-        if response.status >= 300:
+        if status >= 300:
             raise CloudError(
                 self.where,
-                f"GET {path} failed (HTTP {response.status}): {scrub(_reason(body))}",
+                f"GET {path} failed (HTTP {status}): {scrub(reason(body))}",
                 "retry; if it keeps failing, check the API server's health",
             )
         try:
@@ -148,19 +169,19 @@ class KubeReader:
         return frozenset(served)
 
     @contextmanager
-    def _errors(self, path: str) -> Iterator[None]:
+    def _errors(self, doing: str) -> Iterator[None]:
         try:
             yield
         except ApiException as err:
             raise CloudError(
                 self.where,
-                f"GET {path} failed: {scrub(str(err.reason or err))}",
+                f"{doing} failed: {scrub(str(err.reason or err))}",
                 "check that the API server is reachable from here (private endpoint? VPN?)",
             ) from None
         except urllib3.exceptions.HTTPError as err:
             raise CloudError(
                 self.where,
-                f"GET {path} failed: {type(err).__name__}: {scrub(str(err))}",
+                f"{doing} failed: {type(err).__name__}: {scrub(str(err))}",
                 "check that the API server is reachable from here (private endpoint? VPN?)",
             ) from None
 
@@ -173,7 +194,8 @@ def _not_served(where: str, path: str) -> CloudError:
     )
 
 
-def _reason(body: bytes) -> str:
+def reason(body: bytes) -> str:
+    """The ``message`` of a Kubernetes Status body (or its first bytes), at most 300 characters."""
     try:
         return str(json.loads(body).get("message", ""))[:300]
     except (ValueError, AttributeError):

@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from upgrader.cli import capacity, catalog, plan, sandbox
+from upgrader.cli import apply, capacity, catalog, plan, sandbox
 from upgrader.errors import ExitCode, UpgraderError
 
 app = typer.Typer(
@@ -18,7 +18,10 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command("plan")(plan.plan)
+app.command("apply")(apply.apply)
 app.command("runbook")(plan.runbook)
+app.command("status")(apply.status)
+app.command("demo")(apply.demo)
 app.command("compile")(plan.compile_manifests)
 app.command("capacity")(capacity.capacity)
 app.add_typer(catalog.app, name="catalog")

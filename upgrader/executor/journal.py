@@ -37,6 +37,8 @@ class Journal:
     plan: str  # plan_id of the plan being applied
     fingerprint: str  # the plan's fingerprint, checked once, when the journal starts
     done: tuple[str, ...] = ()  # step IDs finished, in order
+    current: str | None = None  # the step started and not yet finished
+    complete: bool = False
     asgs: tuple[AsgSnapshot, ...] = ()
     autoscaler_replicas: int | None = None  # cluster-autoscaler replicas to restore
     terminated: tuple[str, ...] = ()  # instance IDs apply terminated (never twice)
@@ -45,8 +47,12 @@ class Journal:
     def is_done(self, step_id: str) -> bool:
         return step_id in self.done
 
+    def start(self, step_id: str) -> Journal:
+        return replace(self, current=step_id)
+
     def finish(self, step_id: str) -> Journal:
-        return self if self.is_done(step_id) else replace(self, done=(*self.done, step_id))
+        done = self.done if self.is_done(step_id) else (*self.done, step_id)
+        return replace(self, done=done, current=None)
 
     def snapshot(self, asg: AsgSnapshot) -> Journal:
         """Remember an ASG's sizes the first time only: a resumed run restores the originals."""
@@ -65,6 +71,8 @@ class Journal:
             "plan": self.plan,
             "fingerprint": self.fingerprint,
             "done": list(self.done),
+            "current": self.current,
+            "complete": self.complete,
             "asgs": [
                 {
                     "name": a.name,
@@ -88,6 +96,8 @@ class Journal:
             plan=doc["plan"],
             fingerprint=doc["fingerprint"],
             done=tuple(doc.get("done", ())),
+            current=doc.get("current"),
+            complete=bool(doc.get("complete", False)),
             asgs=tuple(
                 AsgSnapshot(
                     name=a["name"],

@@ -1,5 +1,6 @@
 """Use cases the CLI calls: one function per command, returning plain results."""
 
+from upgrader.pipeline.apply import Status, apply, status
 from upgrader.pipeline.capacity import (
     CapacityReport,
     CapacityRequest,
@@ -7,19 +8,25 @@ from upgrader.pipeline.capacity import (
     instance_capacity,
     refresh_instance_catalog,
 )
+from upgrader.pipeline.demo import DemoResult, demo
 from upgrader.pipeline.plan import PlanResult, compile_config, plan, runbook
 from upgrader.pipeline.sandbox import sandbox_down, sandbox_up
 
 __all__ = [
     "CapacityReport",
     "CapacityRequest",
+    "DemoResult",
     "PlanResult",
+    "Status",
+    "apply",
     "compile_config",
     "default_cni_version",
+    "demo",
     "instance_capacity",
     "plan",
     "refresh_instance_catalog",
     "runbook",
     "sandbox_down",
     "sandbox_up",
+    "status",
 ]

@@ -17,7 +17,12 @@ from upgrader.gates import MANAGED, GroupRoll, subnet_label
 from upgrader.model.plan import Json, Step
 from upgrader.model.state import ClusterState
 from upgrader.planner.groups import NodeGroup
-from upgrader.planner.parameters import image_change, update_policy, version_parameter
+from upgrader.planner.parameters import (
+    check_allowed_values,
+    image_change,
+    update_policy,
+    version_parameter,
+)
 from upgrader.planner.versions import ABSENT, AWS_NODE, COREDNS, KUBE_PROXY, SYSTEM, VersionPlan
 
 CONTROL_PLANE_MINUTES = [24, 60]  # eksctl#2096 (about 24 min), eksctl#3310 (about 60 min)
@@ -40,6 +45,8 @@ def control_plane_step(state: ClusterState, config: Config, versions: VersionPla
     stack = state.stack(config.control_plane_stack)
     parameter = version_parameter(stack, versions.from_.kubernetes) if stack else None
     src, dst = versions.from_.kubernetes, versions.to.kubernetes
+    if stack is not None and parameter is not None:
+        check_allowed_values(stack, {parameter: dst})
     return Step(
         id="control-plane",
         kind="control-plane",
@@ -210,6 +217,7 @@ def nodegroup_steps(
         changes, image_to = {key: dst}, dst
     else:
         changes, image_to = image_change(stack, dst, state.ami_parameters)
+    check_allowed_values(stack, changes)
     policy = update_policy(stack, group.kind == MANAGED)
     stack_step = Step(
         id=f"nodegroup-stack-{group.name}",

@@ -73,6 +73,9 @@ def upgrader_config(scenario: Scenario, directory: Path, stacks: dict[str, Any])
     }
     if scenario.cni_env:
         config["cni"] = {"env": dict(scenario.cni_env)}
+    # Pods start within wall milliseconds here: a few seconds is plenty before the
+    # #59 remediation (production keeps the 60 s default).
+    config["gates"] = {"cni_restart_grace_seconds": 5}
     return config
 
 

@@ -12,9 +12,12 @@ import threading
 from collections.abc import Callable
 from typing import Any
 
+import yaml
 from moto.autoscaling.models import FakeAutoScalingGroup
 from moto.autoscaling.responses import AutoScalingResponse
+from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
+from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Stack
 from moto.cloudformation.responses import CloudFormationResponse
@@ -53,6 +56,35 @@ def install() -> None:
         _ec2()
         _ec2_interfaces()
         _installed = True
+
+
+def _given_parameters(stack: Any) -> dict[str, str]:
+    rm = stack.resource_map
+    out: dict[str, str] = {}
+    for name, slot in (rm._template.get("Parameters") or {}).items():
+        if name in rm.input_parameters:
+            value = rm.input_parameters[name]
+        elif "Default" in slot:
+            value = slot["Default"]
+        else:
+            continue
+        out[name] = ",".join(map(str, value)) if isinstance(value, list) else str(value)
+    return out
+
+
+def _parameter_list(stack: Any) -> list[dict[str, Any]]:
+    rm = stack.resource_map
+    slots = rm._template.get("Parameters") or {}
+    out = []
+    for key, value in _given_parameters(stack).items():
+        entry: dict[str, Any] = {
+            "ParameterKey": key,
+            "ParameterValue": "****" if key in rm.no_echo_parameter_keys else value,
+        }
+        if str(slots.get(key, {}).get("Type", "")).startswith("AWS::SSM::Parameter::Value"):
+            entry["ResolvedValue"] = rm.resolved_parameters.get(key)
+        out.append(entry)
+    return out
 
 
 def _cloudformation() -> None:
@@ -101,6 +133,13 @@ def _cloudformation() -> None:
 
     _wrap(CloudFormationBackend, "execute_change_set", execute)
 
+    # AWS: a stack's parameters are the values given (or the template defaults): an SSM
+    # path stays a path (DescribeStacks adds its ResolvedValue), a list stays "a,b". moto
+    # hands out the resolved values, so UsePreviousValue re-sent an AMI ID as an SSM name
+    # and a Python list as a string, and ExecuteChangeSet failed.
+    Stack.stack_parameters = property(_given_parameters)  # type: ignore[method-assign,assignment]
+    Stack.parameter_list = property(_parameter_list)  # type: ignore[method-assign,assignment]
+
     # AWS: ListChangeSets lists the change sets of the StackName given (moto: all of them).
     def list_change_sets(original: Callable[..., Any]) -> Callable[..., Any]:
         def patched(self: Any) -> ActionResult:
@@ -132,6 +171,21 @@ def _cloudformation() -> None:
         return patched
 
     _wrap(parsing.ResourceMap, "parse_ssm_parameter", ssm_parameter)
+
+    # AWS: a short tag on a mapping (`UserData: !Base64 {"Fn::Sub": ...}`, as in AWS's 2019
+    # node-group template) takes the whole mapping; moto hands on raw YAML nodes (HTTP 500).
+    # moto registers its constructor by module-global name on every parse.
+    def yaml_tag(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(loader: Any, tag: str, node: Any) -> Any:
+            if isinstance(node, yaml.MappingNode):
+                key = "Ref" if tag == "!Ref" else f"Fn::{tag[1:]}"
+                return {key: loader.construct_mapping(node, deep=True)}
+            return original(loader, tag, node)
+
+        return patched
+
+    for module in (cfn_models, cfn_responses):
+        _wrap(module, "yaml_tag_constructor", yaml_tag)
 
 
 def _eks() -> None:

@@ -6,6 +6,7 @@ import io
 import json
 import logging
 import threading
+import time
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -22,6 +23,7 @@ from upgrader.sandbox.aws.state import TwinState
 
 StartResponse = Callable[..., Any]
 REQUESTS_PATH = "/_sandbox/requests"
+FAULTS_PATH = "/_sandbox/faults"
 
 
 class TwinApp:
@@ -42,6 +44,8 @@ class TwinApp:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         raw = environ["wsgi.input"].read(length) if length else b""
         environ["wsgi.input"] = io.BytesIO(raw)
+        if path == FAULTS_PATH and method == "POST":
+            return self._fault(json.loads(raw or b"{}"), start_response)
         query = str(environ.get("QUERY_STRING", ""))
         service = service_of(environ)
         action = action_of(
@@ -75,9 +79,24 @@ class TwinApp:
                 "path": path,
                 "status": int(captured[0].split()[0]) if captured else 0,
                 "mutating": is_mutating(action, method),
+                "time": time.time(),
             }
         )
         return result
+
+    def _fault(self, spec: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Test hook: ``{"fail_stack_update": {"stack", "resource", "reason"}}``."""
+        fail = spec.get("fail_stack_update")
+        if not isinstance(fail, dict) or not {"stack", "resource", "reason"} <= set(fail):
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"expected {fail_stack_update: {stack, resource, reason}}"]
+        with self.state.lock:
+            self.state.stack_update_faults[str(fail["stack"])] = (
+                str(fail["resource"]),
+                str(fail["reason"]),
+            )
+        start_response("204 No Content", [])
+        return []
 
 
 class TwinServer:

@@ -142,7 +142,12 @@ class StackUpdate:
         self._continue()
 
     def _precheck(self) -> None:
-        """Fail before changing anything when an EKS version step is invalid."""
+        """Fail before changing anything when an EKS version step is invalid, or when a
+        test injected a failure for this stack's next update."""
+        fault = self.state.stack_update_faults.pop(self.stack.name, None)
+        if fault is not None:
+            self.failing = fault[0]
+            raise ValidationError(self.stack.name, fault[1])
         for name, resource in self.template["Resources"].items():
             if resource.get("Type") != "AWS::EKS::Cluster" or name not in self.rm._parsed_resources:
                 continue

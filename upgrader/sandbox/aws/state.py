@@ -69,6 +69,9 @@ class TwinState:
     eks_updates: dict[str, list[EksUpdate]] = field(default_factory=dict)
     # nodegroup updates waiting for finish_nodegroup_update, by (cluster, nodegroup)
     nodegroup_operations: dict[tuple[str, str], Operation] = field(default_factory=dict)
+    # injected by tests through POST /_sandbox/faults: stack name -> (logical id, reason);
+    # the next update of that stack fails on that resource, as CloudFormation reports it
+    stack_update_faults: dict[str, tuple[str, str]] = field(default_factory=dict)
 
     def now(self) -> datetime:
         """Virtual now as moto stores times (naive UTC)."""

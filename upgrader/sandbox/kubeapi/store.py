@@ -456,6 +456,9 @@ class Store:
         if subresource == "status" and rtype.status_subresource:
             result = _with_new_status(old, new)
         elif subresource is None:
+            # The real server defaults every write, not only creates (before the spec
+            # comparison that decides the generation).
+            apply_defaults(rtype.key, str(new.get("apiVersion") or old["apiVersion"]), new)
             result = _with_kept_fields(rtype, old, new)
         else:
             raise errors.no_such_resource()

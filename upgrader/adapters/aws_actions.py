@@ -1,0 +1,309 @@
+"""The AWS calls ``upgrader apply`` makes: change sets, stack waits, Auto Scaling, ENIs.
+
+Reads reuse the discovery adapters and return the same model records, read
+fresh on every call. Every failure is an :class:`~upgrader.errors.UpgraderError`
+naming the object, the problem and the next step.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from upgrader.adapters import change_sets, cloudformation, compute, stack_events
+from upgrader.adapters.aws import Aws, aws_errors, error_code, error_message, is_not_found
+from upgrader.adapters.errors import CloudError, CloudNotFoundError
+from upgrader.errors import ExitCode, UpgraderError
+from upgrader.model.aws import AutoScalingGroup, Eni, Instance, Stack, Subnet
+
+if TYPE_CHECKING:
+    from mypy_boto3_autoscaling.type_defs import UpdateAutoScalingGroupTypeTypeDef
+
+LEAKED_ENI_PREFIX = "aws-K8S-"  # ipamd describes the ENIs it creates this way
+_GONE = frozenset({"terminated", "shutting-down"})
+
+
+class StackUpdateFailed(UpgraderError):  # noqa: N818 - the executor's contract names it so
+    """A stack update failed, rolled back or timed out; ``events`` hold the cause first."""
+
+    exit_code = ExitCode.STEP_FAILED
+
+    def __init__(self, stack: str, status: str, events: list[dict[str, Any]]) -> None:
+        self.stack = stack
+        self.status = status
+        self.events = events
+        cause = next((e for e in events if str(e["status"]).endswith("_FAILED")), None)
+        if status == "TIMEOUT":
+            message = "is still updating after the time allowed"
+            hint = (
+                f"watch the stack (aws cloudformation describe-stack-events --stack-name "
+                f"{stack}) and re-run apply once it is *_COMPLETE; it resumes from this step"
+            )
+        else:
+            message = f"update ended {status}"
+            hint = "fix the cause above, then re-run apply; it resumes from this step"
+            if status.endswith("ROLLBACK_FAILED"):
+                hint = (
+                    f"finish the rollback (aws cloudformation continue-update-rollback "
+                    f"--stack-name {stack}), fix the cause above, then re-run apply"
+                )
+        if cause is not None:
+            message += (
+                f": {cause['resource']} ({cause['type']}) {cause['status']}: {cause['reason']}"
+            )
+        super().__init__(f"CloudFormation stack {stack}", message, hint)
+
+
+def _owner(eni: Eni) -> str:
+    """The instance ID in an ipamd ENI description (``aws-K8S-i-0abc...``)."""
+    words = eni.description.removeprefix(LEAKED_ENI_PREFIX).split()
+    return words[0] if words else ""
+
+
+def _says(err: ClientError, *texts: str) -> bool:
+    message = error_message(err)
+    return any(text in message for text in texts)
+
+
+@dataclass
+class AwsActions:
+    """Mutating and polling AWS calls for one region, on the standard credential chain."""
+
+    aws: Aws
+    # Newest event of each stack before a change set ran on it, so a wait does not
+    # mistake the previous operation's *_COMPLETE for this one's.
+    _baselines: dict[str, str | None] = field(default_factory=dict)
+
+    @classmethod
+    def connect(cls, region: str) -> AwsActions:
+        """Actions in ``region`` (credentials and endpoint from the environment)."""
+        return cls(Aws.connect(region))
+
+    # CloudFormation -------------------------------------------------------
+
+    def stack(self, name: str) -> Stack:
+        """The stack as discovery reads it: status, parameters, resources, change sets."""
+        return cloudformation.read_stack(self.aws, name)
+
+    def create_change_set(
+        self, stack: str, parameters: dict[str, str], *, description: str
+    ) -> dict[str, Any]:
+        """Create (not execute) an UPDATE change set; see :func:`change_sets.create`."""
+        return change_sets.create(
+            self.stack(stack), parameters, description=description, aws=self.aws
+        )
+
+    def execute_change_set(self, stack: str, change_set: str) -> None:
+        """Start executing ``change_set`` (name or ARN) on ``stack``; returns at once."""
+        cfn = self.aws.cfn
+        baseline = stack_events.latest_event_id(cfn, stack)
+        subject = f"change set {change_set} on stack {stack}"
+        hint = "the change set is gone (executed or deleted): run `upgrader plan` again"
+        try:
+            cfn.execute_change_set(ChangeSetName=change_set, StackName=stack)
+        except (ClientError, BotoCoreError) as err:
+            if isinstance(err, ClientError) and error_code(err) == "InvalidChangeSetStatus":
+                raise CloudError(
+                    subject,
+                    f"cannot be executed: {error_message(err)}",
+                    "the stack changed since planning (or the change set was already "
+                    "executed): run `upgrader plan` again and review the new plan",
+                ) from None
+            with aws_errors(subject, "ExecuteChangeSet", not_found_hint=hint):
+                raise
+        self._baselines[stack] = baseline
+
+    def wait_stack(
+        self,
+        stack: str,
+        *,
+        timeout_seconds: float,
+        poll_seconds: float = 2.0,
+        on_poll: Callable[[str, float], None] | None = None,
+    ) -> str:
+        """Poll until the stack settles; returns its ``*_COMPLETE`` status.
+
+        Raises :class:`StackUpdateFailed` when the operation fails or rolls back
+        (after the rollback settles, so the final status is reported) or when
+        ``timeout_seconds`` pass (status ``TIMEOUT``). ``on_poll(status, elapsed)``
+        is called after every poll.
+        """
+        started = time.monotonic()
+        while True:
+            status = self._status(stack)
+            elapsed = time.monotonic() - started
+            if on_poll is not None:
+                on_poll(status, elapsed)
+            failing = "ROLLBACK" in status or status.endswith("_FAILED")
+            if not status.endswith("_IN_PROGRESS") and self._operation_seen(stack):
+                if failing:
+                    raise self._failure(stack, status)
+                return status
+            if elapsed >= timeout_seconds:
+                raise self._failure(stack, status if failing else "TIMEOUT")
+            time.sleep(max(0.0, min(poll_seconds, timeout_seconds - elapsed)))
+
+    def _status(self, stack: str) -> str:
+        hint = cloudformation.missing_stack_hint(stack, self.aws.region)
+        with aws_errors(f"CloudFormation stack {stack}", "DescribeStacks", not_found_hint=hint):
+            found = self.aws.cfn.describe_stacks(StackName=stack)["Stacks"]
+        if not found:
+            cloudformation.raise_missing(stack, self.aws.region)
+        return str(found[0]["StackStatus"])
+
+    def _operation_seen(self, stack: str) -> bool:
+        """False while the operation this process started has not shown in the events."""
+        if stack not in self._baselines:
+            return True
+        _, began = stack_events.operation_events(self.aws.cfn, stack, after=self._baselines[stack])
+        if began:
+            del self._baselines[stack]
+        return began
+
+    def _failure(self, stack: str, status: str) -> StackUpdateFailed:
+        events, _ = stack_events.operation_events(self.aws.cfn, stack)
+        return StackUpdateFailed(stack, status, stack_events.failures_first(events, stack))
+
+    # Auto Scaling ---------------------------------------------------------
+
+    def asg(self, name: str) -> AutoScalingGroup:
+        """The group as discovery reads it, fresh."""
+        found = compute.auto_scaling_groups(self.aws, [name])
+        if not found:
+            raise CloudNotFoundError(
+                f"Auto Scaling group {name}",
+                "does not exist",
+                "the node group stack no longer holds this group: run `upgrader plan` again",
+            )
+        return found[0]
+
+    def set_capacity(
+        self,
+        name: str,
+        *,
+        desired: int,
+        min_size: int | None = None,
+        max_size: int | None = None,
+    ) -> None:
+        """Set the desired capacity (and min/max when given) in one UpdateAutoScalingGroup."""
+        current = self.asg(name)
+        low = current.min_size if min_size is None else min_size
+        high = current.max_size if max_size is None else max_size
+        if not low <= desired <= high:
+            raise CloudError(
+                f"Auto Scaling group {name}",
+                f"desired capacity {desired} must be between min size {low} and max size {high}",
+                "pass min_size/max_size that include the desired capacity",
+            )
+        request: UpdateAutoScalingGroupTypeTypeDef = {
+            "AutoScalingGroupName": name,
+            "DesiredCapacity": desired,
+        }
+        if min_size is not None:
+            request["MinSize"] = min_size
+        if max_size is not None:
+            request["MaxSize"] = max_size
+        with aws_errors(f"Auto Scaling group {name}", "UpdateAutoScalingGroup"):
+            self.aws.autoscaling.update_auto_scaling_group(**request)
+
+    def suspend_processes(self, name: str, processes: Sequence[str]) -> None:
+        """Suspend the named processes; an empty list does nothing (AWS would suspend all)."""
+        if processes:
+            with aws_errors(f"Auto Scaling group {name}", "SuspendProcesses"):
+                self.aws.autoscaling.suspend_processes(
+                    AutoScalingGroupName=name, ScalingProcesses=list(processes)
+                )
+
+    def resume_processes(self, name: str, processes: Sequence[str]) -> None:
+        """Resume the named processes; an empty list does nothing (AWS would resume all)."""
+        if processes:
+            with aws_errors(f"Auto Scaling group {name}", "ResumeProcesses"):
+                self.aws.autoscaling.resume_processes(
+                    AutoScalingGroupName=name, ScalingProcesses=list(processes)
+                )
+
+    def terminate(self, instance_id: str, *, decrement: bool) -> None:
+        """TerminateInstanceInAutoScalingGroup; an instance no longer in a group is left
+        alone, so a resumed step never decrements the desired capacity twice."""
+        subject = f"EC2 instance {instance_id}"
+        with aws_errors(subject, "DescribeAutoScalingInstances"):
+            member = self.aws.autoscaling.describe_auto_scaling_instances(
+                InstanceIds=[instance_id]
+            )["AutoScalingInstances"]
+        if not member:
+            return
+        try:
+            self.aws.autoscaling.terminate_instance_in_auto_scaling_group(
+                InstanceId=instance_id, ShouldDecrementDesiredCapacity=decrement
+            )
+        except (ClientError, BotoCoreError) as err:
+            if not isinstance(err, ClientError):
+                with aws_errors(subject, "TerminateInstanceInAutoScalingGroup"):
+                    raise
+            if is_not_found(err) or _says(err, "not found", "No managed instance"):
+                return
+            if _says(err, "min size", "minSize", "minimum"):
+                raise CloudError(
+                    subject,
+                    f"cannot be terminated with decrement: {error_message(err)}",
+                    "lower the group's min size first (set_capacity with min_size)",
+                ) from None
+            with aws_errors(subject, "TerminateInstanceInAutoScalingGroup"):
+                raise
+
+    # EC2 and EKS ------------------------------------------------------------
+
+    def instances(self, ids: Sequence[str]) -> tuple[Instance, ...]:
+        """The instances EC2 still knows among ``ids`` (terminated ones included)."""
+        return compute.instances(self.aws, list(ids))
+
+    def subnets(self, ids: Sequence[str]) -> tuple[Subnet, ...]:
+        """The subnets with their free address counts, fresh."""
+        return compute.subnets(self.aws, list(ids))
+
+    def leaked_enis(self, subnet_ids: Sequence[str]) -> tuple[Eni, ...]:
+        """ENIs ipamd created (``aws-K8S-<instance>``), ``available``, whose instance is
+        gone. An ENI mid-attach is also ``available``, but its instance lives."""
+        candidates = [
+            e
+            for e in compute.enis(self.aws, list(subnet_ids))
+            if e.status == "available" and e.description.startswith(LEAKED_ENI_PREFIX)
+        ]
+        owners = {_owner(e) for e in candidates}
+        live = {
+            i.instance_id
+            for i in compute.instances(self.aws, sorted(o for o in owners if o.startswith("i-")))
+            if i.state not in _GONE
+        }
+        return tuple(e for e in candidates if _owner(e) not in live)
+
+    def delete_eni(self, eni_id: str) -> None:
+        """Delete an ENI (freeing its addresses); one already deleted is left alone."""
+        subject = f"network interface {eni_id}"
+        try:
+            self.aws.ec2.delete_network_interface(NetworkInterfaceId=eni_id)
+        except (ClientError, BotoCoreError) as err:
+            if not isinstance(err, ClientError):
+                with aws_errors(subject, "DeleteNetworkInterface"):
+                    raise
+            if is_not_found(err):
+                return
+            if error_code(err) == "InvalidNetworkInterface.InUse":
+                raise CloudError(
+                    subject,
+                    f"is attached again: {error_message(err)}",
+                    "it is no longer leaked; leave it, and re-run the ENI check",
+                ) from None
+            with aws_errors(subject, "DeleteNetworkInterface"):
+                raise
+
+    def cluster_version(self, cluster: str) -> tuple[str, str]:
+        """``(version, status)`` of the EKS cluster, e.g. ``("1.13", "ACTIVE")``."""
+        hint = f"no EKS cluster {cluster!r} in {self.aws.region}: check `cluster` in the config"
+        with aws_errors(f"EKS cluster {cluster}", "DescribeCluster", not_found_hint=hint):
+            raw = self.aws.eks.describe_cluster(name=cluster)["cluster"]
+        return str(raw.get("version", "")), str(raw.get("status", ""))

@@ -1,0 +1,151 @@
+"""Add-on steps: kube-proxy, CoreDNS and the VPC CNI, applied from the plan's
+compiled manifests and watched until rolled out.
+
+For the CNI, every node whose aws-node pod restarted is gated: no pod of that
+node may stay ContainerCreating. The #59 pattern (ipamd's datastore stuck after
+the restart) is remediated once by restarting that node's aws-node; if pods are
+still stuck, apply stops naming the node, the pods and the CNI's last event.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from upgrader.executor.errors import GateFailedError, StepFailedError
+from upgrader.executor.session import Session
+from upgrader.model.kube import Pod
+from upgrader.model.plan import Step
+
+ROLLOUT_TIMEOUT_PER_NODE = 5 * 60.0
+DEFAULT_GRACE_SECONDS = 60
+
+
+def _workload(step: Step) -> dict[str, Any]:
+    manifest = step.params.get("manifest")
+    if not manifest:
+        raise StepFailedError(
+            f"step {step.id}",
+            "the plan holds no compiled manifest for it",
+            "re-run `upgrader plan` (it compiles the manifests) and apply the new plan",
+        )
+    kinds = {"DaemonSet", "Deployment"}
+    return next(o for o in manifest if o.get("kind") in kinds)
+
+
+def _selector(obj: dict[str, Any]) -> str:
+    labels = obj["spec"]["selector"].get("matchLabels", {})
+    return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
+
+
+def addon(s: Session, step: Step) -> None:
+    """Apply the manifest and wait for the rollout (CNI steps gate each node)."""
+    workload = _workload(step)
+    namespace = workload["metadata"].get("namespace", "kube-system")
+    name = workload["metadata"]["name"]
+    selector = _selector(workload)
+    before = {p.node: p.name for p in s.kube.pods(namespace=namespace, label_selector=selector)}
+    for obj in step.params["manifest"]:
+        s.kube.apply(obj)
+    s.emit("info", f"applied {len(step.params['manifest'])} object(s) of {namespace}/{name}")
+    nodes = max(len(s.kube.nodes()), 1)
+    timeout = ROLLOUT_TIMEOUT_PER_NODE * nodes
+    if workload["kind"] == "Deployment":
+        s.wait(
+            lambda: s.kube.deployment_rollout(namespace, name).done,
+            what=f"Deployment {namespace}/{name} to roll out",
+            timeout=timeout,
+            hint=f"kubectl -n {namespace} rollout status deployment/{name}; then re-run apply",
+        )
+        return
+    gate = _NodeGate(s, step, namespace, selector, before) if step.kind == "cni" else None
+
+    def rolled() -> bool:
+        if gate is not None:
+            gate.check()
+        return s.kube.daemonset_rollout(namespace, name).done and (gate is None or gate.idle())
+
+    s.wait(
+        rolled,
+        what=f"DaemonSet {namespace}/{name} to roll out",
+        timeout=timeout,
+        hint=f"kubectl -n {namespace} rollout status daemonset/{name}; then re-run apply",
+    )
+    if gate is not None:
+        gate.finish()
+
+
+class _NodeGate:
+    """After a node's aws-node restarts: no pod of the node stuck in ContainerCreating."""
+
+    def __init__(
+        self, s: Session, step: Step, namespace: str, selector: str, before: dict[str | None, str]
+    ) -> None:
+        self.s, self.step = s, step
+        self.namespace, self.selector, self.before = namespace, selector, before
+        self.grace = float(
+            dict(s.plan.context.get("gates", {})).get(
+                "cni_restart_grace_seconds", DEFAULT_GRACE_SECONDS
+            )
+        )
+        self.stuck_since: dict[str, float] = {}
+        self.remediated: dict[str, str] = {}  # node -> aws-node pod we restarted
+        self.passed: set[str] = set()
+
+    def _restarted(self) -> dict[str, Pod]:
+        pods = self.s.kube.pods(namespace=self.namespace, label_selector=self.selector)
+        return {
+            p.node: p
+            for p in pods
+            if p.node
+            and p.phase == "Running"
+            and not p.terminating
+            and p.name != self.before.get(p.node)
+        }
+
+    def check(self) -> None:
+        now = time.monotonic()
+        for node, cni_pod in sorted(self._restarted().items()):
+            if node in self.passed or self.remediated.get(node) == cni_pod.name:
+                continue
+            stuck = [p for p in self.s.kube.pods(node=node) if p.stuck_creating]
+            if not stuck:
+                self.stuck_since.pop(node, None)
+                self.passed.add(node)
+                self.s.emit("gate", f"POD001 ok on {node} after aws-node restarted", nodes=(node,))
+                continue
+            since = self.stuck_since.setdefault(node, now)
+            if now - since < self.grace:
+                continue
+            if node not in self.remediated:
+                self._remediate(node, cni_pod, stuck)
+                continue
+            raise GateFailedError(
+                f"node {node}",
+                f"{len(stuck)} pod(s) stay ContainerCreating after aws-node restarted twice "
+                f"({', '.join(f'{p.namespace}/{p.name}' for p in stuck[:5])}); last event: "
+                f"{stuck[0].last_event or 'none'}",
+                f"look at ipamd on {node} (runbook: ipamd troubleshooting) and free subnet "
+                "addresses or fix the CNI; then re-run apply, which resumes this step",
+            )
+
+    def _remediate(self, node: str, cni_pod: Pod, stuck: list[Pod]) -> None:
+        self.s.emit(
+            "gate",
+            f"{len(stuck)} pod(s) stuck ContainerCreating on {node}: restarting its aws-node "
+            "once (aws/amazon-vpc-cni-k8s#59)",
+            nodes=(node,),
+        )
+        self.s.kube.delete_pod(self.namespace, cni_pod.name)
+        self.remediated[node] = cni_pod.name
+        self.stuck_since.pop(node, None)
+
+    def idle(self) -> bool:
+        """Every node with a restarted aws-node has passed its check."""
+        restarted = self._restarted()
+        return all(node in self.passed for node in restarted)
+
+    def finish(self) -> None:
+        if self.remediated:
+            nodes = ", ".join(sorted(self.remediated))
+            self.s.emit("gate", f"#59 remediated by restarting aws-node on {nodes}")

@@ -1,0 +1,29 @@
+"""Why apply stopped, each with its contract exit code (DESIGN §3)."""
+
+from __future__ import annotations
+
+from upgrader.errors import ExitCode, UpgraderError
+
+
+class GateFailedError(UpgraderError):
+    """A gate failed right before its step; nothing of the step was done."""
+
+    exit_code = ExitCode.BLOCKED
+
+
+class StepFailedError(UpgraderError):
+    """A step failed part-way; re-running apply resumes it."""
+
+    exit_code = ExitCode.STEP_FAILED
+
+
+class StalePlanError(UpgraderError):
+    """The cluster changed since the plan was made."""
+
+    exit_code = ExitCode.STALE_PLAN
+
+
+class LockedError(UpgraderError):
+    """Another apply holds the cluster's lock."""
+
+    exit_code = ExitCode.LOCKED

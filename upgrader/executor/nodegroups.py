@@ -1,0 +1,285 @@
+"""Rolling a node group in capacity-aware waves, drained through the Eviction API.
+
+Each wave is re-planned from live state right before it runs: the gates are
+re-measured, and the wave is the first wave :func:`upgrader.capacity.waves.plan_roll`
+finds for the nodes still at the old version. A wave surges the ASG to its
+original size + k, waits until the new nodes are Ready, cordons and drains k old
+nodes (PDB refusals retried, the blocking PDB named), then terminates them with
+decrement, which brings the ASG back to its original size. Every number is
+derived from live state and the journal, so a run killed at any point resumes.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+
+from upgrader.executor.errors import GateFailedError, StepFailedError
+from upgrader.executor.journal import AsgSnapshot
+from upgrader.executor.session import Session
+from upgrader.gates import run as run_gates
+from upgrader.model.kube import Node, Pod
+from upgrader.model.plan import Severity, Step
+from upgrader.model.state import ClusterState
+from upgrader.planner import gate_inputs
+
+SUSPENDED_DURING_ROLL = ("AZRebalance",)
+AUTOSCALER = ("kube-system", "cluster-autoscaler")
+NODE_READY_TIMEOUT = 15 * 60.0
+DRAIN_TIMEOUT = 15 * 60.0
+MANAGED_TIMEOUT = 120 * 60.0
+
+
+def minor(version: str) -> str:
+    """``v1.12.10-eks-ffbd96`` -> ``1.12``."""
+    parts = version.lstrip("v").split(".")
+    return ".".join(parts[:2])
+
+
+def _evictable(pod: Pod) -> bool:
+    return pod.owner_kind not in ("DaemonSet", "Node") and pod.phase not in ("Succeeded", "Failed")
+
+
+class Roll:
+    """One nodegroup-roll step."""
+
+    def __init__(self, s: Session, step: Step) -> None:
+        self.s, self.step = s, step
+        self.group = str(step.params["nodegroup"])
+        self.asg = str(step.params.get("asg") or "")
+        self.kind = str(step.params.get("kind", "self-managed"))
+        self.target = s.plan.to.kubernetes
+        self.planned_waves = max(len(step.params.get("waves", [])), 1)
+
+    # state --------------------------------------------------------------------
+
+    def _group_nodes(self, state: ClusterState) -> list[Node]:
+        ids = set(self.s.aws.asg(self.asg).instance_ids)
+        return [n for n in state.nodes if n.instance_id in ids]
+
+    def _old(self, nodes: list[Node]) -> list[Node]:
+        done = set(self.s.journal.terminated)
+        return sorted(
+            (
+                n
+                for n in nodes
+                if minor(n.kubelet_version) != self.target and n.instance_id not in done
+            ),
+            key=lambda n: n.name,
+        )
+
+    def _next_wave(self, state: ClusterState, old: list[Node]) -> list[Node]:
+        """Re-measure the gates on live state and take the first wave they allow."""
+        old_names = {n.name for n in old}
+        pending = dataclasses.replace(
+            state,
+            nodes=tuple(n for n in state.nodes if minor(n.kubelet_version) != self.target),
+        )
+        inputs = gate_inputs(pending, self.s.config)
+        blocking = [
+            f
+            for f in run_gates(inputs)
+            if f.id in self.step.gates and f.severity is Severity.BLOCKING
+        ]
+        if blocking:
+            raise GateFailedError(
+                f"step {self.step.id}",
+                "a gate fails right before the next wave: "
+                + "; ".join(f"{f.id} {f.subject}: {f.message}" for f in blocking),
+                "fix what the gate names, then re-run apply; it resumes with this wave",
+            )
+        roll = next(g for g in inputs.groups if g.name == self.group).roll
+        if not roll.waves:
+            raise GateFailedError(
+                f"node group {self.group}",
+                "no wave can run: "
+                + "; ".join(
+                    f"{b.subnet_id} has {b.free_ips} free, a wave needs {b.demand} "
+                    f"+ {b.reserve} reserve"
+                    for b in roll.blockers
+                ),
+                "free addresses in the subnets named, then re-run apply",
+            )
+        names = {name for az in roll.waves[0].steps for name in az.drained} & old_names
+        return [n for n in old if n.name in names]
+
+    # actions ------------------------------------------------------------------
+
+    def run(self) -> None:
+        if self.kind == "managed":
+            self._managed()
+            return
+        asg = self.s.aws.asg(self.asg)
+        self.s.save(
+            self.s.journal.snapshot(
+                AsgSnapshot(
+                    name=asg.name,
+                    min_size=asg.min_size,
+                    max_size=asg.max_size,
+                    desired=asg.desired,
+                    suspended=asg.suspended_processes,
+                )
+            )
+        )
+        self.s.aws.suspend_processes(self.asg, SUSPENDED_DURING_ROLL)
+        self._pause_autoscaler()
+        wave = 0
+        started = time.monotonic()
+        while True:
+            state = self.s.discover()
+            old = self._old(self._group_nodes(state))
+            if not old:
+                break
+            batch = self._next_wave(state, old)
+            wave += 1
+            done = wave - 1
+            per_wave = (time.monotonic() - started) / done if done else None
+            left = max(self.planned_waves - done, 1)
+            names = tuple(n.name for n in batch)
+            self.s.emit(
+                "wave",
+                f"replacing {len(batch)} of {len(old)} old node(s)",
+                wave=(wave, done + left),
+                nodes=names,
+                eta=per_wave * left if per_wave else None,
+            )
+            self._wave(batch, len(old))
+        self.restore()
+        self.s.emit("info", f"node group {self.group}: every node at {self.target}")
+
+    def _wave(self, batch: list[Node], old_left: int) -> None:
+        original = self.s.journal.asg(self.asg)
+        assert original is not None
+        k = len(batch)
+        size = original.desired + k
+        asg = self.s.aws.asg(self.asg)
+        if asg.desired != size or asg.max_size < size:
+            self.s.aws.set_capacity(self.asg, desired=size, max_size=max(original.max_size, size))
+        need_new = original.desired - old_left + k
+        self.s.emit("wait", f"waiting for {need_new} node(s) Ready at {self.target}")
+        self.s.wait(
+            lambda: self._new_ready() >= need_new,
+            what=f"{need_new} new node(s) of {self.group} Ready at {self.target}",
+            timeout=NODE_READY_TIMEOUT,
+            hint=f"check the activities of ASG {self.asg} and the new instances' kubelet; "
+            "then re-run apply",
+        )
+        try:
+            self.drain(batch)
+        except BaseException:
+            for node in batch:  # a stopped drain leaves its nodes schedulable again
+                self.s.kube.uncordon(node.name)
+            raise
+        for node in batch:
+            self.s.aws.terminate(node.instance_id, decrement=True)
+            self.s.save(self.s.journal.terminate(node.instance_id))
+            self.s.emit("node", f"terminated {node.instance_id}", nodes=(node.name,))
+
+    def _new_ready(self) -> int:
+        ids = set(self.s.aws.asg(self.asg).instance_ids)
+        return sum(
+            1
+            for n in self.s.kube.nodes()
+            if n.instance_id in ids and n.ready and minor(n.kubelet_version) == self.target
+        )
+
+    def drain(self, batch: list[Node]) -> None:
+        """Cordon, then evict every pod but DaemonSet and mirror pods, until none is left."""
+        names = tuple(n.name for n in batch)
+        for name in names:
+            self.s.kube.cordon(name)
+        blocked: dict[str, str] = {}
+
+        def empty() -> bool:
+            left = [p for name in names for p in self.s.kube.pods(node=name) if _evictable(p)]
+            blocked.clear()
+            for pod in left:
+                if pod.terminating:
+                    continue
+                eviction = self.s.kube.evict(pod.namespace, pod.name)
+                if eviction.blocked_by:
+                    blocked[f"{pod.namespace}/{pod.name}"] = eviction.blocked_by
+            return not left
+
+        def report(_: float) -> None:
+            if blocked:
+                pod, pdb = sorted(blocked.items())[0]
+                self.s.emit("wait", f"PDB {pdb} refuses to evict {pod} yet; retrying", nodes=names)
+
+        self.s.emit("info", "cordoned; draining through the Eviction API", nodes=names)
+        try:
+            self.s.wait(
+                empty,
+                what=f"pods to leave {', '.join(names)}",
+                timeout=DRAIN_TIMEOUT,
+                hint="the PDB and pod named above block the drain: add replicas or relax the PDB",
+                on_poll=report,
+            )
+        except StepFailedError as err:
+            detail = ", ".join(f"{pod} (PDB {pdb})" for pod, pdb in sorted(blocked.items()))
+            raise StepFailedError(
+                err.subject,
+                f"{err.message}; still blocked: {detail or 'pods terminating'}",
+                err.hint,
+            ) from None
+
+    def _pause_autoscaler(self) -> None:
+        namespace, name = AUTOSCALER
+        replicas = self.s.kube.replicas(namespace, name)
+        if replicas is None:
+            return
+        if self.s.journal.autoscaler_replicas is None:
+            self.s.save(dataclasses.replace(self.s.journal, autoscaler_replicas=replicas))
+        if replicas:
+            self.s.kube.scale(namespace, name, 0)
+            self.s.emit("info", "cluster-autoscaler scaled to 0 during the roll")
+
+    def restore(self) -> None:
+        """ASG sizes and processes as they were, and the cluster autoscaler back."""
+        restore(self.s, self.asg)
+
+    def _managed(self) -> None:
+        """EKS rolled the group during its stack update; check every node is new."""
+
+        def all_new() -> bool:
+            state = self.s.discover()
+            nodes = [n for n in state.nodes if n.nodegroup == self.group]
+            return bool(nodes) and all(minor(n.kubelet_version) == self.target for n in nodes)
+
+        self.s.wait(
+            all_new,
+            what=f"EKS to replace every node of managed node group {self.group}",
+            timeout=MANAGED_TIMEOUT,
+            hint=f"aws eks describe-nodegroup --nodegroup-name {self.group}; then re-run apply",
+        )
+
+
+def restore(s: Session, asg_name: str | None = None) -> None:
+    """Put back what apply changed on ASGs (all, or one) and the cluster autoscaler."""
+    for snap in s.journal.asgs:
+        if asg_name is not None and snap.name != asg_name:
+            continue
+        live = s.aws.asg(snap.name)
+        if len(live.instance_ids) <= snap.desired:
+            s.aws.set_capacity(
+                snap.name, desired=snap.desired, min_size=snap.min_size, max_size=snap.max_size
+            )
+        else:
+            # A stop mid-wave: lowering desired now would let the ASG pick which node to
+            # terminate, maybe an undrained one. Keep every instance; the re-run finishes
+            # the wave and terminates the drained nodes with decrement.
+            s.aws.set_capacity(
+                snap.name,
+                desired=len(live.instance_ids),
+                min_size=snap.min_size,
+                max_size=max(snap.max_size, len(live.instance_ids)),
+            )
+        ours = [p for p in SUSPENDED_DURING_ROLL if p not in snap.suspended]
+        s.aws.resume_processes(snap.name, ours)
+    if s.journal.autoscaler_replicas:
+        namespace, name = AUTOSCALER
+        s.kube.scale(namespace, name, s.journal.autoscaler_replicas)
+
+
+def roll(s: Session, step: Step) -> None:
+    Roll(s, step).run()

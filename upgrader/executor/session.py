@@ -1,0 +1,125 @@
+"""What every step of an apply shares: the two action adapters, the plan and its
+config, the journal (saved after every change), the lock, progress, and waiting."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TypeVar
+
+from upgrader.adapters.aws_actions import AwsActions
+from upgrader.adapters.discover import discover
+from upgrader.adapters.kube_actions import KubeActions
+from upgrader.config import Config
+from upgrader.executor.errors import LockedError, StepFailedError
+from upgrader.executor.journal import JOURNAL_NAME, LOCK_NAME, NAMESPACE, Journal
+from upgrader.executor.progress import Event, Sink
+from upgrader.model.plan import Plan, Step
+from upgrader.model.state import ClusterState
+
+T = TypeVar("T")
+LEASE_SECONDS = 120
+RENEW_EVERY_SECONDS = 20.0
+JOURNAL_KEY = "journal.json"
+
+
+@dataclass
+class Session:
+    plan: Plan
+    config: Config
+    aws: AwsActions
+    kube: KubeActions
+    journal: Journal
+    sink: Sink
+    holder: str
+    started: float = field(default_factory=time.monotonic)
+    stage: str | None = None
+    step: str | None = None
+    _renewed: float = field(default_factory=time.monotonic)
+    poll_max_seconds: float = 5.0
+
+    # progress ---------------------------------------------------------------
+
+    @property
+    def elapsed(self) -> float:
+        return time.monotonic() - self.started
+
+    def emit(
+        self,
+        kind: str,
+        message: str,
+        *,
+        wave: tuple[int, int] | None = None,
+        nodes: tuple[str, ...] = (),
+        eta: float | None = None,
+        **data: object,
+    ) -> None:
+        self.sink(
+            Event(
+                kind=kind,
+                message=message,
+                elapsed=self.elapsed,
+                stage=self.stage,
+                step=self.step,
+                wave=wave,
+                nodes=nodes,
+                eta_seconds=eta,
+                data=dict(data),
+            )
+        )
+
+    def begin(self, step: Step, stage: str) -> None:
+        self.stage, self.step = stage, step.id
+        self.emit("step", step.description)
+
+    # journal and lock -------------------------------------------------------
+
+    def save(self, journal: Journal) -> None:
+        """Persist the journal in the cluster before going on (a re-run resumes from it)."""
+        self.journal = journal
+        self.kube.write_config_map(JOURNAL_NAME, NAMESPACE, {JOURNAL_KEY: journal.to_json()})
+
+    def keep_lock(self) -> None:
+        if time.monotonic() - self._renewed < RENEW_EVERY_SECONDS:
+            return
+        lease = self.kube.renew_lease(LOCK_NAME, NAMESPACE, self.holder, seconds=LEASE_SECONDS)
+        if not lease.acquired:
+            raise LockedError(
+                f"lease {NAMESPACE}/{LOCK_NAME}",
+                f"was taken over by {lease.holder} while this apply ran",
+                "let that apply finish, then re-run this one; it resumes from the journal",
+            )
+        self._renewed = time.monotonic()
+
+    # reading and waiting ----------------------------------------------------
+
+    def discover(self) -> ClusterState:
+        return discover(self.config)
+
+    def wait(
+        self,
+        probe: Callable[[], T | None],
+        *,
+        what: str,
+        timeout: float,
+        hint: str,
+        on_poll: Callable[[float], None] | None = None,
+    ) -> T:
+        """Poll ``probe`` until it returns a value; back off from 0.1 s to a few seconds."""
+        deadline = time.monotonic() + timeout
+        delay = 0.1
+        while True:
+            self.keep_lock()
+            value = probe()
+            if value is not None and value is not False:
+                return value
+            now = time.monotonic()
+            if now >= deadline:
+                raise StepFailedError(
+                    f"step {self.step}", f"timed out after {timeout:.0f} s waiting for {what}", hint
+                )
+            if on_poll is not None:
+                on_poll(deadline - now)
+            time.sleep(min(delay, max(deadline - now, 0.0)))
+            delay = min(delay * 1.5, self.poll_max_seconds)

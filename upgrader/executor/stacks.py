@@ -1,0 +1,73 @@
+"""Steps that update a CloudFormation stack through the plan's change set: the
+control plane (then EKS reports the new version) and a node group's template."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from upgrader.executor.session import Session
+from upgrader.model.plan import Step
+
+# EKS control-plane updates take 24-60 minutes (research/upgrade-tools.md); the timeout
+# leaves room above the slowest seen. Managed node group updates drain every node.
+CONTROL_PLANE_TIMEOUT = 90 * 60.0
+NODEGROUP_STACK_TIMEOUT = 120 * 60.0
+
+
+def _parameters(step: Step) -> dict[str, str]:
+    if step.kind == "control-plane":
+        return {str(step.params["parameter"]): str(step.params["to"])}
+    return {str(k): str(v) for k, v in dict(step.params.get("parameters", {})).items()}
+
+
+def update_stack(s: Session, step: Step, *, timeout: float) -> None:
+    """Execute the step's change set (recreated if it is gone) and wait for the stack.
+
+    Idempotent: a stack already updating is waited for; a stack already holding the
+    new values is not touched again.
+    """
+    name = str(step.params["stack"])
+    wanted = _parameters(step)
+    live = s.aws.stack(name)
+    if live.status.endswith("_IN_PROGRESS"):
+        s.emit("wait", f"stack {name} is already {live.status}; waiting for it")
+    elif all(live.parameter(k) == v for k, v in wanted.items()):
+        s.emit("info", f"stack {name} already has {wanted}")
+    else:
+        change_set: dict[str, Any] = dict(step.params.get("change_set") or {})
+        names = {c.name for c in live.change_sets} | {c.change_set_id for c in live.change_sets}
+        if change_set.get("name") not in names:
+            change_set = s.aws.create_change_set(
+                name, wanted, description=f"upgrader apply: {step.description}"
+            )
+            s.emit("info", f"change set of the plan was gone; created {change_set['name']}")
+        s.emit("info", f"executing change set {change_set['name']} on stack {name}")
+        s.aws.execute_change_set(name, str(change_set["name"]))
+
+    def polled(status: str, waited: float) -> None:
+        s.keep_lock()
+        s.emit("wait", f"stack {name} {status}", waited=round(waited, 1))
+
+    status = s.aws.wait_stack(name, timeout_seconds=timeout, poll_seconds=1.0, on_poll=polled)
+    s.emit("info", f"stack {name} {status}")
+
+
+def control_plane(s: Session, step: Step) -> None:
+    update_stack(s, step, timeout=CONTROL_PLANE_TIMEOUT)
+    target = str(step.params["to"])
+
+    def active() -> bool:
+        version, status = s.aws.cluster_version(s.config.cluster)
+        return version == target and status == "ACTIVE"
+
+    s.wait(
+        active,
+        what=f"EKS cluster {s.config.cluster} to be ACTIVE at {target}",
+        timeout=CONTROL_PLANE_TIMEOUT,
+        hint="check `aws eks describe-update` for the cluster's update, then re-run apply",
+    )
+    s.emit("info", f"control plane at {target}")
+
+
+def nodegroup_stack(s: Session, step: Step) -> None:
+    update_stack(s, step, timeout=NODEGROUP_STACK_TIMEOUT)
