@@ -28,6 +28,8 @@ GATE_DEFAULTS: dict[str, int] = {
     # apply's CNI step: how long a node's pods may stay ContainerCreating after its
     # aws-node restarted before the #59 remediation (then the stop) kicks in
     "cni_restart_grace_seconds": 60,
+    # apply's node roll: at most this many nodes per wave (0: as many as capacity allows)
+    "max_wave_nodes": 0,
 }
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")

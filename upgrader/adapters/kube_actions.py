@@ -20,7 +20,7 @@ from upgrader.adapters import compute, eks_auth, kube_state
 from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.errors import CloudAccessError, CloudError, CloudNotFoundError, scrub
 from upgrader.adapters.kube import Json, KubeReader
-from upgrader.adapters.kube_state import _newest_warnings as newest_warnings
+from upgrader.adapters.kube_state import newest_warnings
 from upgrader.config import Config
 from upgrader.model.kube import Node, Pod
 

@@ -42,7 +42,7 @@ def read(reader: KubeReader) -> KubeState:
     version = reader.get("/version")
     served = reader.served_versions()
     events = reader.list_all("/api/v1/events", (("fieldSelector", "type=Warning"),))
-    warnings = _newest_warnings(events)
+    warnings = newest_warnings(events)
     daemonsets = _list_preferred(reader, served, DAEMONSET_VERSIONS, "daemonsets")
     deployments = _list_preferred(reader, served, DEPLOYMENT_VERSIONS, "deployments")
     statefulsets = _list_preferred(reader, served, STATEFULSET_VERSIONS, "statefulsets")
@@ -152,7 +152,7 @@ def node(obj: Json) -> Node:
     )
 
 
-def _newest_warnings(events: list[Json]) -> dict[tuple[str, str], str]:
+def newest_warnings(events: list[Json]) -> dict[tuple[str, str], str]:
     """(namespace, pod name) -> message of its newest Warning event."""
     newest: dict[tuple[str, str], tuple[str, str]] = {}
     for event in events:

@@ -10,6 +10,7 @@ import typer
 from upgrader import pipeline
 from upgrader.cli.catalog import default_overlay_path
 from upgrader.cli.output import Format, emit_json, markdown_table
+from upgrader.errors import BadInputError
 
 
 def render_text(report: pipeline.CapacityReport) -> str:
@@ -65,7 +66,15 @@ def render_text(report: pipeline.CapacityReport) -> str:
 
 
 def capacity(
-    instance_type: Annotated[str, typer.Option("--instance-type", "-t", help="EC2 instance type")],
+    instance_type: Annotated[
+        str | None, typer.Option("--instance-type", "-t", help="EC2 instance type")
+    ] = None,
+    config: Annotated[
+        Path | None,
+        typer.Option(
+            "-c", "--config", help="upgrader.yaml: per node group and subnet of a cluster"
+        ),
+    ] = None,
     pods: Annotated[int, typer.Option(help="pods on the node that need a VPC address")] = 0,
     cni_version: Annotated[str | None, typer.Option(help="VPC CNI release, e.g. v1.5.5")] = None,
     warm_eni_target: Annotated[int | None, typer.Option(help="WARM_ENI_TARGET")] = None,
@@ -85,7 +94,22 @@ def capacity(
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.TEXT,
 ) -> None:
-    """Max pods and the addresses one node takes from its subnet(s)."""
+    """Max pods and the addresses one node takes from its subnet(s); with -c, per node
+    group and per subnet of a live cluster, through the roll to the config's target."""
+    if (instance_type is None) == (config is None):
+        raise BadInputError(
+            "upgrader capacity",
+            "needs exactly one of --instance-type and -c",
+            "pass --instance-type T for one node, or -c CONFIG for a cluster",
+        )
+    if config is not None:
+        cluster = pipeline.cluster_capacity(config)
+        if fmt is Format.JSON:
+            emit_json(cluster.as_json())
+        else:
+            typer.echo(cluster.text())
+        return
+    assert instance_type is not None
     report = pipeline.instance_capacity(
         pipeline.CapacityRequest(
             instance_type=instance_type,

@@ -100,8 +100,18 @@ class Roll:
                 ),
                 "free addresses in the subnets named, then re-run apply",
             )
-        names = {name for az in roll.waves[0].steps for name in az.drained} & old_names
-        return [n for n in old if n.name in names]
+        # AZs take turns so a capped wave still spreads across zones.
+        per_az = [list(az.drained) for az in roll.waves[0].steps]
+        ordered = [
+            name
+            for i in range(max(map(len, per_az), default=0))
+            for names in per_az
+            if i < len(names)
+            for name in names[i : i + 1]
+        ]
+        cap = self.s.config.gate("max_wave_nodes")
+        chosen = [name for name in ordered if name in old_names][: cap or None]
+        return [n for n in old if n.name in set(chosen)]
 
     # actions ------------------------------------------------------------------
 

@@ -76,7 +76,7 @@ def _holder() -> str:
     return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
 
 
-def _stale(holder: str) -> bool:
+def stale_holder(holder: str) -> bool:
     """A holder on this machine whose process is gone (an apply that was killed): its
     lease need not run out before a re-run takes over. Other machines' holders are
     only taken over when their lease expires."""
@@ -147,7 +147,7 @@ def apply(
     aws = AwsActions.connect(plan.region)
     kube = KubeActions.connect(config, aws)
     holder = holder or _holder()
-    lease = kube.acquire_lease(LOCK_NAME, NAMESPACE, holder, seconds=LEASE_SECONDS, stale=_stale)
+    lease = kube.acquire_lease(LOCK_NAME, NAMESPACE, holder, seconds=LEASE_SECONDS, stale=stale_holder)
     if not lease.acquired:
         kube.close()
         raise LockedError(

@@ -9,16 +9,25 @@ from upgrader.pipeline.capacity import (
     refresh_instance_catalog,
 )
 from upgrader.pipeline.demo import DemoResult, demo
-from upgrader.pipeline.plan import PlanResult, compile_config, plan, runbook
+from upgrader.pipeline.plan import (
+    ClusterCapacity,
+    PlanResult,
+    cluster_capacity,
+    compile_config,
+    plan,
+    runbook,
+)
 from upgrader.pipeline.sandbox import sandbox_down, sandbox_up
 
 __all__ = [
     "CapacityReport",
     "CapacityRequest",
+    "ClusterCapacity",
     "DemoResult",
     "PlanResult",
     "Status",
     "apply",
+    "cluster_capacity",
     "compile_config",
     "default_cni_version",
     "demo",

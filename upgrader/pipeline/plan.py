@@ -21,6 +21,7 @@ from upgrader.model.state import ClusterState
 from upgrader.planner import make_plan
 from upgrader.planner.versions import plan_versions
 from upgrader.runbook import render
+from upgrader.runbook.capacity import section as capacity_section
 
 STACK_STEPS = frozenset({"control-plane", "nodegroup-stack"})
 COREDNS = ("Deployment", "kube-system", "coredns")
@@ -114,3 +115,36 @@ def compile_config(config_path: Path, out: Path | None) -> Mapping[str, list[dic
     if out is not None:
         jsonnet.write(manifests, out)
     return manifests
+
+
+@dataclass(frozen=True, slots=True)
+class ClusterCapacity:
+    """``upgrader capacity -c``: a read-only plan's capacity picture."""
+
+    plan: Plan
+
+    def as_json(self) -> dict[str, Any]:
+        ctx = self.plan.context
+        return {
+            "cluster": self.plan.cluster,
+            "cni": ctx.get("cni", {}),
+            "nodegroups": ctx.get("nodegroups", []),
+            "subnets": ctx.get("subnets", []),
+            "rolls": [
+                {"nodegroup": s.params.get("nodegroup"), "predicted": s.predicted}
+                for s in self.plan.steps
+                if s.kind == "nodegroup-roll"
+            ],
+            "findings": [f.to_json() for f in self.plan.findings if f.id.startswith("CAP")],
+        }
+
+    def text(self) -> str:
+        """The runbook's capacity section."""
+        return capacity_section(self.plan)
+
+
+def cluster_capacity(config_path: Path) -> ClusterCapacity:
+    """Node groups, subnets and each roll's predicted addresses, from live state
+    (read-only: no change sets are created)."""
+    cfg = config_file.load(config_path)
+    return ClusterCapacity(make_plan(discover(cfg), cfg))

@@ -1,0 +1,188 @@
+"""Rollout benchmark (issue 5): the virtual makespan of rolling a 60-node, 3-AZ node
+group, against the capacity engine's lower bound and a one-node-at-a-time roll.
+
+Two runs of the same scenario through the real path (sandbox daemon, plan, apply):
+A with the waves capacity allows, B with ``gates.max_wave_nodes: 1``. Virtual time
+is read from the cluster itself: a ConfigMap is created right before and after the
+node-group roll (and the whole apply) and their ``creationTimestamp`` subtracted, so
+the figures are what the twin's clock saw, not a wall-time conversion. Wall time
+x speed is printed next to them as a cross-check.
+
+    python benchmarks/rollout.py [--nodes 60] [--speed 60]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from kubernetes import client
+from kubernetes import config as kube_config
+
+from upgrader.executor.progress import Event
+from upgrader.pipeline.apply import apply
+from upgrader.pipeline.plan import plan
+from upgrader.sandbox import control, files
+from upgrader.sandbox.daemon import SPEED_ENV
+
+AZS = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
+PODS_PER_NODE = 15
+DEPLOYMENTS = 12
+# Addresses held by other tenants of each /22 (1,019 usable): with the nodes' own
+# ~19 each (WARM_IP_TARGET=2, MINIMUM_IP_TARGET=10), a few nodes per AZ fit a wave.
+USED_PER_SUBNET = 500
+
+
+def scenario(nodes: int, used: int = USED_PER_SUBNET) -> dict[str, Any]:
+    """One self-managed m5.xlarge group over three /22s, 1.31 -> 1.32, CNI v1.19 -> v1.20."""
+    subnets = [
+        {"name": f"roll-{az[-1]}", "az": az, "cidr": f"10.50.{4 * i}.0/22", "used": used}
+        for i, az in enumerate(AZS)
+    ]
+    replicas = nodes * PODS_PER_NODE // DEPLOYMENTS
+    # One in three PDBs allows a single disruption; the rest ~10% of the replicas.
+    pdbs = [1 if i % 3 == 0 else max(1, replicas // 10) for i in range(DEPLOYMENTS)]
+    return {
+        "name": "rollout",
+        "region": "eu-west-1",
+        "kubernetes": "1.31",
+        "cni": {
+            "version": "v1.19.2",
+            "env": {"WARM_IP_TARGET": "2", "MINIMUM_IP_TARGET": "10"},
+        },
+        "subnets": subnets,
+        "control_plane_subnets": [s["name"] for s in subnets],
+        "nodegroups": [
+            {
+                "name": "workers",
+                "kind": "self-managed",
+                "instance_type": "m5.xlarge",
+                "desired": nodes,
+                "subnets": [s["name"] for s in subnets],
+            }
+        ],
+        "workloads": [
+            {
+                "namespace": f"team-{i % 4}",
+                "name": f"svc-{i}",
+                "replicas": replicas,
+                "cpu": "50m",
+                "memory": "64Mi",
+                "pdb": {"max_unavailable": pdbs[i]},
+            }
+            for i in range(DEPLOYMENTS)
+        ],
+        "target": {"kubernetes": "1.32", "cni": "v1.20.1"},
+    }
+
+
+class Stamps:
+    """Virtual instants read from the cluster: the creationTimestamp of a new ConfigMap."""
+
+    def __init__(self, kubeconfig: Path) -> None:
+        self.api = client.CoreV1Api(kube_config.new_client_from_config(str(kubeconfig)))
+        self.seq = 0
+
+    def now(self, label: str) -> float:
+        self.seq += 1
+        body = client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"bench-{self.seq}-{label}"))
+        made = self.api.create_namespaced_config_map("default", body)
+        return float(made.metadata.creation_timestamp.timestamp())
+
+
+@dataclass
+class Run:
+    planned_waves: int = 0
+    lower_bound: int = 0
+    waves: int = 0
+    roll_virtual: float = 0.0
+    apply_virtual: float = 0.0
+    roll_wall: float = 0.0
+    apply_wall: float = 0.0
+
+
+def run(spec: Path, directory: Path, speed: float, max_wave_nodes: int) -> Run:
+    """Sandbox up, plan, apply, sandbox down; the figures of one roll."""
+    os.environ[SPEED_ENV] = str(speed)
+    running = control.up(str(spec), directory / "sandbox")
+    try:
+        os.environ.update(files.parse_env(running.env.read_text()))
+        cfg = yaml.safe_load(running.config.read_text())
+        cfg.setdefault("gates", {})["max_wave_nodes"] = max_wave_nodes
+        running.config.write_text(yaml.safe_dump(cfg, sort_keys=False))
+        planned = plan(running.config, to=None, out=directory / "plan.json", runbook=None)
+        roll = next(s for s in planned.plan.steps if s.kind == "nodegroup-roll")
+        out = Run(planned_waves=roll.predicted["waves"], lower_bound=roll.predicted["lower_bound"])
+        stamps = Stamps(running.kubeconfig)
+        marks: dict[str, tuple[float, float]] = {}
+
+        def sink(event: Event) -> None:
+            step = event.step or ""
+            if event.kind == "step" and step.startswith("nodegroup-roll"):
+                marks["roll"] = (stamps.now("roll-start"), time.monotonic())
+            elif event.kind == "step" and "roll" in marks and "roll-end" not in marks:
+                marks["roll-end"] = (stamps.now("roll-end"), time.monotonic())
+            elif event.kind == "wave":
+                out.waves += 1
+
+        start = (stamps.now("apply-start"), time.monotonic())
+        apply(directory / "plan.json", sink=sink)
+        end = (stamps.now("apply-end"), time.monotonic())
+        roll_end = marks.get("roll-end", end)  # the roll is the last step before verify
+        out.roll_virtual = roll_end[0] - marks["roll"][0]
+        out.roll_wall = roll_end[1] - marks["roll"][1]
+        out.apply_virtual, out.apply_wall = end[0] - start[0], end[1] - start[1]
+        return out
+    finally:
+        control.down(running.directory)
+
+
+def minutes(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--nodes", type=int, default=60)
+    parser.add_argument("--speed", type=float, default=60.0)
+    args = parser.parse_args()
+    started = time.monotonic()
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        spec = root / "rollout.yaml"
+        spec.write_text(yaml.safe_dump(scenario(args.nodes)))
+        a = run(spec, root / "a", args.speed, max_wave_nodes=0)
+        b = run(spec, root / "b", args.speed, max_wave_nodes=1)
+    # Lower-bound makespan: the engine's fewest waves, each as long as A's mean wave.
+    per_wave = a.roll_virtual / a.waves
+    bound = a.lower_bound * per_wave
+    print(f"scenario: {args.nodes} nodes m5.xlarge in {len(AZS)} AZs, clock speed {args.speed:g}x")
+    print(
+        f"plan A: {a.planned_waves} waves (capacity lower bound {a.lower_bound}); "
+        f"apply ran A {a.waves} waves, B {b.waves} waves"
+    )
+    for name, r in (("A (capacity waves)", a), ("B (one node at a time)", b)):
+        print(
+            f"{name}: roll {minutes(r.roll_virtual)} virtual "
+            f"(wall {r.roll_wall:.0f} s x speed = {minutes(r.roll_wall * args.speed)}); "
+            f"whole apply {minutes(r.apply_virtual)} virtual, {r.apply_wall:.0f} s wall"
+        )
+    print(
+        f"lower-bound makespan: {a.lower_bound} waves x A's {minutes(per_wave)} per wave "
+        f"= {minutes(bound)}"
+    )
+    print(
+        f"ratios: A / lower bound {a.roll_virtual / bound:.2f}; "
+        f"B / A {b.roll_virtual / a.roll_virtual:.2f}"
+    )
+    print(f"benchmark wall time {time.monotonic() - started:.0f} s")
+
+
+if __name__ == "__main__":
+    main()
