@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from upgrader.executor.nodegroups import minor
-from upgrader.executor.run import stale_holder, config_from_plan
+from upgrader.executor.run import config_from_plan, stale_holder
 from upgrader.model.plan import Plan, Versions
 from upgrader.semver import Version
 

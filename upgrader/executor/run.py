@@ -147,7 +147,9 @@ def apply(
     aws = AwsActions.connect(plan.region)
     kube = KubeActions.connect(config, aws)
     holder = holder or _holder()
-    lease = kube.acquire_lease(LOCK_NAME, NAMESPACE, holder, seconds=LEASE_SECONDS, stale=stale_holder)
+    lease = kube.acquire_lease(
+        LOCK_NAME, NAMESPACE, holder, seconds=LEASE_SECONDS, stale=stale_holder
+    )
     if not lease.acquired:
         kube.close()
         raise LockedError(
