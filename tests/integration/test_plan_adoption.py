@@ -281,17 +281,13 @@ def test_2019_nodegroup_gets_only_its_ami_through_an_unexecuted_change_set(
     assert "drains old nodes through the Eviction API" in text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="runbook/steps.py says 'No node is replaced by CloudFormation here' whatever the "
-    "update policy; under the 2019 AutoScalingRollingUpdate CloudFormation does replace them",
-)
 def test_runbook_does_not_deny_cloudformation_replacing_legacy_nodes(
     legacy_plan: LegacyPlan,
 ) -> None:
-    section = legacy_plan.runbook.split("Updates stack `staging-legacy`", 1)[1][:600]
+    section = legacy_plan.runbook.split("Updates stack `staging-legacy`", 1)[1][:1500]
     assert "No node is replaced by CloudFormation here" not in section
+    assert "CloudFormation replaces the group's nodes itself during this stack update" in section
+    assert "termination lifecycle hook `upgrader-drain`" in section
 
 
 def test_refarch_control_plane_gets_cluster_version_through_a_change_set(

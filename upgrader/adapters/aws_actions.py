@@ -25,6 +25,8 @@ if TYPE_CHECKING:
 
 LEAKED_ENI_PREFIX = "aws-K8S-"  # ipamd describes the ENIs it creates this way
 _GONE = frozenset({"terminated", "shutting-down"})
+TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING"
+TERMINATING_WAIT = "Terminating:Wait"
 
 
 class StackUpdateFailed(UpgraderError):  # noqa: N818 - the executor's contract names it so
@@ -253,6 +255,81 @@ class AwsActions:
                     "lower the group's min size first (set_capacity with min_size)",
                 ) from None
             with aws_errors(subject, "TerminateInstanceInAutoScalingGroup"):
+                raise
+
+    # Lifecycle hooks ------------------------------------------------------
+
+    def put_termination_hook(self, asg: str, name: str, *, heartbeat_seconds: int) -> None:
+        """Put (or update) an ``EC2_INSTANCE_TERMINATING`` hook: every instance the group
+        terminates waits in ``Terminating:Wait`` until its action is completed or
+        ``heartbeat_seconds`` pass (then it is terminated all the same)."""
+        with aws_errors(f"Auto Scaling group {asg}", "PutLifecycleHook"):
+            self.aws.autoscaling.put_lifecycle_hook(
+                LifecycleHookName=name,
+                AutoScalingGroupName=asg,
+                LifecycleTransition=TERMINATING_TRANSITION,
+                HeartbeatTimeout=heartbeat_seconds,
+                DefaultResult="CONTINUE",
+            )
+
+    def delete_lifecycle_hook(self, asg: str, name: str) -> None:
+        """Delete the hook (AWS completes its waiting actions); a missing one is left alone."""
+        try:
+            self.aws.autoscaling.delete_lifecycle_hook(
+                LifecycleHookName=name, AutoScalingGroupName=asg
+            )
+        except (ClientError, BotoCoreError) as err:
+            if isinstance(err, ClientError) and (
+                is_not_found(err) or _says(err, "not found", "No Lifecycle Hook")
+            ):
+                return
+            with aws_errors(f"lifecycle hook {name} of Auto Scaling group {asg}", "Delete"):
+                raise
+
+    def waiting_termination(self, asg: str) -> tuple[str, ...]:
+        """IDs of the group's instances held in ``Terminating:Wait`` by a lifecycle hook."""
+        with aws_errors(f"Auto Scaling group {asg}", "DescribeAutoScalingGroups"):
+            groups = self.aws.autoscaling.describe_auto_scaling_groups(AutoScalingGroupNames=[asg])[
+                "AutoScalingGroups"
+            ]
+        return tuple(
+            sorted(
+                i["InstanceId"]
+                for g in groups
+                for i in g.get("Instances", [])
+                if i.get("LifecycleState") == TERMINATING_WAIT
+            )
+        )
+
+    def complete_lifecycle_action(
+        self, asg: str, hook: str, instance_id: str, result: str = "CONTINUE"
+    ) -> None:
+        """CompleteLifecycleAction for ``instance_id``; an action no longer pending (already
+        completed, timed out) is left alone, so a resumed step may complete it again."""
+        try:
+            self.aws.autoscaling.complete_lifecycle_action(
+                LifecycleHookName=hook,
+                AutoScalingGroupName=asg,
+                LifecycleActionResult=result,
+                InstanceId=instance_id,
+            )
+        except (ClientError, BotoCoreError) as err:
+            if isinstance(err, ClientError) and _says(err, "No active Lifecycle Action"):
+                return
+            with aws_errors(f"EC2 instance {instance_id}", "CompleteLifecycleAction"):
+                raise
+
+    def record_lifecycle_heartbeat(self, asg: str, hook: str, instance_id: str) -> None:
+        """RecordLifecycleActionHeartbeat: restart the hook's timeout for ``instance_id``
+        (nothing when its action is no longer pending)."""
+        try:
+            self.aws.autoscaling.record_lifecycle_action_heartbeat(
+                LifecycleHookName=hook, AutoScalingGroupName=asg, InstanceId=instance_id
+            )
+        except (ClientError, BotoCoreError) as err:
+            if isinstance(err, ClientError) and _says(err, "No active Lifecycle Action"):
+                return
+            with aws_errors(f"EC2 instance {instance_id}", "RecordLifecycleActionHeartbeat"):
                 raise
 
     # EC2 and EKS ------------------------------------------------------------

@@ -3,8 +3,10 @@ control plane (then EKS reports the new version) and a node group's template."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
+from upgrader.executor import lifecycle
 from upgrader.executor.session import Session
 from upgrader.model.plan import Step
 
@@ -20,11 +22,13 @@ def _parameters(step: Step) -> dict[str, str]:
     return {str(k): str(v) for k, v in dict(step.params.get("parameters", {})).items()}
 
 
-def update_stack(s: Session, step: Step, *, timeout: float) -> None:
+def update_stack(
+    s: Session, step: Step, *, timeout: float, on_poll: Callable[[], None] | None = None
+) -> None:
     """Execute the step's change set (recreated if it is gone) and wait for the stack.
 
     Idempotent: a stack already updating is waited for; a stack already holding the
-    new values is not touched again.
+    new values is not touched again. ``on_poll`` runs after every poll of the stack.
     """
     name = str(step.params["stack"])
     wanted = _parameters(step)
@@ -47,6 +51,8 @@ def update_stack(s: Session, step: Step, *, timeout: float) -> None:
     def polled(status: str, waited: float) -> None:
         s.keep_lock()
         s.emit("wait", f"stack {name} {status}", waited=round(waited, 1))
+        if on_poll is not None:
+            on_poll()
 
     status = s.aws.wait_stack(name, timeout_seconds=timeout, poll_seconds=1.0, on_poll=polled)
     s.emit("info", f"stack {name} {status}")
@@ -70,4 +76,6 @@ def control_plane(s: Session, step: Step) -> None:
 
 
 def nodegroup_stack(s: Session, step: Step) -> None:
-    update_stack(s, step, timeout=NODEGROUP_STACK_TIMEOUT)
+    """Update the node group's stack; nodes CloudFormation replaces itself are drained first."""
+    with lifecycle.drained_replacements(s, step) as drain:
+        update_stack(s, step, timeout=NODEGROUP_STACK_TIMEOUT, on_poll=drain)

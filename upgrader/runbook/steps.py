@@ -8,6 +8,7 @@ from typing import Any
 
 from upgrader.catalog.versions import catalog
 from upgrader.errors import UpgraderError
+from upgrader.executor.lifecycle import HEARTBEAT_SECONDS, HOOK, replaces_instances
 from upgrader.model.plan import Plan, Step
 from upgrader.runbook import kubectl
 from upgrader.runbook.context import UNKNOWN, cni_env, nodegroup
@@ -279,6 +280,57 @@ def _group_status(plan: Plan, kind: str, group: str, asg: str) -> str:
     )
 
 
+def _drained_by_hook(policy: str, asg: str) -> str:
+    return (
+        f" CloudFormation replaces the group's nodes itself during this stack update ({policy})."
+        f" So `upgrader apply` first puts a termination lifecycle hook {inline(HOOK)} on ASG"
+        f" {inline(asg)}: every node the update terminates waits in `Terminating:Wait` while"
+        " upgrader cordons and drains it through the Eviction API (PDB refusals retried),"
+        " then upgrader completes its lifecycle action and the ASG terminates it;"
+        " CloudFormation waits for that before its next batch. The hook is removed when the"
+        " stack settles. The next step finds the replaced nodes and drains any old one left."
+        " Executing the change set by hand: put the hook first, drain and complete each"
+        " waiting instance while the stack updates, delete the hook afterwards (commands"
+        " below)."
+    )
+
+
+def _hook_put(plan: Plan, asg: str) -> str:
+    return (
+        f"aws autoscaling put-lifecycle-hook --region {plan.region}"
+        f" --auto-scaling-group-name {asg} --lifecycle-hook-name {HOOK}"
+        " --lifecycle-transition autoscaling:EC2_INSTANCE_TERMINATING"
+        f" --heartbeat-timeout {HEARTBEAT_SECONDS} --default-result CONTINUE"
+    )
+
+
+def _hook_drain_and_delete(plan: Plan, asg: str, stack: str) -> list[str]:
+    region = plan.region
+    hook = f"--auto-scaling-group-name {asg} --lifecycle-hook-name {HOOK}"
+    waiting = (
+        f"aws autoscaling describe-auto-scaling-groups --region {region}"
+        f' --auto-scaling-group-names {asg} --query "AutoScalingGroups[0].Instances'
+        "[?LifecycleState=='Terminating:Wait'].InstanceId\" --output text"
+    )
+    node = (
+        f'node=$(aws ec2 describe-instances --region {region} --instance-ids "$id"'
+        " --query 'Reservations[0].Instances[0].PrivateDnsName' --output text)"
+    )
+    drain = kubectl.drain(QUOTED_NODE, Version.parse(plan.to.kubernetes))
+    return [
+        "# repeat while the stack is UPDATE_IN_PROGRESS: drain each instance CloudFormation"
+        " is terminating, then let it go",
+        f"for id in $({waiting}); do",
+        f'  {node}; kubectl cordon "$node" && {drain} &&',
+        f"  aws autoscaling complete-lifecycle-action --region {region} {hook}"
+        ' --lifecycle-action-result CONTINUE --instance-id "$id"',
+        "done",
+        *_cfn_wait(region, stack),
+        "# once the stack is UPDATE_COMPLETE (or rolled back) and no instance waits any more",
+        f"aws autoscaling delete-lifecycle-hook --region {region} {hook}",
+    ]
+
+
 def _nodegroup_stack(plan: Plan, step: Step, plan_file: str) -> StepGuide:
     region, stack, group = plan.region, _p(step, "stack"), _p(step, "nodegroup")
     view = nodegroup(plan, group)
@@ -297,29 +349,55 @@ def _nodegroup_stack(plan: Plan, step: Step, plan_file: str) -> StepGuide:
             " --query Parameter.Value --output text"
             + (f"  # expect {view.image_to}" if view else "")
         )
+    replacing = replaces_instances(step)
     change_set = step.params.get("change_set")
     if isinstance(change_set, Mapping):
         details.append(_change_table(change_set))
-        commands += _change_set(region, stack, change_set)
-    commands += [*_cfn_wait(region, stack), _group_status(plan, kind, group, asg)]
+        described, executed = _change_set(region, stack, change_set)
+        # with CloudFormation replacing nodes, the hook must be on before the change set runs
+        commands += [described, *([_hook_put(plan, asg)] if replacing else []), executed]
+    elif replacing:
+        commands.append(_hook_put(plan, asg))
     policy = _p(step, "update_policy", "")
     image = f" (AMI {inline(view.image_from)} → {inline(view.image_to)})" if view else ""
-    return StepGuide(
-        what=(
-            f"Updates stack {inline(stack)} of node group {inline(group)} to the"
-            f" {plan.to.kubernetes} AMI{image}. No node is replaced by CloudFormation here"
+    what = (
+        f"Updates stack {inline(stack)} of node group {inline(group)} to the"
+        f" {plan.to.kubernetes} AMI{image}."
+    )
+    if replacing:
+        what += _drained_by_hook(policy, asg)
+        commands += [
+            *_hook_drain_and_delete(plan, asg, stack),
+            _group_status(plan, kind, group, asg),
+        ]
+        rollback = (
+            "A failed update is rolled back by CloudFormation itself, which replaces the nodes"
+            " again; upgrader keeps draining them through the hook while it waits. After"
+            " success the nodes already run the new AMI; going back is another stack update"
+            " with the previous values"
+            + (f" (AMI {inline(view.image_from)})" if view else "")
+            + ", which CloudFormation rolls through the group the same way: put the hook on"
+            " and drain as above."
+        )
+    else:
+        what += (
+            " No node is replaced by CloudFormation here"
             + (f" ({policy})" if policy else "")
             + ": the next step replaces them, drained, in waves."
-        ),
-        details=tuple(details),
-        commands=tuple(commands),
-        rollback=(
+        )
+        commands += [*_cfn_wait(region, stack), _group_status(plan, kind, group, asg)]
+        rollback = (
             "A failed update is rolled back by CloudFormation itself. After success, running"
             " nodes still use the old AMI; to return, update the stack with the previous"
             " values"
             + (f" (AMI {inline(view.image_from)})" if view else "")
             + " before the roll starts."
-        ),
+        )
+    return StepGuide(
+        what=what,
+        details=tuple(details),
+        commands=tuple(commands),
+        rollback=rollback,
         rollback_commands=(
             f"aws cloudformation create-change-set --region {region} --stack-name {stack}"
             " --change-set-name upgrader-rollback --use-previous-template"

@@ -15,7 +15,7 @@ from typing import Any
 from moto.autoscaling.models import InstanceState
 from moto.moto_api._internal import mock_random
 
-from upgrader.sandbox.aws import addresses
+from upgrader.sandbox.aws import addresses, asg_activities, asg_lifecycle
 from upgrader.sandbox.aws.state import Operation, TwinState, active
 
 ASG_NAME_TAG = "aws:autoscaling:groupName"
@@ -37,25 +37,6 @@ def launch_spec(group: Any) -> tuple[str, str]:
         version = group.ec2_launch_template.get_version(group.launch_template_version)
         return (group.ec2_launch_template.id, str(version.number))
     return ("launch-configuration", str(group.launch_configuration_name))
-
-
-def _record(group: Any, description: str, cause: str, status: str, message: str = "") -> None:
-    state = active()
-    now = state.now() if state is not None else None
-    activities: list[dict[str, Any]] = group.__dict__.setdefault("twin_activities", [])
-    entry: dict[str, Any] = {
-        "ActivityId": str(mock_random.uuid4()),
-        "AutoScalingGroupName": group.name,
-        "Description": description,
-        "Cause": cause,
-        "StartTime": now,
-        "EndTime": now,
-        "StatusCode": status,
-        "Progress": 100,
-    }
-    if message:
-        entry["StatusMessage"] = message
-    activities.append(entry)
 
 
 def _pick_subnet(group: Any, subnet_ids: list[str]) -> Any | None:
@@ -92,7 +73,7 @@ def launch_instances(group: Any, count: int, propagated_tags: dict[str, str]) ->
         if subnet_ids and subnet is None:
             first = group.autoscaling_backend.ec2_backend.get_subnet(subnet_ids[0])
             reason = addresses.RUN_INSTANCES_NO_ADDRESSES.format(subnet=first.id)
-            _record(
+            asg_activities.record(
                 group,
                 "Launching a new EC2 instance.  Status Reason: "
                 f"{reason} Launching EC2 instance failed.",
@@ -127,7 +108,7 @@ def launch_instances(group: Any, count: int, propagated_tags: dict[str, str]) ->
                     instance, protected_from_scale_in=group.new_instances_protected_from_scale_in
                 )
             )
-            _record(
+            asg_activities.record(
                 group,
                 f"Launching a new EC2 instance: {instance.id}",
                 "An instance was started in response to a difference between desired and "
@@ -139,23 +120,21 @@ def launch_instances(group: Any, count: int, propagated_tags: dict[str, str]) ->
 
 
 def terminate_instances(group: Any, states: list[Any]) -> None:
-    """Take ``states`` out of the group and terminate their instances (no draining)."""
-    for state in states:
-        if state in group.instance_states:
-            group.instance_states.remove(state)
-        group.autoscaling_backend.ec2_backend.terminate_instances([state.instance.id])
-        _record(
-            group,
-            f"Terminating EC2 instance: {state.instance.id}",
-            "An instance was taken out of service in response to a rolling update.",
-            "Successful",
-        )
+    """Take ``states`` out of the group and terminate them (after any terminating lifecycle
+    hook; nothing is drained)."""
+    asg_lifecycle.terminate(
+        group,
+        states,
+        cause="An instance was taken out of service in response to a rolling update.",
+    )
 
 
 def _outdated(group: Any) -> list[Any]:
     current = launch_spec(group)
     return [
-        s for s in group.instance_states if getattr(s.instance, "twin_launch_spec", None) != current
+        s
+        for s in group.active_instances()
+        if getattr(s.instance, "twin_launch_spec", None) != current
     ]
 
 
@@ -166,7 +145,8 @@ def start_rolling_update(
 
     Each batch of ``MaxBatchSize`` old instances is terminated and replaced; when that would
     leave fewer than ``MinInstancesInService``, the replacements launch first. CloudFormation
-    then waits ``PauseTime`` before the next batch. Nothing is drained.
+    then waits until the batch is terminated (a terminating lifecycle hook holds it in
+    ``Terminating:Wait``) and ``PauseTime`` before the next batch. Nothing is drained.
     """
     batch = max(1, int(policy.get("MaxBatchSize", 1)))
     minimum = int(policy.get("MinInstancesInService", 0))
@@ -190,6 +170,10 @@ def start_rolling_update(
         if launched < len(take):
             operation.finish(f"Group {group.name} failed to launch replacement instances")
             return
+        # CloudFormation waits for the batch's terminations (lifecycle hooks included).
+        asg_lifecycle.when_gone(take, pause_then_step)
+
+    def pause_then_step() -> None:
         state.call_later(pause, step)
 
     state.call_later(0, step)

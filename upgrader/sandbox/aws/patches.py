@@ -13,7 +13,11 @@ from collections.abc import Callable
 from typing import Any
 
 import yaml
-from moto.autoscaling.models import FakeAutoScalingGroup
+from moto.autoscaling.models import (
+    AutoScalingBackend,
+    FakeAutoScalingGroup,
+    TerminateInstanceActivity,
+)
 from moto.autoscaling.responses import AutoScalingResponse
 from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
@@ -21,7 +25,7 @@ from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.models import CloudFormationBackend, Stack
 from moto.cloudformation.responses import CloudFormationResponse
-from moto.core.responses import ActionResult
+from moto.core.responses import ActionResult, EmptyResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
 from moto.ec2.models.instances import Instance, InstanceBackend
@@ -32,7 +36,13 @@ from moto.ssm.models import ssm_backends
 
 from upgrader.catalog.versions import catalog
 from upgrader.errors import VersionError
-from upgrader.sandbox.aws import addresses, asg_rollout, eks_resources, stack_updates
+from upgrader.sandbox.aws import (
+    addresses,
+    asg_lifecycle,
+    asg_rollout,
+    eks_resources,
+    stack_updates,
+)
 from upgrader.sandbox.aws.state import active
 
 _installed = False
@@ -53,6 +63,7 @@ def install() -> None:
         _cloudformation()
         _eks()
         _autoscaling()
+        _lifecycle_hooks()
         _ec2()
         _ec2_interfaces()
         _installed = True
@@ -290,6 +301,113 @@ def _autoscaling() -> None:
         return patched
 
     _wrap(AutoScalingResponse, "describe_scaling_activities", activities)
+
+
+def _lifecycle_hooks() -> None:
+    # AWS: an instance the group terminates while it has EC2_INSTANCE_TERMINATING hooks waits
+    # in Terminating:Wait until its actions complete or time out (moto terminates at once).
+    def terminate_instance(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any, instance_id: str, should_decrement: bool) -> Any:
+            member = asg_lifecycle.member_of(self, instance_id)
+            if active() is None or member is None:
+                return original(self, instance_id, should_decrement)
+            group = member.instance.autoscaling_group
+            if not asg_lifecycle.terminating_hooks(group):
+                return original(self, instance_id, should_decrement)
+            size = group.desired_capacity
+            if member.lifecycle_state == asg_lifecycle.IN_SERVICE:
+                if should_decrement:
+                    group.desired_capacity = size - 1
+                asg_lifecycle.terminate(
+                    group,
+                    [member],
+                    cause=f"At {active_iso()} instance {instance_id} was taken out of service "
+                    "in response to a user request.",
+                )
+                group.set_desired_capacity(group.desired_capacity)  # launches a replacement
+            return TerminateInstanceActivity(member.instance, size)
+
+        return patched
+
+    _wrap(AutoScalingBackend, "terminate_instance", terminate_instance)
+
+    # AWS: a scale-in takes the instances out of service through the terminating hooks.
+    def set_desired(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any, new_capacity: int | None) -> None:
+            if active() is None or not asg_lifecycle.terminating_hooks(self):
+                original(self, new_capacity)
+                return
+            desired = self.min_size if new_capacity is None else new_capacity
+            surplus = len(self.active_instances()) - (desired or 0)
+            if surplus <= 0:
+                original(self, new_capacity)
+                return
+            self.desired_capacity = desired
+            chosen = [m for m in self.active_instances() if not m.protected_from_scale_in]
+            asg_lifecycle.terminate(
+                self,
+                chosen[:surplus],
+                cause=f"At {active_iso()} a user request explicitly set group desired capacity "
+                f"changing the desired capacity to {desired}.",
+            )
+
+        return patched
+
+    _wrap(FakeAutoScalingGroup, "set_desired_capacity", set_desired)
+
+    # AWS: deleting a hook completes its outstanding terminating actions with CONTINUE.
+    def delete_hook(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any, as_name: str, name: str) -> None:
+            if active() is not None:
+                asg_lifecycle.release_hook(self, as_name, name)
+            original(self, as_name, name)
+
+        return patched
+
+    _wrap(AutoScalingBackend, "delete_lifecycle_hook", delete_hook)
+
+    # AWS: a group's hooks go with it (here its waiting instances terminate, as ForceDelete).
+    def delete_group(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any, group_name: str) -> None:
+            if active() is not None and group_name in self.autoscaling_groups:
+                for hook in asg_lifecycle.terminating_hooks(self.autoscaling_groups[group_name]):
+                    self.delete_lifecycle_hook(group_name, hook.name)
+            original(self, group_name)
+
+        return patched
+
+    _wrap(AutoScalingBackend, "delete_auto_scaling_group", delete_group)
+
+    # AWS: CompleteLifecycleAction and RecordLifecycleActionHeartbeat (moto: HTTP 500).
+    def complete_lifecycle_action(self: Any) -> ActionResult:
+        asg_lifecycle.complete(
+            self.autoscaling_backend,
+            self._get_param("AutoScalingGroupName"),
+            self._get_param("LifecycleHookName"),
+            self._get_param("LifecycleActionResult"),
+            instance_id=self._get_param("InstanceId"),
+            token=self._get_param("LifecycleActionToken"),
+        )
+        return EmptyResult()
+
+    def record_lifecycle_action_heartbeat(self: Any) -> ActionResult:
+        asg_lifecycle.heartbeat(
+            self.autoscaling_backend,
+            self._get_param("AutoScalingGroupName"),
+            self._get_param("LifecycleHookName"),
+            instance_id=self._get_param("InstanceId"),
+            token=self._get_param("LifecycleActionToken"),
+        )
+        return EmptyResult()
+
+    AutoScalingResponse.complete_lifecycle_action = complete_lifecycle_action  # type: ignore[attr-defined]
+    AutoScalingResponse.record_lifecycle_action_heartbeat = record_lifecycle_action_heartbeat  # type: ignore[attr-defined]
+
+
+def active_iso() -> str:
+    """The twin's virtual now as Auto Scaling writes it in an activity's cause."""
+    state = active()
+    return state.now().strftime("%Y-%m-%dT%H:%M:%SZ") if state is not None else ""
 
 
 def _ec2() -> None:
