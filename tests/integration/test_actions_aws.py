@@ -8,38 +8,33 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
 
+from tests.integration.sandbox_clients import SandboxClients, sandbox
 from upgrader.adapters.aws_actions import AwsActions, StackUpdateFailed
 from upgrader.adapters.errors import CloudError
 from upgrader.config import Config, load
 from upgrader.errors import ExitCode, UpgraderError
-from upgrader.sandbox import control, files
-from upgrader.sandbox.daemon import SPEED_ENV
 
 pytestmark = pytest.mark.integration
 SCENARIOS = Path(__file__).parents[2] / "upgrader" / "sandbox" / "scenarios"
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
-    directory = tmp_path_factory.mktemp("actions-aws")
+def leaky(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxClients]:
     scenario = yaml.safe_load((SCENARIOS / "staging.yaml").read_text())
     scenario["faults"] = {"leaked_enis": {"private-a": 2}, "stuck_ipamd_nodes": 0}
-    path = directory / "leaky.yaml"
+    path = tmp_path_factory.mktemp("actions-aws") / "leaky.yaml"
     path.write_text(yaml.safe_dump(scenario))
-    with pytest.MonkeyPatch.context() as mp:
-        mp.setenv(SPEED_ENV, "1500")  # a 40-minute control-plane update in 1.6 s
-        running = control.up(str(path), directory / "sandbox")
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            for key, value in files.parse_env(running.env.read_text()).items():
-                mp.setenv(key, value)
-            yield load(running.config)
-    finally:
-        control.down(directory / "sandbox")
+    # speed 1500: a 40-minute control-plane update in 1.6 s
+    yield from sandbox(tmp_path_factory, str(path), speed="1500")
+
+
+@pytest.fixture(scope="module")
+def config(leaky: SandboxClients) -> Iterator[Config]:
+    with leaky.environment():
+        yield load(leaky.running.config)
 
 
 @pytest.fixture(scope="module")
@@ -48,8 +43,8 @@ def aws(config: Config) -> AwsActions:
 
 
 @pytest.fixture(scope="module")
-def asg_client(config: Config) -> Any:
-    return boto3.client("autoscaling", region_name=config.region)
+def asg_client(leaky: SandboxClients) -> Any:
+    return leaky.asg
 
 
 def _change_set(aws: AwsActions, stack: str, version: str) -> str:

@@ -4,47 +4,31 @@ evictions against PDBs, scale, the apply lock (a Lease) and the journal (a Confi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Any, TypeVar
+from typing import Any
 
 import pytest
 
+from tests.integration.sandbox_clients import SandboxClients, sandbox, wait_for
 from upgrader.adapters import eks_auth, kube_actions
 from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.errors import CloudError, CloudNotFoundError
 from upgrader.adapters.kube_actions import KubeActions, Rollout
 from upgrader.adapters.kube_state import LAST_APPLIED
 from upgrader.config import load
-from upgrader.sandbox import control, files
 
 pytestmark = pytest.mark.integration
-T = TypeVar("T")
-
-
-def wait_for(probe: Callable[[], T], what: str, timeout: float = 20.0) -> T:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = probe()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 @pytest.fixture(scope="module")
-def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Iterator[control.Running]:
-    directory = tmp_path_factory.mktemp("actions-kube")
-    running = control.up("staging", directory)
-    try:
-        yield running
-    finally:
-        control.down(directory)
+def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxClients]:
+    yield from sandbox(tmp_path_factory, "staging")
 
 
 @pytest.fixture(scope="module")
-def kube(sandbox: control.Running) -> Iterator[KubeActions]:
-    actions = KubeActions.connect(load(sandbox.config))
+def kube(staging: SandboxClients) -> Iterator[KubeActions]:
+    actions = KubeActions.connect(load(staging.running.config))
     try:
         yield actions
     finally:
@@ -325,11 +309,11 @@ def test_config_map_round_trip(kube: KubeActions) -> None:
 
 
 def test_without_a_kubeconfig_uses_the_eks_endpoint_and_fresh_iam_tokens(
-    sandbox: control.Running, monkeypatch: pytest.MonkeyPatch
+    staging: SandboxClients, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    for key, value in files.parse_env(sandbox.env.read_text()).items():
+    for key, value in staging.env.items():
         monkeypatch.setenv(key, value)
-    config = replace(load(sandbox.config), kubeconfig=None)
+    config = replace(load(staging.running.config), kubeconfig=None)
     issued: list[str] = []
     real_token = eks_auth.token
 

@@ -7,10 +7,7 @@ then the whole apply on the Staging sandbox with a pod watcher.
 from __future__ import annotations
 
 import json
-import os
 import signal
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -20,22 +17,13 @@ from typing import Any
 import boto3
 import pytest
 from botocore.exceptions import ClientError
-from kubernetes import client as kube_client
-from kubernetes import config as kube_config
 
-from tests.integration.test_plan_adoption import (
-    LEGACY,
-    NODEGROUP_TEMPLATE,
-    SSM,
-    Legacy,
-    _parameters,
-    _ready_node,
-    _wait_created,
-)
-from tests.integration.watchers import PodWatcher, kube_request
+from tests.integration.apply_harness import run_apply
+from tests.integration.sandbox_clients import sandbox, wait_for
+from tests.integration.test_plan_adoption import SSM, Legacy
+from tests.integration.watchers import start_watcher
 from upgrader.adapters.aws import Aws
 from upgrader.adapters.aws_actions import AwsActions
-from upgrader.sandbox import control, files
 from upgrader.sandbox.aws import AwsTwin
 from upgrader.sandbox.clock import VirtualClock
 
@@ -291,77 +279,16 @@ APP = ("app", "legacy-app")
 REPLICAS = 4
 
 
-def _legacy_sandbox(directory: Path, upstream: Path) -> Legacy:
-    """Staging plus staging-legacy (AWS's 2019 template, 1 r5.xlarge at 1.12)."""
-    running = control.up("staging", directory)
-    env = files.parse_env(running.env.read_text())
-    legacy = Legacy(running, env, upstream, "", {}, "", "")
-    ec2, cfn = legacy.client("ec2"), legacy.client("cloudformation")
-    legacy.vpc_id = ec2.describe_vpcs(Filters=[{"Name": "tag:Name", "Values": ["staging-vpc"]}])[
-        "Vpcs"
-    ][0]["VpcId"]
-    for subnet in ec2.describe_subnets(
-        Filters=[{"Name": "tag:Name", "Values": ["private-a", "private-c"]}]
-    )["Subnets"]:
-        name = next(t["Value"] for t in subnet["Tags"] if t["Key"] == "Name")
-        legacy.subnet_ids[name] = subnet["SubnetId"]
-    group = ec2.create_security_group(
-        GroupName="legacy-control-plane", Description="2019 control plane", VpcId=legacy.vpc_id
-    )["GroupId"]
-    ec2.create_key_pair(KeyName="legacy")
-    cfn.create_stack(
-        StackName=LEGACY,
-        TemplateBody=(upstream / NODEGROUP_TEMPLATE).read_text(),
-        Capabilities=["CAPABILITY_IAM"],
-        Parameters=_parameters(
-            ClusterName="staging",
-            ClusterControlPlaneSecurityGroup=group,
-            NodeGroupName="legacy",
-            NodeImageIdSSMParam=SSM.format("1.12"),
-            NodeInstanceType="r5.xlarge",
-            NodeAutoScalingGroupMinSize="1",
-            NodeAutoScalingGroupDesiredCapacity="1",
-            NodeAutoScalingGroupMaxSize="2",
-            KeyName="legacy",
-            VpcId=legacy.vpc_id,
-            Subnets=f"{legacy.subnet_ids['private-a']},{legacy.subnet_ids['private-c']}",
-        ),
-    )
-    _wait_created(cfn, LEGACY)
-    legacy.instance_id = _legacy_instances(legacy)[0]
-    legacy.node = _ready_node(env["KUBECONFIG"], legacy.instance_id)
-    return legacy
-
-
-def _legacy_asg(legacy: Legacy) -> str:
-    resources = legacy.client("cloudformation").describe_stack_resources(StackName=LEGACY)
-    return str(
-        next(
-            r["PhysicalResourceId"]
-            for r in resources["StackResources"]
-            if r.get("LogicalResourceId") == "NodeGroup"
-        )
-    )
-
-
-def _legacy_instances(legacy: Legacy) -> list[str]:
-    (group,) = legacy.client("autoscaling").describe_auto_scaling_groups(
-        AutoScalingGroupNames=[_legacy_asg(legacy)]
-    )["AutoScalingGroups"]
-    return [i["InstanceId"] for i in group["Instances"]]
-
-
-def _pods_on_the_legacy_node(legacy: Legacy, core: Any) -> None:
+def _pods_on_the_legacy_node(legacy: Legacy) -> None:
     """A Deployment (PDB maxUnavailable 1) whose pods all run on the legacy node: the other
     nodes are cordoned while it starts."""
+    core = legacy.core
     others = [n.metadata.name for n in core.list_node().items if n.metadata.name != legacy.node]
     for name in others:
         core.patch_node(name, {"spec": {"unschedulable": True}})
     namespace, name = APP
     labels = {"app": name}
-    kubeconfig = Path(legacy.env["KUBECONFIG"])
-    kube_request(
-        kubeconfig,
+    legacy.kube_request(
         "POST",
         f"/apis/policy/v1beta1/namespaces/{namespace}/poddisruptionbudgets",
         {
@@ -376,8 +303,7 @@ def _pods_on_the_legacy_node(legacy: Legacy, core: Any) -> None:
         "image": "nginx:1.15",
         "resources": {"requests": {"cpu": "100m", "memory": "64Mi"}},
     }
-    kube_request(
-        kubeconfig,
+    legacy.kube_request(
         "POST",
         f"/apis/apps/v1/namespaces/{namespace}/deployments",
         {
@@ -391,13 +317,13 @@ def _pods_on_the_legacy_node(legacy: Legacy, core: Any) -> None:
             },
         },
     )
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
+
+    def all_running() -> list[Any]:
         pods = core.list_namespaced_pod(namespace, label_selector=f"app={name}").items
         running = [p for p in pods if p.status.phase == "Running"]
-        if len(running) == REPLICAS:
-            break
-        time.sleep(0.1)
+        return running if len(running) == REPLICAS else []
+
+    running = wait_for(all_running, f"{REPLICAS} {name} pods to run", timeout=30)
     assert {p.spec.node_name for p in running} == {legacy.node}, running
     for node in others:
         core.patch_node(node, {"spec": {"unschedulable": False}})
@@ -405,35 +331,14 @@ def _pods_on_the_legacy_node(legacy: Legacy, core: Any) -> None:
 
 @pytest.fixture(scope="module")
 def adopted(tmp_path_factory: pytest.TempPathFactory, upstream: Path) -> Iterator[Legacy]:
-    directory = tmp_path_factory.mktemp("adopted")
-    try:
-        yield _legacy_sandbox(directory, upstream)
-    finally:
-        control.down(directory)
+    """Staging plus staging-legacy (AWS's 2019 template, 1 r5.xlarge at 1.12)."""
+    yield from sandbox(tmp_path_factory, "staging", lambda running: Legacy(running, upstream))
 
 
 def _apply(legacy: Legacy, plan: Path, cwd: Path, *, kill_at: str = "") -> Applied:
     """Run apply; with ``kill_at``, SIGKILL it at the first event whose message starts so."""
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "upgrader", "apply", str(plan), "--yes", "--format", "json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        cwd=cwd,
-        env={**os.environ, **legacy.env},
-    )
-    assert proc.stdout is not None and proc.stderr is not None
-    events = []
-    for line in proc.stdout:
-        events.append(json.loads(line))
-        if kill_at and events[-1]["message"].startswith(kill_at):
-            proc.send_signal(signal.SIGKILL)
-            break
-    proc.wait(timeout=180)
-    stderr = proc.stderr.read()
-    proc.stdout.close()
-    proc.stderr.close()
-    return Applied(proc.returncode, events, stderr)
+    kill = (lambda e: e["message"].startswith(kill_at)) if kill_at else None
+    return Applied(*run_apply(legacy.env, plan, cwd, kill, timeout=180))
 
 
 @dataclass(frozen=True)
@@ -448,22 +353,19 @@ class Applied:
 
 def test_apply_drains_the_nodes_cloudformation_replaces(adopted: Legacy, tmp_path: Path) -> None:
     started = time.monotonic()
-    api = kube_config.new_client_from_config(config_file=adopted.env["KUBECONFIG"])  # type: ignore[no-untyped-call]
-    core: Any = kube_client.CoreV1Api(api)
-    _pods_on_the_legacy_node(adopted, core)
+    core = adopted.core
+    _pods_on_the_legacy_node(adopted)
     result, out, runbook = adopted.plan(tmp_path, adopted.config(tmp_path))
     assert result.returncode == 0, result.stdout + result.stderr
     assert "termination lifecycle hook `upgrader-drain`" in runbook.read_text()
-    watcher = PodWatcher(Path(adopted.env["KUBECONFIG"]), PDB_PATH)
-    watcher.start()
-    assert watcher.started.wait(10)
+    watcher = start_watcher(adopted.kubeconfig, PDB_PATH)
 
     replacing = f"CloudFormation is replacing {adopted.instance_id}; draining its node first"
     killed = _apply(adopted, out, tmp_path, kill_at=replacing)
     assert killed.code == -signal.SIGKILL, killed.stderr
     # Killed mid-drain: the hook still holds the old instance for the re-run.
-    asg_name = _legacy_asg(adopted)
-    asg = adopted.client("autoscaling")
+    asg_name = adopted.legacy_asg()
+    asg = adopted.asg
     (held,) = asg.describe_auto_scaling_instances(InstanceIds=[adopted.instance_id])[
         "AutoScalingInstances"
     ]
@@ -475,14 +377,14 @@ def test_apply_drains_the_nodes_cloudformation_replaces(adopted: Legacy, tmp_pat
     assert f"{APP[0]}/{APP[1]}" in watcher.lowest  # the budget was watched
 
     # The legacy node was replaced by CloudFormation at 1.13, drained before it went.
-    (new,) = _legacy_instances(adopted)
+    (new,) = adopted.legacy_instances()
     assert new != adopted.instance_id
-    ec2 = adopted.client("ec2")
+    ec2 = adopted.ec2
     old_state = ec2.describe_instances(InstanceIds=[adopted.instance_id])["Reservations"][0][
         "Instances"
     ][0]["State"]["Name"]
     assert old_state == "terminated"
-    new_node = _ready_node(adopted.env["KUBECONFIG"], new)
+    new_node = adopted.ready_node(new)
     kubelet = core.read_node(new_node).status.node_info.kubelet_version
     assert kubelet.startswith("v1.13."), kubelet
     messages = resumed.messages("nodegroup-stack-legacy")

@@ -10,14 +10,15 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.apply_harness import Cluster, assert_upgraded, live_cluster
+from tests.integration.apply_harness import Cluster, assert_upgraded
+from tests.integration.sandbox_clients import sandbox
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def modern(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    yield from live_cluster(tmp_path_factory, "modern")
+    yield from sandbox(tmp_path_factory, "modern", Cluster)
 
 
 def test_modern_upgrades_end_to_end_with_a_managed_group(modern: Cluster) -> None:

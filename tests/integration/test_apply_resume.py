@@ -7,14 +7,15 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.integration.apply_harness import Cluster, Kill, assert_upgraded, live_cluster
+from tests.integration.apply_harness import Cluster, Kill, assert_upgraded
+from tests.integration.sandbox_clients import sandbox
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    yield from live_cluster(tmp_path_factory, "staging")
+    yield from sandbox(tmp_path_factory, "staging", Cluster)
 
 
 KILL_POINTS: list[tuple[str, Kill]] = [

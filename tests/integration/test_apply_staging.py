@@ -5,19 +5,18 @@ from __future__ import annotations
 
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.integration.apply_harness import Cluster, assert_upgraded, live_cluster
-from tests.integration.watchers import kube_request
+from tests.integration.apply_harness import Cluster, assert_upgraded
+from tests.integration.sandbox_clients import sandbox
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
 def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    yield from live_cluster(tmp_path_factory, "staging")
+    yield from sandbox(tmp_path_factory, "staging", Cluster)
 
 
 def test_staging_upgrade_stops_on_a_failed_stack_update_then_resumes_to_the_end(
@@ -69,10 +68,10 @@ def test_second_apply_exits_6_and_a_changed_cluster_exits_5(staging: Cluster) ->
         },
     }
     path = "/apis/coordination.k8s.io/v1beta1/namespaces/kube-system/leases"
-    kube_request(Path(c.env["KUBECONFIG"]), "POST", path, lease)
+    c.kube_request("POST", path, lease)
     code, _, stderr = c.apply()
     assert code == 6 and "ci-runner-7/4242/abcd" in stderr
-    kube_request(Path(c.env["KUBECONFIG"]), "DELETE", f"{path}/upgrader-lock")
+    c.kube_request("DELETE", f"{path}/upgrader-lock")
     (group,) = c.asg.describe_auto_scaling_groups()["AutoScalingGroups"]
     c.asg.set_desired_capacity(
         AutoScalingGroupName=group["AutoScalingGroupName"],

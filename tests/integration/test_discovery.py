@@ -3,18 +3,15 @@ with or without a kubeconfig, and clear errors for missing objects."""
 
 from __future__ import annotations
 
-import json
 import socket
-import urllib.request
 from collections.abc import Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
 import yaml
 
+from tests.integration.sandbox_clients import SandboxClients, sandbox
 from upgrader.adapters.discover import discover
 from upgrader.adapters.errors import CloudError, CloudNotFoundError
 from upgrader.config import Config, load
@@ -25,53 +22,21 @@ from upgrader.sandbox import control, files
 pytestmark = pytest.mark.integration
 
 
-@dataclass
-class Sandbox:
+class Sandbox(SandboxClients):
     """A running sandbox seen only through its env file, kubeconfig and config."""
 
-    env: dict[str, str]
-    config: Config
-    kube_url: str
+    def __init__(self, running: control.Running) -> None:
+        super().__init__(running)
+        self.config = load(running.config)
 
     def discover(self, config: Config | None = None) -> ClusterState:
-        with pytest.MonkeyPatch.context() as mp:
-            for key, value in self.env.items():
-                mp.setenv(key, value)
+        with self.environment():
             return discover(config or self.config)
-
-    def ec2(self) -> Any:
-        return boto3.client(
-            "ec2",
-            endpoint_url=self.env["AWS_ENDPOINT_URL"],
-            region_name=self.env["AWS_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
-        )
-
-    def aws_log(self) -> list[dict[str, Any]]:
-        return _get_json(self.env["AWS_ENDPOINT_URL"] + "/_sandbox/requests")
-
-    def kube_log(self) -> list[dict[str, Any]]:
-        return _get_json(self.kube_url + "/_sandbox/requests")
-
-
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.load(response)
-
-
-def start(ref: str, directory: Path) -> Iterator[Sandbox]:
-    running = control.up(ref, directory)
-    try:
-        env = files.parse_env(running.env.read_text())
-        yield Sandbox(env, load(running.config), running.kubernetes_endpoint)
-    finally:
-        control.down(directory)
 
 
 @pytest.fixture(scope="module")
 def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    yield from start("staging", tmp_path_factory.mktemp("staging"))
+    yield from sandbox(tmp_path_factory, "staging", Sandbox)
 
 
 @pytest.fixture(scope="module")
@@ -80,10 +45,10 @@ def state(staging: Sandbox) -> ClusterState:
 
 
 def test_discover_makes_no_mutating_call(staging: Sandbox) -> None:
-    aws_before, kube_before = len(staging.aws_log()), len(staging.kube_log())
+    aws_before, kube_before = len(staging.aws_requests()), len(staging.kube_requests())
     staging.discover()
-    aws_calls = staging.aws_log()[aws_before:]
-    kube_calls = staging.kube_log()[kube_before:]
+    aws_calls = staging.aws_requests()[aws_before:]
+    kube_calls = staging.kube_requests()[kube_before:]
     assert aws_calls, "discover made no AWS call"
     assert [c["action"] for c in aws_calls if c["mutating"]] == []
     assert {c["method"] for c in kube_calls} == {"GET"}
@@ -179,7 +144,7 @@ def test_pods_workloads_and_pdbs_match_the_scenario(state: ClusterState) -> None
 
 
 def test_subnets_and_enis_equal_what_boto3_reports(staging: Sandbox, state: ClusterState) -> None:
-    raw = staging.ec2().describe_subnets(SubnetIds=list(state.cluster.subnet_ids))["Subnets"]
+    raw = staging.ec2.describe_subnets(SubnetIds=list(state.cluster.subnet_ids))["Subnets"]
     assert {s["SubnetId"]: s["AvailableIpAddressCount"] for s in raw} == {
         s.subnet_id: s.available_ips for s in state.subnets
     }
@@ -188,7 +153,7 @@ def test_subnets_and_enis_equal_what_boto3_reports(staging: Sandbox, state: Clus
     instances = {i.instance_id for i in state.instances}
     assert {e.instance_id for e in state.enis} == instances
     assert all(e.status == "in-use" and e.addresses == 15 for e in state.enis)
-    raw_enis = staging.ec2().describe_network_interfaces(
+    raw_enis = staging.ec2.describe_network_interfaces(
         Filters=[{"Name": "subnet-id", "Values": list(state.cluster.subnet_ids)}]
     )["NetworkInterfaces"]
     assert sorted(e.eni_id for e in state.enis) == sorted(e["NetworkInterfaceId"] for e in raw_enis)
@@ -200,11 +165,11 @@ def test_subnets_and_enis_equal_what_boto3_reports(staging: Sandbox, state: Clus
 def test_without_kubeconfig_uses_the_eks_endpoint_and_an_iam_token(
     staging: Sandbox, state: ClusterState
 ) -> None:
-    before = len(staging.kube_log())
+    before = len(staging.kube_requests())
     again = staging.discover(replace(staging.config, kubeconfig=None))
     assert again.fingerprint() == state.fingerprint()
     assert len(again.nodes) == 2
-    assert len(staging.kube_log()) > before
+    assert len(staging.kube_requests()) > before
 
 
 def test_missing_stack_is_bad_input_naming_the_stack(staging: Sandbox) -> None:

@@ -6,9 +6,9 @@ from __future__ import annotations
 from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 
+from tests.integration.sandbox_clients import SandboxClients, sandbox
 from upgrader.adapters import change_sets
 from upgrader.adapters.aws import Aws
 from upgrader.adapters.cloudformation import read_stack
@@ -16,27 +16,24 @@ from upgrader.adapters.discover import discover
 from upgrader.config import Config, load
 from upgrader.errors import BadInputError
 from upgrader.model.aws import Stack
-from upgrader.sandbox import control, files
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
-def config(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Config]:
-    directory = tmp_path_factory.mktemp("staging-cs")
-    running = control.up("staging", directory)
-    try:
-        with pytest.MonkeyPatch.context() as mp:
-            for key, value in files.parse_env(running.env.read_text()).items():
-                mp.setenv(key, value)
-            yield load(running.config)
-    finally:
-        control.down(directory)
+def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxClients]:
+    yield from sandbox(tmp_path_factory, "staging")
 
 
 @pytest.fixture(scope="module")
-def cfn(config: Config) -> Any:
-    return boto3.client("cloudformation", region_name=config.region)
+def config(staging: SandboxClients) -> Iterator[Config]:
+    with staging.environment():
+        yield load(staging.running.config)
+
+
+@pytest.fixture(scope="module")
+def cfn(staging: SandboxClients) -> Any:
+    return staging.cfn
 
 
 def _stack(config: Config, name: str) -> Stack:

@@ -5,21 +5,17 @@ leaked ENI pair, a pod stuck in ContainerCreating and a last-applied annotation.
 from __future__ import annotations
 
 import json
-import time
-import urllib.request
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import pytest
-from kubernetes import client, config
 
+from tests.integration.sandbox_clients import SandboxClients, sandbox, wait_for
 from upgrader.adapters.discover import discover
 from upgrader.config import load
 from upgrader.model.state import ClusterState
-from upgrader.sandbox import control, files
 
 pytestmark = pytest.mark.integration
 
@@ -52,16 +48,9 @@ class Measured:
     stuck_node: str | None = None
 
 
-def _get_json(url: str) -> Any:
-    with urllib.request.urlopen(url, timeout=10) as response:
-        return json.load(response)
-
-
-def _break_a_node(kubeconfig: str) -> str:
+def _break_a_node(live: SandboxClients) -> str:
     """Restart aws-node on the node whose ipamd wedges (#59), then place a pod there."""
-    api = config.new_client_from_config(config_file=kubeconfig)
-    core = client.CoreV1Api(api)
-    apps = client.AppsV1Api(api)
+    core, apps = live.core, live.apps
     nodes = sorted(core.list_node().items, key=lambda n: n.spec.provider_id.rsplit("/", 1)[1])
     node = nodes[0].metadata.name
     aws_node = next(
@@ -70,17 +59,16 @@ def _break_a_node(kubeconfig: str) -> str:
         if p.metadata.name.startswith("aws-node") and p.spec.node_name == node
     )
     core.delete_namespaced_pod(aws_node.metadata.name, "kube-system")
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        pods = core.list_namespaced_pod("kube-system").items
-        if any(
+    wait_for(
+        lambda: any(
             p.metadata.name.startswith("aws-node")
             and p.spec.node_name == node
             and p.status.phase == "Running"
-            for p in pods
-        ):
-            break
-        time.sleep(0.1)
+            for p in core.list_namespaced_pod("kube-system").items
+        ),
+        "aws-node to run again",
+        timeout=10,
+    )
     core.create_namespaced_pod(
         "app",
         {
@@ -112,54 +100,48 @@ def _break_a_node(kubeconfig: str) -> str:
             },
         },
     )
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
-        probe = core.read_namespaced_pod("probe", "app")
-        statuses = probe.status.container_statuses or []
-        if statuses and statuses[0].state.waiting is not None:
-            break
-        time.sleep(0.1)
-    api.close()
+
+    def probe_waiting() -> bool:
+        statuses = core.read_namespaced_pod("probe", "app").status.container_statuses or []
+        return bool(statuses and statuses[0].state.waiting is not None)
+
+    wait_for(probe_waiting, "the probe pod to wait", timeout=10)
     return str(node)
 
 
-def _measure(directory: Path, nodes: int, web: int, api: int, faults: bool) -> Iterator[Measured]:
+def _measure(
+    tmp_path_factory: pytest.TempPathFactory, nodes: int, web: int, api: int, faults: bool
+) -> Iterator[Measured]:
     name = f"scale{nodes}"
-    scenario = directory / f"{name}.yaml"
+    scenario = tmp_path_factory.mktemp(name) / f"{name}.yaml"
     scenario.write_text(
         SCENARIO.format(
             name=name, nodes=nodes, web=web, api=api, leaked=2 if faults else 0, stuck=int(faults)
         )
     )
-    running = control.up(str(scenario), directory / "sandbox")
-    try:
-        env = files.parse_env(running.env.read_text())
-        stuck = _break_a_node(env["KUBECONFIG"]) if faults else None
-        aws_log = env["AWS_ENDPOINT_URL"] + "/_sandbox/requests"
-        kube_log = running.kubernetes_endpoint + "/_sandbox/requests"
-        aws_before, kube_before = len(_get_json(aws_log)), len(_get_json(kube_log))
-        with pytest.MonkeyPatch.context() as mp:
-            for key, value in env.items():
-                mp.setenv(key, value)
-            state = discover(load(running.config))
-        yield Measured(
-            state,
-            _get_json(aws_log)[aws_before:],
-            _get_json(kube_log)[kube_before:],
-            stuck,
-        )
-    finally:
-        control.down(directory / "sandbox")
+    yield from sandbox(
+        tmp_path_factory, str(scenario), lambda running: _measured(SandboxClients(running), faults)
+    )
+
+
+def _measured(live: SandboxClients, faults: bool) -> Measured:
+    stuck = _break_a_node(live) if faults else None
+    aws_before, kube_before = len(live.aws_requests()), len(live.kube_requests())
+    with live.environment():
+        state = discover(load(live.running.config))
+    return Measured(
+        state, live.aws_requests()[aws_before:], live.kube_requests()[kube_before:], stuck
+    )
 
 
 @pytest.fixture(scope="module")
 def small(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Measured]:
-    yield from _measure(tmp_path_factory.mktemp("small"), 2, 6, 4, faults=False)
+    yield from _measure(tmp_path_factory, 2, 6, 4, faults=False)
 
 
 @pytest.fixture(scope="module")
 def large(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Measured]:
-    yield from _measure(tmp_path_factory.mktemp("large"), 12, 60, 40, faults=True)
+    yield from _measure(tmp_path_factory, 12, 60, 40, faults=True)
 
 
 def test_same_calls_for_2_and_12_nodes(small: Measured, large: Measured) -> None:

@@ -6,13 +6,13 @@ from __future__ import annotations
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import boto3
 import pytest
 
+from tests.integration.sandbox_clients import SandboxClients, sandbox
 from upgrader.adapters.discover import discover
 from upgrader.config import load
 from upgrader.model.state import ClusterState
-from upgrader.sandbox import control, files
+from upgrader.sandbox import control
 
 pytestmark = pytest.mark.integration
 
@@ -23,35 +23,23 @@ class Discovered:
     free_by_boto3: dict[str, int]
 
 
-def _discover(ref: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Discovered]:
-    directory = tmp_path_factory.mktemp(ref)
-    running = control.up(ref, directory)
-    try:
-        env = files.parse_env(running.env.read_text())
-        with pytest.MonkeyPatch.context() as mp:
-            for key, value in env.items():
-                mp.setenv(key, value)
-            state = discover(load(running.config))
-            ec2 = boto3.client("ec2", region_name=env["AWS_REGION"])
-            free = {
-                s["SubnetId"]: s["AvailableIpAddressCount"]
-                for s in ec2.describe_subnets(SubnetIds=[s.subnet_id for s in state.subnets])[
-                    "Subnets"
-                ]
-            }
-        yield Discovered(state, free)
-    finally:
-        control.down(directory)
+def _discovered(running: control.Running) -> Discovered:
+    live = SandboxClients(running)
+    with live.environment():
+        state = discover(load(running.config))
+    subnets = live.ec2.describe_subnets(SubnetIds=[s.subnet_id for s in state.subnets])
+    free = {s["SubnetId"]: s["AvailableIpAddressCount"] for s in subnets["Subnets"]}
+    return Discovered(state, free)
 
 
 @pytest.fixture(scope="module")
 def modern(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Discovered]:
-    yield from _discover("modern", tmp_path_factory)
+    yield from sandbox(tmp_path_factory, "modern", _discovered)
 
 
 @pytest.fixture(scope="module")
 def tight(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Discovered]:
-    yield from _discover("tight", tmp_path_factory)
+    yield from sandbox(tmp_path_factory, "tight", _discovered)
 
 
 def test_modern_managed_node_group_and_its_asg(modern: Discovered) -> None:

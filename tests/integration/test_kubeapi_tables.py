@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from upgrader.sandbox import control, files
+from tests.integration.sandbox_clients import SandboxClients, sandbox
 from upgrader.sandbox.kubeapi import BadRequest
 from upgrader.sandbox.kubeapi.tables import build_table, human_duration, table_version
 
@@ -227,16 +227,15 @@ needs_kubectl = pytest.mark.skipif(KUBECTL is None, reason="the kubectl binary i
 
 
 @pytest.fixture(scope="module")
-def kube_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[SandboxClients]:
     if KUBECTL is None:
         pytest.skip("the kubectl binary is not on PATH")
-    directory = tmp_path_factory.mktemp("sandbox-tables")
-    running = control.up("dev", directory)
-    try:
-        env = files.parse_env(running.env.read_text())
-        yield {**os.environ, "KUBECONFIG": env["KUBECONFIG"]}
-    finally:
-        control.down(directory)
+    yield from sandbox(tmp_path_factory, "dev")
+
+
+@pytest.fixture(scope="module")
+def kube_env(dev: SandboxClients) -> dict[str, str]:
+    return {**os.environ, "KUBECONFIG": dev.env["KUBECONFIG"]}
 
 
 def _kubectl(env: dict[str, str], *args: str) -> list[list[str]]:

@@ -10,26 +10,20 @@ template is kept, and CloudFormation's own rolling update is spelled out.
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
 import yaml
-from kubernetes import client as kube_client
-from kubernetes import config as kube_config
 
+from tests.integration.sandbox_clients import SandboxClients, sandbox, wait_for
 from upgrader.errors import BadInputError
 from upgrader.model.aws import Stack
 from upgrader.planner.parameters import check_allowed_values
-from upgrader.sandbox import control, files
+from upgrader.sandbox import control
 
 pytestmark = pytest.mark.integration
 
@@ -40,26 +34,48 @@ LEGACY = "staging-legacy"
 READY_TIMEOUT_SECONDS = 30.0
 
 
-@dataclass
-class Legacy:
+class Legacy(SandboxClients):
     """The Staging sandbox plus a node group stack made from AWS's 2019 template."""
 
-    running: control.Running
-    env: dict[str, str]
-    upstream: Path
-    vpc_id: str
-    subnet_ids: dict[str, str]
-    instance_id: str
-    node: str
-
-    def client(self, service: str) -> Any:
-        return boto3.client(
-            service,  # type: ignore[call-overload]
-            endpoint_url=self.env["AWS_ENDPOINT_URL"],
-            region_name=self.env["AWS_REGION"],
-            aws_access_key_id=self.env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=self.env["AWS_SECRET_ACCESS_KEY"],
+    def __init__(self, running: control.Running, upstream: Path) -> None:
+        super().__init__(running)
+        self.upstream = upstream
+        self.vpc_id: str = self.ec2.describe_vpcs(
+            Filters=[{"Name": "tag:Name", "Values": ["staging-vpc"]}]
+        )["Vpcs"][0]["VpcId"]
+        self.subnet_ids: dict[str, str] = {}
+        for subnet in self.ec2.describe_subnets(
+            Filters=[{"Name": "tag:Name", "Values": ["private-a", "private-c"]}]
+        )["Subnets"]:
+            name = next(t["Value"] for t in subnet["Tags"] if t["Key"] == "Name")
+            self.subnet_ids[name] = subnet["SubnetId"]
+        group = self.ec2.create_security_group(
+            GroupName="legacy-control-plane",
+            Description="2019 control plane",
+            VpcId=self.vpc_id,
+        )["GroupId"]
+        self.ec2.create_key_pair(KeyName="legacy")
+        self.cfn.create_stack(
+            StackName=LEGACY,
+            TemplateBody=(upstream / NODEGROUP_TEMPLATE).read_text(),
+            Capabilities=["CAPABILITY_IAM"],
+            Parameters=_parameters(
+                ClusterName="staging",
+                ClusterControlPlaneSecurityGroup=group,
+                NodeGroupName="legacy",
+                NodeImageIdSSMParam=SSM.format("1.12"),
+                NodeInstanceType="r5.xlarge",
+                NodeAutoScalingGroupMinSize="1",
+                NodeAutoScalingGroupDesiredCapacity="1",
+                NodeAutoScalingGroupMaxSize="2",
+                KeyName="legacy",
+                VpcId=self.vpc_id,
+                Subnets=f"{self.subnet_ids['private-a']},{self.subnet_ids['private-c']}",
+            ),
         )
+        self.created(LEGACY)
+        (self.instance_id,) = self.legacy_instances()
+        self.node = self.ready_node(self.instance_id)
 
     def config(self, tmp: Path, **changes: Any) -> Path:
         """The sandbox's upgrader.yaml with staging-legacy added, then ``changes`` applied."""
@@ -75,26 +91,17 @@ class Legacy:
     ) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
         out, runbook = tmp / "plan.json", tmp / "runbook.md"
         args = ["plan", "-c", str(config), "--out", str(out), "--runbook", str(runbook), *extra]
-        result = subprocess.run(
-            [sys.executable, "-m", "upgrader", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            cwd=tmp,
-            env={**os.environ, **self.env},
-        )
-        return result, out, runbook
+        return self.upgrader(*args, cwd=tmp), out, runbook
 
-    def aws_requests(self) -> list[dict[str, Any]]:
-        url = self.env["AWS_ENDPOINT_URL"] + "/_sandbox/requests"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return json.loads(response.read())  # type: ignore[no-any-return]
+    def created(self, name: str) -> dict[str, Any]:
+        """Wait for stack ``name`` to be created; its DescribeStacks entry."""
+        stack = self.settled_stack(name, READY_TIMEOUT_SECONDS)
+        assert stack["StackStatus"] == "CREATE_COMPLETE", stack
+        return stack
 
     def create_cluster_stack(self, name: str, cluster: str, version: str) -> dict[str, Any]:
         """A control-plane stack from the refarch 2019 cluster.yaml; its DescribeStacks."""
-        cfn = self.client("cloudformation")
-        cfn.create_stack(
+        self.cfn.create_stack(
             StackName=name,
             TemplateBody=(self.upstream / CLUSTER_TEMPLATE).read_text(),
             Capabilities=["CAPABILITY_NAMED_IAM"],
@@ -105,96 +112,45 @@ class Legacy:
                 SubnetIds=",".join(self.subnet_ids.values()),
             ),
         )
-        return _wait_created(cfn, name)
+        return self.created(name)
+
+    def legacy_asg(self) -> str:
+        resources = self.cfn.describe_stack_resources(StackName=LEGACY)["StackResources"]
+        return str(
+            next(
+                r["PhysicalResourceId"]
+                for r in resources
+                if r.get("LogicalResourceId") == "NodeGroup"
+            )
+        )
+
+    def legacy_instances(self) -> list[str]:
+        groups = self.asg.describe_auto_scaling_groups(AutoScalingGroupNames=[self.legacy_asg()])
+        (group,) = groups["AutoScalingGroups"]
+        return [i["InstanceId"] for i in group["Instances"]]
+
+    def ready_node(self, instance_id: str) -> str:
+        """Wait until the Node of ``instance_id`` is Ready; its name."""
+
+        def ready() -> str:
+            for node in self.core.list_node().items:
+                if not (node.spec.provider_id or "").endswith("/" + instance_id):
+                    continue
+                conditions = node.status.conditions or []
+                if any(c.type == "Ready" and c.status == "True" for c in conditions):
+                    return str(node.metadata.name)
+            return ""
+
+        return wait_for(ready, f"a Ready node for {instance_id}", READY_TIMEOUT_SECONDS)
 
 
 def _parameters(**values: str) -> list[dict[str, str]]:
     return [{"ParameterKey": k, "ParameterValue": v} for k, v in values.items()]
 
 
-def _wait_created(cfn: Any, name: str) -> dict[str, Any]:
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    while True:
-        stack: dict[str, Any] = cfn.describe_stacks(StackName=name)["Stacks"][0]
-        if not stack["StackStatus"].endswith("_IN_PROGRESS"):
-            assert stack["StackStatus"] == "CREATE_COMPLETE", stack
-            return stack
-        assert time.monotonic() < deadline, f"{name} still {stack['StackStatus']}"
-        time.sleep(0.05)
-
-
-def _ready_node(kubeconfig: str, instance_id: str) -> str:
-    """Wait until the Node of ``instance_id`` is Ready; its name."""
-    api_client = kube_config.new_client_from_config(config_file=kubeconfig)  # type: ignore[no-untyped-call]
-    api = kube_client.CoreV1Api(api_client)
-    deadline = time.monotonic() + READY_TIMEOUT_SECONDS
-    try:
-        while time.monotonic() < deadline:
-            for node in api.list_node().items:
-                provider = node.spec.provider_id if node.spec else None
-                if not (provider or "").endswith("/" + instance_id):
-                    continue
-                conditions = (node.status.conditions if node.status else None) or []
-                if any(c.type == "Ready" and c.status == "True" for c in conditions):
-                    return str(node.metadata.name if node.metadata else "")
-            time.sleep(0.1)
-    finally:
-        api.api_client.close()
-    raise AssertionError(f"no Ready node for {instance_id} after {READY_TIMEOUT_SECONDS} s")
-
-
 @pytest.fixture(scope="module")
 def legacy(tmp_path_factory: pytest.TempPathFactory, upstream: Path) -> Iterator[Legacy]:
-    directory = tmp_path_factory.mktemp("adoption")
-    running = control.up("staging", directory)
-    try:
-        env = files.parse_env(running.env.read_text())
-        sandbox = Legacy(running, env, upstream, "", {}, "", "")
-        ec2, cfn = sandbox.client("ec2"), sandbox.client("cloudformation")
-        sandbox.vpc_id = ec2.describe_vpcs(
-            Filters=[{"Name": "tag:Name", "Values": ["staging-vpc"]}]
-        )["Vpcs"][0]["VpcId"]
-        for subnet in ec2.describe_subnets(
-            Filters=[{"Name": "tag:Name", "Values": ["private-a", "private-c"]}]
-        )["Subnets"]:
-            name = next(t["Value"] for t in subnet["Tags"] if t["Key"] == "Name")
-            sandbox.subnet_ids[name] = subnet["SubnetId"]
-        group = ec2.create_security_group(
-            GroupName="legacy-control-plane",
-            Description="2019 control plane",
-            VpcId=sandbox.vpc_id,
-        )["GroupId"]
-        ec2.create_key_pair(KeyName="legacy")
-        cfn.create_stack(
-            StackName=LEGACY,
-            TemplateBody=(upstream / NODEGROUP_TEMPLATE).read_text(),
-            Capabilities=["CAPABILITY_IAM"],
-            Parameters=_parameters(
-                ClusterName="staging",
-                ClusterControlPlaneSecurityGroup=group,
-                NodeGroupName="legacy",
-                NodeImageIdSSMParam=SSM.format("1.12"),
-                NodeInstanceType="r5.xlarge",
-                NodeAutoScalingGroupMinSize="1",
-                NodeAutoScalingGroupDesiredCapacity="1",
-                NodeAutoScalingGroupMaxSize="2",
-                KeyName="legacy",
-                VpcId=sandbox.vpc_id,
-                Subnets=f"{sandbox.subnet_ids['private-a']},{sandbox.subnet_ids['private-c']}",
-            ),
-        )
-        _wait_created(cfn, LEGACY)
-        resources = cfn.describe_stack_resources(StackName=LEGACY)["StackResources"]
-        asg = next(r for r in resources if r.get("LogicalResourceId") == "NodeGroup")
-        groups = sandbox.client("autoscaling").describe_auto_scaling_groups(
-            AutoScalingGroupNames=[asg["PhysicalResourceId"]]
-        )["AutoScalingGroups"]
-        (instance,) = groups[0]["Instances"]
-        sandbox.instance_id = instance["InstanceId"]
-        sandbox.node = _ready_node(env["KUBECONFIG"], sandbox.instance_id)
-        yield sandbox
-    finally:
-        control.down(directory)
+    yield from sandbox(tmp_path_factory, "staging", lambda running: Legacy(running, upstream))
 
 
 @dataclass(frozen=True)
@@ -209,7 +165,7 @@ class LegacyPlan:
 @pytest.fixture(scope="module")
 def legacy_plan(legacy: Legacy, tmp_path_factory: pytest.TempPathFactory) -> LegacyPlan:
     """`upgrader plan` with staging-legacy added to the sandbox's config (run once)."""
-    cfn = legacy.client("cloudformation")
+    cfn = legacy.cfn
     template_before = cfn.get_template(StackName=LEGACY)["TemplateBody"]
     stack_before = cfn.describe_stacks(StackName=LEGACY)["Stacks"][0]
     tmp = tmp_path_factory.mktemp("legacy-plan")
@@ -228,7 +184,7 @@ def _change_sets(cfn: Any, stack: str) -> list[dict[str, Any]]:
 def test_2019_nodegroup_gets_only_its_ami_through_an_unexecuted_change_set(
     legacy: Legacy, legacy_plan: LegacyPlan
 ) -> None:
-    cfn = legacy.client("cloudformation")
+    cfn = legacy.cfn
     template_before, stack_before = legacy_plan.template_before, legacy_plan.stack_before
     plan = legacy_plan.plan
     assert plan["findings"] == [] and not plan["blocked"]
@@ -293,10 +249,10 @@ def test_runbook_does_not_deny_cloudformation_replacing_legacy_nodes(
 def test_refarch_control_plane_gets_cluster_version_through_a_change_set(
     legacy: Legacy, tmp_path: Path
 ) -> None:
-    cfn = legacy.client("cloudformation")
+    cfn = legacy.cfn
     legacy.create_cluster_stack("legacy-eks", "legacy", "1.12")
     template_before = cfn.get_template(StackName="legacy-eks")["TemplateBody"]
-    assert legacy.client("eks").describe_cluster(name="legacy")["cluster"]["version"] == "1.12"
+    assert legacy.eks.describe_cluster(name="legacy")["cluster"]["version"] == "1.12"
     config = legacy.config(
         tmp_path, cluster="legacy", stacks={"control_plane": "legacy-eks", "nodegroups": [LEGACY]}
     )
@@ -319,7 +275,7 @@ def test_refarch_control_plane_gets_cluster_version_through_a_change_set(
         "CREATE_COMPLETE"
     )
     assert cfn.get_template(StackName="legacy-eks")["TemplateBody"] == template_before
-    assert legacy.client("eks").describe_cluster(name="legacy")["cluster"]["version"] == "1.12"
+    assert legacy.eks.describe_cluster(name="legacy")["cluster"]["version"] == "1.12"
 
 
 def test_version_beyond_the_templates_allowed_values_exits_2_naming_the_limit(
@@ -341,7 +297,7 @@ def test_version_beyond_the_templates_allowed_values_exits_2_naming_the_limit(
     assert "fix:" in result.stderr
     assert not out.exists()
     assert not [c for c in legacy.aws_requests()[before:] if c["mutating"]]
-    assert _change_sets(legacy.client("cloudformation"), "legacy13-eks") == []
+    assert _change_sets(legacy.cfn, "legacy13-eks") == []
 
 
 def test_allowed_values_are_read_as_cloudformation_reads_them(upstream: Path) -> None:

@@ -3,40 +3,19 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
-import sys
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
-import boto3
 import pytest
-import yaml
 
-from upgrader.sandbox import control, files
+from tests.integration.sandbox_clients import SandboxClients, sandbox
 
 pytestmark = pytest.mark.integration
 PLAN_MUTATIONS = {"CreateChangeSet", "DeleteChangeSet"}
 
 
-class Sandbox:
-    def __init__(self, running: control.Running) -> None:
-        self.running = running
-        self.env = files.parse_env(running.env.read_text())
-
-    def upgrader(self, *args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run(
-            [sys.executable, "-m", "upgrader", *args],
-            capture_output=True,
-            text=True,
-            timeout=120,
-            check=False,
-            cwd=cwd,
-            env={**os.environ, **self.env},
-        )
-
+class Sandbox(SandboxClients):
     def plan(self, tmp: Path, *extra: str) -> tuple[subprocess.CompletedProcess[str], Path, Path]:
         out, runbook = tmp / "plan.json", tmp / "runbook.md"
         result = self.upgrader(
@@ -52,29 +31,10 @@ class Sandbox:
         )
         return result, out, runbook
 
-    def aws_requests(self) -> list[dict[str, Any]]:
-        url = self.env["AWS_ENDPOINT_URL"] + "/_sandbox/requests"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return json.loads(response.read())  # type: ignore[no-any-return]
-
-    def kube_requests(self) -> list[dict[str, Any]]:
-        url = self.running.kubernetes_endpoint + "/_sandbox/requests"
-        with urllib.request.urlopen(url, timeout=10) as response:
-            return json.loads(response.read())  # type: ignore[no-any-return]
-
-
-def _up(tmp_path_factory: pytest.TempPathFactory, scenario: str) -> Iterator[Sandbox]:
-    directory = tmp_path_factory.mktemp(scenario)
-    running = control.up(scenario, directory)
-    try:
-        yield Sandbox(running)
-    finally:
-        control.down(directory)
-
 
 @pytest.fixture(scope="module")
 def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Sandbox]:
-    yield from _up(tmp_path_factory, "staging")
+    yield from sandbox(tmp_path_factory, "staging", Sandbox)
 
 
 def test_staging_plan_is_ready_and_changes_nothing_but_its_change_sets(
@@ -108,18 +68,10 @@ def test_staging_plan_is_ready_and_changes_nothing_but_its_change_sets(
     # Planning again replaces this plan's change sets rather than piling them up.
     again, _, _ = staging.plan(tmp_path)
     assert again.returncode == 0, again.stderr
-    env = staging.env
-
-    cfn = boto3.client(
-        "cloudformation",
-        endpoint_url=env["AWS_ENDPOINT_URL"],
-        region_name=env["AWS_REGION"],
-        aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-        aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-    )
-    names = [c["ChangeSetName"] for c in cfn.list_change_sets(StackName="staging-eks")["Summaries"]]
+    summaries = staging.cfn.list_change_sets(StackName="staging-eks")["Summaries"]
+    names = [c["ChangeSetName"] for c in summaries]
     assert len(names) == 1 and names[0].startswith("upgrader-")
-    stack = cfn.describe_stacks(StackName="staging-eks")["Stacks"][0]
+    stack = staging.cfn.describe_stacks(StackName="staging-eks")["Stacks"][0]
     assert stack["StackStatus"] == "CREATE_COMPLETE"  # never executed
 
 
@@ -135,19 +87,6 @@ def test_version_skip_exits_2_with_the_reason_and_no_mutation(
     assert not [c for c in staging.aws_requests()[before:] if c["mutating"]]
 
 
-def _kube(sandbox: Sandbox, method: str, path: str, body: dict[str, Any] | None = None) -> None:
-    kubeconfig = yaml.safe_load(Path(sandbox.env["KUBECONFIG"]).read_text())
-    token = kubeconfig["users"][0]["user"]["token"]
-    request = urllib.request.Request(
-        sandbox.running.kubernetes_endpoint + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10):
-        pass
-
-
 def test_pdb_allowing_no_disruption_blocks_with_pdb001(staging: Sandbox, tmp_path: Path) -> None:
     path = "/apis/policy/v1beta1/namespaces/search/poddisruptionbudgets"
     body = {
@@ -156,7 +95,7 @@ def test_pdb_allowing_no_disruption_blocks_with_pdb001(staging: Sandbox, tmp_pat
         "metadata": {"name": "frozen", "namespace": "search"},
         "spec": {"maxUnavailable": 0, "selector": {"matchLabels": {"app": "search"}}},
     }
-    _kube(staging, "POST", path, body)
+    staging.kube_request("POST", path, body)
     try:
         result, out, runbook = staging.plan(tmp_path)
         assert result.returncode == 3, result.stdout + result.stderr
@@ -165,15 +104,15 @@ def test_pdb_allowing_no_disruption_blocks_with_pdb001(staging: Sandbox, tmp_pat
         assert pdb and "search/frozen" in pdb[0]["subject"]
         assert "BLOCKED" in runbook.read_text()
     finally:
-        _kube(staging, "DELETE", f"{path}/frozen")
+        staging.kube_request("DELETE", f"{path}/frozen")
 
 
 @pytest.mark.parametrize(("scenario", "code", "to"), [("tight", 3, "1.13"), ("modern", 0, "1.32")])
 def test_tight_blocks_on_cap001_and_modern_plans(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, scenario: str, code: int, to: str
 ) -> None:
-    for sandbox in _up(tmp_path_factory, scenario):
-        result, out, _ = sandbox.plan(tmp_path)
+    for live in sandbox(tmp_path_factory, scenario, Sandbox):
+        result, out, _ = live.plan(tmp_path)
         assert result.returncode == code, result.stdout + result.stderr
         plan = json.loads(out.read_text())
         assert plan["to"]["kubernetes"] == to

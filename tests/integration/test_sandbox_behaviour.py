@@ -6,47 +6,25 @@ change through CloudFormation lands after a virtual delay."""
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from kubernetes import client, config
+from kubernetes import client
 from kubernetes.client.exceptions import ApiException
 
-from upgrader.sandbox import control, files
+from tests.integration.sandbox_clients import SandboxClients, sandbox, wait_for
+from upgrader.sandbox import control
 
 pytestmark = pytest.mark.integration
 NO_IP = "failed to assign an IP address to container"
 
 
-def wait_for(predicate: Callable[[], Any], what: str, timeout: float = 20.0) -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
-
-
-class Staging:
+class Staging(SandboxClients):
     def __init__(self, running: control.Running) -> None:
-        env = files.parse_env(running.env.read_text())
-        session = boto3.session.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name=env["AWS_REGION"],
-        )
-        self.ec2 = session.client("ec2", endpoint_url=env["AWS_ENDPOINT_URL"])
-        self.cfn = session.client("cloudformation", endpoint_url=env["AWS_ENDPOINT_URL"])
-        self.eks = session.client("eks", endpoint_url=env["AWS_ENDPOINT_URL"])
-        api = config.new_client_from_config(config_file=env["KUBECONFIG"])
-        self.core = client.CoreV1Api(api)
-        self.apps = client.AppsV1Api(api)
-        self.version = client.VersionApi(api)
+        super().__init__(running)
+        self.version = client.VersionApi(self.api)
 
     def subnet(self, name: str) -> dict[str, Any]:
         subnets = self.ec2.describe_subnets(Filters=[{"Name": "tag:Name", "Values": [name]}])
@@ -78,24 +56,15 @@ class Staging:
         )
 
 
-def _live(tmp_path_factory: pytest.TempPathFactory, scenario: str) -> Iterator[Staging]:
-    directory = tmp_path_factory.mktemp(Path(scenario).stem)
-    running = control.up(scenario, directory)
-    try:
-        yield Staging(running)
-    finally:
-        control.down(directory)
-
-
 @pytest.fixture(scope="module")
 def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
-    yield from _live(tmp_path_factory, "staging")
+    yield from sandbox(tmp_path_factory, "staging", Staging)
 
 
 @pytest.fixture(scope="module")
 def dev(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
     """Dev's nodes hold two ENIs each, so their pools still have room to grow."""
-    yield from _live(tmp_path_factory, "dev")
+    yield from sandbox(tmp_path_factory, "dev", Staging)
 
 
 def test_full_subnet_leaves_pods_container_creating_until_addresses_free(dev: Staging) -> None:
@@ -253,7 +222,7 @@ def stuck(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Staging]:
     ).read_text()
     path = tmp_path_factory.mktemp("stuck") / "stuck.yaml"
     path.write_text(scenario + "faults: {stuck_ipamd_nodes: 2}\n")
-    yield from _live(tmp_path_factory, str(path))
+    yield from sandbox(tmp_path_factory, str(path), Staging)
 
 
 def test_stuck_ipamd_after_aws_node_restart_heals_on_the_next_restart(stuck: Staging) -> None:

@@ -12,51 +12,33 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import boto3
 import pytest
-from kubernetes import client, config
 
+from tests.integration.sandbox_clients import SandboxClients, sandbox
 from upgrader.capacity.node import node_addresses
 from upgrader.capacity.settings import CniSettings
 from upgrader.catalog.instances import bundled as bundled_instances
-from upgrader.sandbox import control, files
+from upgrader.sandbox import control
 from upgrader.sandbox.scenario import Scenario, load, shipped
 
 pytestmark = pytest.mark.integration
 
 
-class Live:
+class Live(SandboxClients):
     """A running sandbox and real clients configured from its files only."""
 
     def __init__(self, running: control.Running, scenario: Scenario) -> None:
-        self.running = running
+        super().__init__(running)
         self.scenario = scenario
-        env = files.parse_env(running.env.read_text())
-        self.env = env
-        session = boto3.session.Session(
-            aws_access_key_id=env["AWS_ACCESS_KEY_ID"],
-            aws_secret_access_key=env["AWS_SECRET_ACCESS_KEY"],
-            region_name=env["AWS_REGION"],
-        )
-        url = env["AWS_ENDPOINT_URL"]
-        self.ec2 = session.client("ec2", endpoint_url=url)
-        self.eks = session.client("eks", endpoint_url=url)
-        self.cfn = session.client("cloudformation", endpoint_url=url)
-        api = config.new_client_from_config(config_file=env["KUBECONFIG"])
-        self.core = client.CoreV1Api(api)
-        self.apps = client.AppsV1Api(api)
 
 
 @pytest.fixture(scope="module", params=shipped())
 def live(
     request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Live]:
-    directory = tmp_path_factory.mktemp(f"sandbox-{request.param}")
-    running = control.up(request.param, directory)
-    try:
-        yield Live(running, load(request.param))
-    finally:
-        control.down(directory)
+    yield from sandbox(
+        tmp_path_factory, request.param, lambda running: Live(running, load(request.param))
+    )
 
 
 def _instances(live: Live) -> list[dict[str, Any]]:

@@ -4,35 +4,13 @@ lose a pod (deleted without a graceful delete first: its node went undrained).""
 
 from __future__ import annotations
 
-import json
 import threading
-import urllib.request
 from pathlib import Path
 from typing import Any
 
-import yaml
 from kubernetes import client, config, watch
 
-
-def kube_request(
-    kubeconfig: Path, method: str, path: str, body: dict[str, Any] | None = None
-) -> Any:
-    """A raw API call with the kubeconfig's server and token (any API version)."""
-    doc = yaml.safe_load(kubeconfig.read_text())
-    server = doc["clusters"][0]["cluster"]["server"]
-    token = doc["users"][0]["user"]["token"]
-    request = urllib.request.Request(
-        server + path,
-        method=method,
-        data=json.dumps(body).encode() if body is not None else None,
-        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
-    )
-    with urllib.request.urlopen(request, timeout=10) as response:
-        return json.loads(response.read() or b"null")
-
-
-def kube_get(kubeconfig: Path, path: str) -> Any:
-    return kube_request(kubeconfig, "GET", path)
+from tests.integration.sandbox_clients import kube_request
 
 
 def _selects(namespace: str, wanted: dict[str, str], pod: Any) -> bool:
@@ -64,7 +42,7 @@ class PodWatcher(threading.Thread):
         self.violations: list[str] = []
         self.lost: list[str] = []
         self.errors: list[BaseException] = []
-        self.lowest: dict[str, int] = {}
+        self.lowest: dict[str, int] = {}  # PDB -> fewest healthy pods above its need
         self._pods: dict[str, Any] = {}
         self._budgets: list[tuple[str, str, dict[str, str], int]] = []
 
@@ -72,7 +50,7 @@ class PodWatcher(threading.Thread):
         try:
             listed = self.core.list_pod_for_all_namespaces()
             self._pods = {p.metadata.uid: p for p in listed.items}
-            for pdb in kube_get(self.kubeconfig, self.pdb_path)["items"]:
+            for pdb in kube_request(self.kubeconfig, "GET", self.pdb_path)["items"]:
                 self._budgets.append(self._budget(pdb))
             self._check()
             self.started.set()
@@ -123,3 +101,11 @@ class PodWatcher(threading.Thread):
     def finish(self) -> None:
         self.stop.set()
         self.join(timeout=10)
+
+
+def start_watcher(kubeconfig: Path, pdb_path: str, timeout: float = 10.0) -> PodWatcher:
+    """A PodWatcher that has listed the pods and budgets."""
+    watcher = PodWatcher(kubeconfig, pdb_path)
+    watcher.start()
+    assert watcher.started.wait(timeout)
+    return watcher

@@ -50,7 +50,8 @@ def update_stack(
 
     def polled(status: str, waited: float) -> None:
         s.keep_lock()
-        s.emit("wait", f"stack {name} {status}", waited=round(waited, 1))
+        if status.endswith("_IN_PROGRESS"):
+            s.emit("wait", f"stack {name} {status}", waited=round(waited, 1))
         if on_poll is not None:
             on_poll()
 
