@@ -36,7 +36,7 @@ PODS_PER_NODE = 15
 DEPLOYMENTS = 12
 # Addresses held by other tenants of each /22 (1,019 usable): with the nodes' own
 # ~19 each (WARM_IP_TARGET=2, MINIMUM_IP_TARGET=10), a few nodes per AZ fit a wave.
-USED_PER_SUBNET = 500
+USED_PER_SUBNET = 560
 
 
 def scenario(nodes: int, used: int = USED_PER_SUBNET) -> dict[str, Any]:
@@ -86,13 +86,15 @@ class Stamps:
     """Virtual instants read from the cluster: the creationTimestamp of a new ConfigMap."""
 
     def __init__(self, kubeconfig: Path) -> None:
-        self.api = client.CoreV1Api(kube_config.new_client_from_config(str(kubeconfig)))
+        api = kube_config.new_client_from_config(str(kubeconfig), persist_config=False)  # type: ignore[no-untyped-call]
+        self.api = client.CoreV1Api(api)
         self.seq = 0
 
     def now(self, label: str) -> float:
         self.seq += 1
         body = client.V1ConfigMap(metadata=client.V1ObjectMeta(name=f"bench-{self.seq}-{label}"))
         made = self.api.create_namespaced_config_map("default", body)
+        assert made.metadata is not None and made.metadata.creation_timestamp is not None
         return float(made.metadata.creation_timestamp.timestamp())
 
 
@@ -101,6 +103,7 @@ class Run:
     planned_waves: int = 0
     lower_bound: int = 0
     waves: int = 0
+    sizes: tuple[int, ...] = ()  # nodes replaced by each wave apply ran
     roll_virtual: float = 0.0
     apply_virtual: float = 0.0
     roll_wall: float = 0.0
@@ -130,6 +133,7 @@ def run(spec: Path, directory: Path, speed: float, max_wave_nodes: int) -> Run:
                 marks["roll-end"] = (stamps.now("roll-end"), time.monotonic())
             elif event.kind == "wave":
                 out.waves += 1
+                out.sizes = (*out.sizes, len(event.nodes))
 
         start = (stamps.now("apply-start"), time.monotonic())
         apply(directory / "plan.json", sink=sink)
@@ -165,12 +169,13 @@ def main() -> None:
     print(f"scenario: {args.nodes} nodes m5.xlarge in {len(AZS)} AZs, clock speed {args.speed:g}x")
     print(
         f"plan A: {a.planned_waves} waves (capacity lower bound {a.lower_bound}); "
-        f"apply ran A {a.waves} waves, B {b.waves} waves"
+        f"apply ran A {a.waves} waves {list(a.sizes)}, B {b.waves} waves of 1"
     )
     for name, r in (("A (capacity waves)", a), ("B (one node at a time)", b)):
         print(
             f"{name}: roll {minutes(r.roll_virtual)} virtual "
             f"(wall {r.roll_wall:.0f} s x speed = {minutes(r.roll_wall * args.speed)}); "
+            f"{minutes(r.roll_virtual / r.waves)} per wave; "
             f"whole apply {minutes(r.apply_virtual)} virtual, {r.apply_wall:.0f} s wall"
         )
     print(

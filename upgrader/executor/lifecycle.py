@@ -20,19 +20,10 @@ from contextlib import contextmanager
 from upgrader.errors import UpgraderError
 from upgrader.executor.nodegroups import Roll
 from upgrader.executor.session import Session
+from upgrader.model.drain_hook import HEARTBEAT_SECONDS, HOOK, replaces_instances
 from upgrader.model.plan import Step
 
-HOOK = "upgrader-drain"
-# The longest AWS allows: a failed drain leaves its node waiting, undrained, for the fix and
-# a re-run (when the timeout ends the ASG terminates it anyway). Far above the drain timeout.
-HEARTBEAT_SECONDS = 7200
-REPLACING_POLICIES = ("AutoScalingRollingUpdate", "AutoScalingReplacingUpdate")
 ASG_TYPE = "AWS::AutoScaling::AutoScalingGroup"
-
-
-def replaces_instances(step: Step) -> bool:
-    """Whether executing the step's change set makes CloudFormation replace instances."""
-    return str(step.params.get("update_policy") or "").startswith(REPLACING_POLICIES)
 
 
 class DrainHook:

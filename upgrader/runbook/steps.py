@@ -8,7 +8,7 @@ from typing import Any
 
 from upgrader.catalog.versions import catalog
 from upgrader.errors import UpgraderError
-from upgrader.executor.lifecycle import HEARTBEAT_SECONDS, HOOK, replaces_instances
+from upgrader.model.drain_hook import HEARTBEAT_SECONDS, HOOK, replaces_instances
 from upgrader.model.plan import Plan, Step
 from upgrader.runbook import kubectl
 from upgrader.runbook.context import UNKNOWN, cni_env, nodegroup
