@@ -1,133 +1,47 @@
 """Kubernetes objects a scenario's cluster starts with: the EKS system add-ons
-(aws-node, kube-proxy, CoreDNS) at the scenario's versions, and its workloads.
-
-Shaped like the official manifests (aws-node: amazon-vpc-cni-k8s config/,
-apps/v1 with a 10% RollingUpdate), so discovery code reads what it reads on EKS.
-"""
+(aws-node, kube-proxy, CoreDNS) at the scenario's versions, from the project's jsonnet
+library (the official manifests' shapes), and its workloads."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from upgrader.catalog.versions import catalog
+from upgrader.adapters import jsonnet
 from upgrader.sandbox.scenario import Scenario, Workload
 from upgrader.semver import Version
 
 Obj = dict[str, Any]
-ECR_ACCOUNT = "602401143452"
 WORKLOAD_IMAGE = "public.ecr.aws/nginx/nginx:1.27"
 
 
-def ecr(region: str, repository: str, tag: str) -> str:
-    return f"{ECR_ACCOUNT}.dkr.ecr.{region}.amazonaws.com/{repository}:{tag}"
+RESOURCES = {
+    "CustomResourceDefinition": "customresourcedefinitions.apiextensions.k8s.io",
+    "ServiceAccount": "serviceaccounts",
+    "ClusterRole": "clusterroles.rbac.authorization.k8s.io",
+    "ClusterRoleBinding": "clusterrolebindings.rbac.authorization.k8s.io",
+    "DaemonSet": "daemonsets.apps",
+    "Deployment": "deployments.apps",
+    "Service": "services",
+    "ConfigMap": "configmaps",
+}
 
 
-def _env(pairs: dict[str, str]) -> list[Obj]:
-    return [{"name": k, "value": v} for k, v in sorted(pairs.items())]
+def _resource(obj: Obj) -> tuple[str, Obj]:
+    return RESOURCES[obj["kind"]], obj
 
 
-def aws_node(region: str, version: Version, env: dict[str, str]) -> Obj:
-    """The aws-node DaemonSet for a CNI release, carrying the user's env."""
-    container_env = [
-        {"name": "AWS_VPC_K8S_CNI_LOGLEVEL", "value": "DEBUG"},
-        {"name": "MY_NODE_NAME", "valueFrom": {"fieldRef": {"fieldPath": "spec.nodeName"}}},
-        *_env(env),
+def add_ons(scenario: Scenario) -> list[tuple[str, Obj]]:
+    """(resource, object) pairs of aws-node, kube-proxy and CoreDNS at the scenario's
+    versions, rendered by the same jsonnet library ``upgrader plan`` compiles from."""
+    region, k8s = scenario.region, scenario.kubernetes
+    objs = [
+        *jsonnet.aws_node(
+            scenario.cni_version, region=region, kubernetes=k8s, env=dict(scenario.cni_env)
+        ),
+        *jsonnet.kube_proxy(k8s, region=region),
+        *jsonnet.coredns(k8s, region=region, replicas=scenario.coredns_replicas),
     ]
-    labels = {"k8s-app": "aws-node"}
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": {"name": "aws-node", "namespace": "kube-system", "labels": labels},
-        "spec": {
-            "selector": {"matchLabels": labels},
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%"}},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "serviceAccountName": "aws-node",
-                    "hostNetwork": True,
-                    "priorityClassName": "system-node-critical",
-                    "tolerations": [{"operator": "Exists"}],
-                    "containers": [
-                        {
-                            "name": "aws-node",
-                            "image": ecr(region, "amazon-k8s-cni", version.tag),
-                            "ports": [{"containerPort": 61678, "name": "metrics"}],
-                            "env": container_env,
-                            "resources": {"requests": {"cpu": "10m"}},
-                            "securityContext": {"privileged": True},
-                        }
-                    ],
-                },
-            },
-        },
-    }
-
-
-def kube_proxy(region: str, kubernetes: Version) -> Obj:
-    labels = {"k8s-app": "kube-proxy"}
-    tag = catalog().kubernetes(kubernetes).kube_proxy
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "DaemonSet",
-        "metadata": {"name": "kube-proxy", "namespace": "kube-system", "labels": labels},
-        "spec": {
-            "selector": {"matchLabels": labels},
-            "updateStrategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": "10%"}},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "hostNetwork": True,
-                    "priorityClassName": "system-node-critical",
-                    "tolerations": [{"operator": "Exists"}],
-                    "containers": [
-                        {
-                            "name": "kube-proxy",
-                            "image": ecr(region, "eks/kube-proxy", tag),
-                            "command": [
-                                "kube-proxy",
-                                "--v=2",
-                                "--config=/var/lib/kube-proxy-config/config",
-                            ],
-                            "resources": {"requests": {"cpu": "100m"}},
-                        }
-                    ],
-                },
-            },
-        },
-    }
-
-
-def coredns(region: str, kubernetes: Version, replicas: int) -> Obj:
-    labels = {"k8s-app": "kube-dns", "eks.amazonaws.com/component": "coredns"}
-    tag = catalog().kubernetes(kubernetes).coredns
-    return {
-        "apiVersion": "apps/v1",
-        "kind": "Deployment",
-        "metadata": {"name": "coredns", "namespace": "kube-system", "labels": dict(labels)},
-        "spec": {
-            "replicas": replicas,
-            "selector": {"matchLabels": labels},
-            "strategy": {"type": "RollingUpdate", "rollingUpdate": {"maxUnavailable": 1}},
-            "template": {
-                "metadata": {"labels": labels},
-                "spec": {
-                    "priorityClassName": "system-cluster-critical",
-                    "containers": [
-                        {
-                            "name": "coredns",
-                            "image": ecr(region, "eks/coredns", tag),
-                            "args": ["-conf", "/etc/coredns/Corefile"],
-                            "resources": {
-                                "requests": {"cpu": "100m", "memory": "70Mi"},
-                                "limits": {"memory": "170Mi"},
-                            },
-                        }
-                    ],
-                },
-            },
-        },
-    }
+    return [_resource(o) for o in objs]
 
 
 def namespace(name: str) -> Obj:
@@ -180,24 +94,6 @@ def pdb(w: Workload, kubernetes: Version) -> Obj | None:
         "metadata": {"name": w.name, "namespace": w.namespace},
         "spec": spec,
     }
-
-
-def add_ons(scenario: Scenario) -> list[tuple[str, Obj]]:
-    """(resource, object) pairs of the EKS system add-ons, in dependency order."""
-    region, k8s = scenario.region, scenario.kubernetes
-    return [
-        (
-            "serviceaccounts",
-            {
-                "apiVersion": "v1",
-                "kind": "ServiceAccount",
-                "metadata": {"name": "aws-node", "namespace": "kube-system"},
-            },
-        ),
-        ("daemonsets.apps", aws_node(region, scenario.cni_version, dict(scenario.cni_env))),
-        ("daemonsets.apps", kube_proxy(region, k8s)),
-        ("deployments.apps", coredns(region, k8s, scenario.coredns_replicas)),
-    ]
 
 
 def workloads(scenario: Scenario) -> list[tuple[str, Obj]]:
