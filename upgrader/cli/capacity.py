@@ -94,8 +94,10 @@ def capacity(
     ] = None,
     fmt: Annotated[Format, typer.Option("--format", help="text or json")] = Format.TEXT,
 ) -> None:
-    """Max pods and the addresses one node takes from its subnet(s); with -c, per node
-    group and per subnet of a live cluster, through the roll to the config's target."""
+    """Max pods and addresses per node; with -c, per node group and subnet of a cluster.
+
+    With -c the numbers come from the live cluster and the roll to the config's target.
+    """
     if (instance_type is None) == (config is None):
         raise BadInputError(
             "upgrader capacity",

@@ -19,7 +19,7 @@ from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.kube_actions import KubeActions
 from upgrader.catalog.versions import catalog
 from upgrader.config import GATE_DEFAULTS, Config
-from upgrader.errors import UpgraderError
+from upgrader.errors import BadInputError, UpgraderError
 from upgrader.executor import addons, nodegroups, stacks, verify
 from upgrader.executor.errors import GateFailedError, LockedError, StalePlanError
 from upgrader.executor.journal import JOURNAL_NAME, LOCK_NAME, NAMESPACE, Journal, plan_id
@@ -130,11 +130,13 @@ def _run_step(s: Session, step: Step, *, cleanup_leaked_enis: bool) -> None:
     handlers[step.kind](s, step)
 
 
-def apply(
-    plan_path: Path, *, sink: Sink, cleanup_leaked_enis: bool = False, holder: str | None = None
-) -> ApplyResult:
-    """Run the plan at ``plan_path``; raises an UpgraderError with the contract exit code."""
-    text = plan_path.read_text() if plan_path.is_file() else ""
+def _load_plan(plan_path: Path) -> tuple[str, Plan]:
+    """The plan file's text and plan; a missing, broken or blocked plan is refused."""
+    if not plan_path.is_file():
+        raise BadInputError(
+            str(plan_path), "does not exist", "pass the plan file `upgrader plan --out` wrote"
+        )
+    text = plan_path.read_text()
     plan = loads(text, str(plan_path))
     if plan.blocked:
         ids = ", ".join(sorted({f.id for f in plan.findings if f.severity is Severity.BLOCKING}))
@@ -143,6 +145,14 @@ def apply(
             f"is blocked by {ids}; apply runs only a ready plan",
             "fix what the findings name, run `upgrader plan` again, review, then apply",
         )
+    return text, plan
+
+
+def apply(
+    plan_path: Path, *, sink: Sink, cleanup_leaked_enis: bool = False, holder: str | None = None
+) -> ApplyResult:
+    """Run the plan at ``plan_path``; raises an UpgraderError with the contract exit code."""
+    text, plan = _load_plan(plan_path)
     config = config_from_plan(plan)
     aws = AwsActions.connect(plan.region)
     kube = KubeActions.connect(config, aws)
