@@ -19,9 +19,9 @@ from upgrader.sandbox.controllers.objects import (
     parse_time,
     read,
     scaled_value,
-    status_patch,
     template_hash,
     uid_of,
+    write_status,
 )
 from upgrader.sandbox.controllers.pods import (
     available_at,
@@ -352,17 +352,7 @@ class DaemonSetController:
         for key in ("collisionCount", "conditions"):
             if old.get(key):
                 status[key] = old[key]
-        patch = status_patch(old, status)
-        if patch is None:
-            return False
-        self.store.patch(
-            "daemonsets.apps",
-            name_of(ds),
-            {"status": patch},
-            namespace=namespace_of(ds),
-            subresource="status",
-        )
-        return True
+        return write_status(self.store, "daemonsets.apps", ds, old, status)
 
 
 def _hash(pod: Obj) -> str:

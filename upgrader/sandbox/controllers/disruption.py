@@ -8,10 +8,9 @@ from upgrader.sandbox.controllers.objects import (
     generation_of,
     is_deleting,
     kube_minor,
-    name_of,
     namespace_of,
     read,
-    status_patch,
+    write_status,
 )
 from upgrader.sandbox.kubeapi import Store
 from upgrader.sandbox.kubeapi.eviction import evaluate
@@ -76,15 +75,6 @@ class DisruptionController:
                     else c
                     for c in status["conditions"]
                 ]
-            patch = status_patch(old, status)
-            if patch is None:
-                continue
-            self.store.patch(
-                "poddisruptionbudgets.policy",
-                name_of(pdb),
-                {"status": patch},
-                namespace=namespace_of(pdb),
-                subresource="status",
-            )
-            wrote = True
+            if write_status(self.store, "poddisruptionbudgets.policy", pdb, old, status):
+                wrote = True
         return wrote

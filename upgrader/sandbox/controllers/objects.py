@@ -155,6 +155,22 @@ def status_patch(old: Obj, new: Obj) -> Obj | None:
     return patch
 
 
+def write_status(store: Store, resource: str, obj: Obj, old: Obj, new: Obj) -> bool:
+    """Patch ``obj``'s status from ``old`` to ``new`` through the status subresource;
+    False (and no write) when nothing changed."""
+    patch = status_patch(old, new)
+    if patch is None:
+        return False
+    store.patch(
+        resource,
+        name_of(obj),
+        {"status": patch},
+        namespace=namespace_of(obj),
+        subresource="status",
+    )
+    return True
+
+
 def kube_minor(store: Store) -> tuple[int, int]:
     """The emulated cluster's Kubernetes minor, e.g. ``(1, 12)``; messages vary by release."""
     try:

@@ -22,10 +22,10 @@ from upgrader.sandbox.controllers.objects import (
     parse_time,
     read,
     scaled_value,
-    status_patch,
     template_hash,
     uid_of,
     without_label,
+    write_status,
 )
 from upgrader.sandbox.controllers.pods import (
     available_at,
@@ -141,17 +141,7 @@ class ReplicaSetController:
             status["conditions"] = old["conditions"]
         for pod in active:
             self._wakeup = _earliest(self._wakeup, available_at(pod, min_ready, now))
-        patch = status_patch(old, status)
-        if patch is None:
-            return False
-        self.store.patch(
-            "replicasets.apps",
-            name_of(rs),
-            {"status": patch},
-            namespace=namespace_of(rs),
-            subresource="status",
-        )
-        return True
+        return write_status(self.store, "replicasets.apps", rs, old, status)
 
 
 @dataclass(slots=True)
@@ -505,17 +495,7 @@ class DeploymentController:
             for pod in pods:
                 self._wakeup = _earliest(self._wakeup, available_at(pod, roll.min_ready, now))
         status["conditions"] = self._conditions(roll, old, status, available)
-        patch = status_patch(old, status)
-        if patch is None:
-            return False
-        self.store.patch(
-            "deployments.apps",
-            name_of(deploy),
-            {"status": patch},
-            namespace=namespace_of(deploy),
-            subresource="status",
-        )
-        return True
+        return write_status(self.store, "deployments.apps", deploy, old, status)
 
     def _conditions(self, roll: _Rollout, old: Obj, status: Obj, available: int) -> list[Obj]:
         now = roll.now
