@@ -6,39 +6,16 @@ import json
 import threading
 import time
 import urllib.request
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
 from kubernetes import client, watch
 
+from tests.integration.kubeapi_fixtures import api, server, store
 from upgrader.sandbox.kubeapi import KubeApiServer, Store
 
 pytestmark = pytest.mark.integration
-
-TOKEN = "sandbox-token"
-
-
-@pytest.fixture
-def store() -> Store:
-    return Store(seed=1)
-
-
-@pytest.fixture
-def server(store: Store) -> Iterator[KubeApiServer]:
-    srv = KubeApiServer(store, token=TOKEN)
-    srv.start()
-    yield srv
-    srv.stop()
-
-
-@pytest.fixture
-def api(server: KubeApiServer) -> Iterator[client.ApiClient]:
-    config = client.Configuration(host=server.url)
-    config.api_key = {"BearerToken": TOKEN}
-    config.api_key_prefix = {"BearerToken": "Bearer"}
-    with client.ApiClient(config) as api_client:
-        yield api_client
+__all__ = ["api", "server", "store"]  # fixtures used by the tests below
 
 
 @pytest.fixture
