@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
@@ -181,32 +182,48 @@ def _tags(tags: list[TagTypeDef]) -> Pairs:
     return tuple(sorted((t.get("Key", ""), t.get("Value", "")) for t in tags))
 
 
+def _ec2_items(
+    aws: Aws, operation: str, action: str, key: str, filter_name: str, values: list[str]
+) -> Iterator[Any]:
+    """Items under ``key`` of every page of an EC2 describe call filtered on ``filter_name``,
+    200 filter values per request: the calls grow with pages, not with the values."""
+    paginator: Any = aws.ec2.get_paginator(operation)  # type: ignore[call-overload]
+    for batch in batches(sorted(set(values)), FILTER_VALUES_MAX):
+        filters: list[FilterTypeDef] = [{"Name": filter_name, "Values": batch}]
+        with aws_errors(f"EC2 {filter_name} {', '.join(batch)}", action):
+            for page in paginator.paginate(Filters=filters):
+                yield from page[key]
+
+
 def instances(aws: Aws, instance_ids: list[str]) -> tuple[Instance, ...]:
     """The instances among ``instance_ids`` that EC2 still knows, 200 IDs per request."""
     found = []
-    paginator = aws.ec2.get_paginator("describe_instances")
-    for batch in batches(sorted(set(instance_ids)), FILTER_VALUES_MAX):
-        filters: list[FilterTypeDef] = [{"Name": "instance-id", "Values": batch}]
-        with aws_errors(f"EC2 instances {batch[0]}…", "DescribeInstances"):
-            for page in paginator.paginate(Filters=filters):
-                for reservation in page["Reservations"]:
-                    for raw in reservation.get("Instances", []):
-                        tags = _tags(raw.get("Tags", []))
-                        found.append(
-                            Instance(
-                                instance_id=raw["InstanceId"],
-                                instance_type=raw.get("InstanceType", ""),
-                                state=raw.get("State", {}).get("Name", ""),
-                                az=raw.get("Placement", {}).get("AvailabilityZone", ""),
-                                subnet_id=raw.get("SubnetId", ""),
-                                private_ip=raw.get("PrivateIpAddress", ""),
-                                private_dns_name=raw.get("PrivateDnsName", ""),
-                                image_id=raw.get("ImageId", ""),
-                                launch_time=_iso(raw.get("LaunchTime")),
-                                asg_name=dict(tags).get(ASG_TAG),
-                                tags=tags,
-                            )
-                        )
+    reservations = _ec2_items(
+        aws,
+        "describe_instances",
+        "DescribeInstances",
+        "Reservations",
+        "instance-id",
+        instance_ids,
+    )
+    for reservation in reservations:
+        for raw in reservation.get("Instances", []):
+            tags = _tags(raw.get("Tags", []))
+            found.append(
+                Instance(
+                    instance_id=raw["InstanceId"],
+                    instance_type=raw.get("InstanceType", ""),
+                    state=raw.get("State", {}).get("Name", ""),
+                    az=raw.get("Placement", {}).get("AvailabilityZone", ""),
+                    subnet_id=raw.get("SubnetId", ""),
+                    private_ip=raw.get("PrivateIpAddress", ""),
+                    private_dns_name=raw.get("PrivateDnsName", ""),
+                    image_id=raw.get("ImageId", ""),
+                    launch_time=_iso(raw.get("LaunchTime")),
+                    asg_name=dict(tags).get(ASG_TAG),
+                    tags=tags,
+                )
+            )
     return tuple(sorted(found, key=lambda i: i.instance_id))
 
 
@@ -217,46 +234,42 @@ def _iso(value: object) -> str:
 
 def subnets(aws: Aws, subnet_ids: list[str]) -> tuple[Subnet, ...]:
     """The named subnets with their free address counts; unknown IDs are left out."""
-    found = []
-    paginator = aws.ec2.get_paginator("describe_subnets")
-    for batch in batches(sorted(set(subnet_ids)), FILTER_VALUES_MAX):
-        filters: list[FilterTypeDef] = [{"Name": "subnet-id", "Values": batch}]
-        with aws_errors(f"subnets {', '.join(batch)}", "DescribeSubnets"):
-            for page in paginator.paginate(Filters=filters):
-                for raw in page["Subnets"]:
-                    subnet_id = raw["SubnetId"]
-                    found.append(
-                        Subnet(
-                            subnet_id=subnet_id,
-                            name=dict(_tags(raw.get("Tags", []))).get("Name") or subnet_id,
-                            az=raw.get("AvailabilityZone", ""),
-                            cidr=raw.get("CidrBlock", ""),
-                            available_ips=int(raw.get("AvailableIpAddressCount", 0)),
-                        )
-                    )
+    found = [
+        Subnet(
+            subnet_id=raw["SubnetId"],
+            name=dict(_tags(raw.get("Tags", []))).get("Name") or raw["SubnetId"],
+            az=raw.get("AvailabilityZone", ""),
+            cidr=raw.get("CidrBlock", ""),
+            available_ips=int(raw.get("AvailableIpAddressCount", 0)),
+        )
+        for raw in _ec2_items(
+            aws, "describe_subnets", "DescribeSubnets", "Subnets", "subnet-id", subnet_ids
+        )
+    ]
     return tuple(sorted(found, key=lambda s: s.subnet_id))
 
 
 def enis(aws: Aws, subnet_ids: list[str]) -> tuple[Eni, ...]:
     """Every ENI in the subnets, attached or not (leaked ENIs are ``available``)."""
-    found = []
-    paginator = aws.ec2.get_paginator("describe_network_interfaces")
-    for batch in batches(sorted(set(subnet_ids)), FILTER_VALUES_MAX):
-        filters: list[FilterTypeDef] = [{"Name": "subnet-id", "Values": batch}]
-        with aws_errors(f"network interfaces in {', '.join(batch)}", "DescribeNetworkInterfaces"):
-            for page in paginator.paginate(Filters=filters):
-                for raw in page["NetworkInterfaces"]:
-                    found.append(
-                        Eni(
-                            eni_id=raw["NetworkInterfaceId"],
-                            subnet_id=raw.get("SubnetId", ""),
-                            status=raw.get("Status", ""),
-                            description=raw.get("Description", ""),
-                            instance_id=raw.get("Attachment", {}).get("InstanceId"),
-                            addresses=len(raw.get("PrivateIpAddresses", [])),
-                            prefixes=len(raw.get("Ipv4Prefixes", [])),
-                        )
-                    )
+    found = [
+        Eni(
+            eni_id=raw["NetworkInterfaceId"],
+            subnet_id=raw.get("SubnetId", ""),
+            status=raw.get("Status", ""),
+            description=raw.get("Description", ""),
+            instance_id=raw.get("Attachment", {}).get("InstanceId"),
+            addresses=len(raw.get("PrivateIpAddresses", [])),
+            prefixes=len(raw.get("Ipv4Prefixes", [])),
+        )
+        for raw in _ec2_items(
+            aws,
+            "describe_network_interfaces",
+            "DescribeNetworkInterfaces",
+            "NetworkInterfaces",
+            "subnet-id",
+            subnet_ids,
+        )
+    ]
     return tuple(sorted(found, key=lambda e: e.eni_id))
 
 
