@@ -28,8 +28,9 @@ from kubernetes import config as kube_config
 from upgrader.executor.progress import Event
 from upgrader.pipeline.apply import apply
 from upgrader.pipeline.plan import plan
-from upgrader.sandbox import control, files
-from upgrader.sandbox.daemon import SPEED_ENV
+from upgrader.sandbox import control
+from upgrader.sandbox import directory as files
+from upgrader.sandbox.directory import SPEED_ENV
 
 AZS = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 PODS_PER_NODE = 15

@@ -13,8 +13,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.integration.sandbox_clients import SandboxClients
-from tests.integration.watchers import PodWatcher, start_watcher
+from tests.support.sandbox_clients import SandboxClients
+from tests.support.watchers import PodWatcher, start_watcher
 from upgrader.sandbox import control
 
 Kill = Callable[[dict[str, Any]], bool]

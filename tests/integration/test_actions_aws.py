@@ -5,20 +5,20 @@ changes visible in describe calls, leaked ENIs found and deleted."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from tests.integration.sandbox_clients import SandboxClients, sandbox
+from tests.conftest import REPO
+from tests.support.sandbox_clients import SandboxClients, sandbox
 from upgrader.adapters.aws_actions import AwsActions, StackUpdateFailed
 from upgrader.adapters.errors import CloudError
 from upgrader.config import Config, load
 from upgrader.errors import ExitCode, UpgraderError
 
 pytestmark = pytest.mark.integration
-SCENARIOS = Path(__file__).parents[2] / "upgrader" / "sandbox" / "scenarios"
+SCENARIOS = REPO / "twin" / "ekstwin" / "scenarios"
 
 
 @pytest.fixture(scope="module")

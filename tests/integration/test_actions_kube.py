@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.sandbox_clients import SandboxClients, sandbox, wait_for
+from tests.support.sandbox_clients import SandboxClients, sandbox, wait_for
 from upgrader.adapters import eks_auth, kube_actions
 from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.errors import CloudError, CloudNotFoundError

@@ -18,14 +18,14 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
+from ekstwin.aws import AwsTwin
+from ekstwin.clock import VirtualClock
 from tests.integration.apply_harness import run_apply
-from tests.integration.sandbox_clients import sandbox, wait_for
 from tests.integration.test_plan_adoption import SSM, Legacy
-from tests.integration.watchers import start_watcher
+from tests.support.sandbox_clients import sandbox, wait_for
+from tests.support.watchers import start_watcher
 from upgrader.adapters.aws import Aws
 from upgrader.adapters.aws_actions import AwsActions
-from upgrader.sandbox.aws import AwsTwin
-from upgrader.sandbox.clock import VirtualClock
 
 pytestmark = pytest.mark.integration
 

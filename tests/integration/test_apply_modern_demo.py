@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from tests.integration.apply_harness import Cluster, assert_upgraded
-from tests.integration.sandbox_clients import sandbox
+from tests.support.sandbox_clients import sandbox
 
 pytestmark = pytest.mark.integration
 

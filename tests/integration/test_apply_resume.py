@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.integration.apply_harness import Cluster, Kill, assert_upgraded
-from tests.integration.sandbox_clients import sandbox
+from tests.support.sandbox_clients import sandbox
 
 pytestmark = pytest.mark.integration
 

@@ -11,13 +11,14 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tests.integration.sandbox_clients import SandboxClients, sandbox
+from ekstwin import files
+from tests.support.sandbox_clients import SandboxClients, sandbox
 from upgrader.adapters.discover import discover
 from upgrader.adapters.errors import CloudError, CloudNotFoundError
 from upgrader.config import Config, load
 from upgrader.errors import ExitCode
 from upgrader.model.state import ClusterState
-from upgrader.sandbox import control, files
+from upgrader.sandbox import control
 
 pytestmark = pytest.mark.integration
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.sandbox_clients import SandboxClients, sandbox
+from tests.support.sandbox_clients import SandboxClients, sandbox
 from upgrader.adapters import change_sets
 from upgrader.adapters.aws import Aws
 from upgrader.adapters.cloudformation import read_stack

@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from tests.integration.sandbox_clients import SandboxClients, sandbox, wait_for
+from tests.support.sandbox_clients import SandboxClients, sandbox, wait_for
 from upgrader.adapters.discover import discover
 from upgrader.config import load
 from upgrader.model.state import ClusterState

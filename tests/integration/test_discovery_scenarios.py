@@ -8,7 +8,7 @@ from dataclasses import dataclass
 
 import pytest
 
-from tests.integration.sandbox_clients import SandboxClients, sandbox
+from tests.support.sandbox_clients import SandboxClients, sandbox
 from upgrader.adapters.discover import discover
 from upgrader.config import load
 from upgrader.model.state import ClusterState

@@ -19,7 +19,7 @@ from typing import Any
 import pytest
 import yaml
 
-from tests.integration.sandbox_clients import SandboxClients, sandbox, wait_for
+from tests.support.sandbox_clients import SandboxClients, sandbox, wait_for
 from upgrader.errors import BadInputError
 from upgrader.model.aws import Stack
 from upgrader.planner.parameters import check_allowed_values

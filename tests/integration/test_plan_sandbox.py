@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.integration.sandbox_clients import SandboxClients, sandbox
+from tests.support.sandbox_clients import SandboxClients, sandbox
 
 pytestmark = pytest.mark.integration
 PLAN_MUTATIONS = {"CreateChangeSet", "DeleteChangeSet"}

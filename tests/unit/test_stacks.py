@@ -13,9 +13,10 @@ from typing import Any
 
 import pytest
 
+from tests.support.stack_lint import Finding, check_eks_versions, lint
 from upgrader.catalog.versions import catalog
 from upgrader.errors import BadInputError, VersionError
-from upgrader.stacks import (
+from upgrader_stacks import (
     ControlPlaneSpec,
     ManagedNodegroupSpec,
     SelfManagedNodegroupSpec,
@@ -24,7 +25,6 @@ from upgrader.stacks import (
     render,
     self_managed_nodegroup_template,
 )
-from upgrader.stacks.lint import Finding, check_eks_versions, lint
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "stacks"
 REGEN = os.environ.get("UPGRADER_REGEN_GOLDEN") == "1"

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pytest
 
+from tests.support.stack_lint import check_eks_versions
 from upgrader.errors import BadInputError
-from upgrader.stacks import (
+from upgrader_stacks import (
     ControlPlaneSpec,
     ManagedNodegroupSpec,
     SelfManagedNodegroupSpec,
@@ -17,8 +18,7 @@ from upgrader.stacks import (
     render,
     self_managed_nodegroup_template,
 )
-from upgrader.stacks.cfn_yaml import load_template
-from upgrader.stacks.lint import check_eks_versions
+from upgrader_stacks.cfn_yaml import load_template
 
 NODEGROUP_2019 = "amazon-eks-ami/amazon-eks-nodegroup.yaml"
 CLUSTER_2019 = "amazon-eks-refarch-cloudformation/cloudformation/cluster.yaml"

@@ -14,7 +14,7 @@ from moto.server import ThreadedMotoServer
 from moto.ssm.models import Parameter, ssm_backends
 
 from upgrader.catalog.versions import catalog
-from upgrader.stacks import SelfManagedNodegroupSpec, render, self_managed_nodegroup_template
+from upgrader_stacks import SelfManagedNodegroupSpec, render, self_managed_nodegroup_template
 
 REGION = "us-west-2"
 AMI = "ami-0eks112aaaaaaaaaa"

@@ -14,7 +14,8 @@ from upgrader.executor.run import ApplyResult
 from upgrader.model.plan import Plan
 from upgrader.pipeline.apply import apply
 from upgrader.pipeline.plan import plan
-from upgrader.sandbox import control, files
+from upgrader.sandbox import control
+from upgrader.sandbox import directory as files
 
 
 @dataclass(frozen=True, slots=True)

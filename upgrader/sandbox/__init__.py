@@ -1,1 +1,5 @@
-"""The local EKS twin (DESIGN.md §8): scenario files now; servers and controllers next."""
+"""The product's side of the local EKS twin: spawn its daemon, read its directory.
+
+The twin itself is another distribution (``twin/``, package ``ekstwin``); nothing here
+imports it. Standard library only.
+"""

@@ -1,5 +1,8 @@
-"""``sandbox up`` / ``sandbox down``: start the daemon in the background and
-wait until it is ready, or stop it and clean its directory."""
+"""``sandbox up`` / ``sandbox down``: spawn the twin's daemon in the background and wait
+until its directory says it is ready, or stop it and clean the directory.
+
+The twin is a separate distribution; it is found as a module to run, never imported.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from upgrader.errors import BadInputError, UpgraderError
-from upgrader.sandbox import files
-from upgrader.sandbox.scenario import load
+from upgrader.sandbox import directory as protocol
 
 UP_TIMEOUT_SECONDS = 120.0
 DOWN_TIMEOUT_SECONDS = 15.0
@@ -35,15 +37,15 @@ class Running:
 
     @property
     def env(self) -> Path:
-        return self.directory / files.ENV
+        return self.directory / protocol.ENV
 
     @property
     def kubeconfig(self) -> Path:
-        return self.directory / files.KUBECONFIG
+        return self.directory / protocol.KUBECONFIG
 
     @property
     def config(self) -> Path:
-        return self.directory / files.CONFIG
+        return self.directory / protocol.CONFIG
 
 
 def _alive(pid: int) -> bool:
@@ -57,7 +59,7 @@ def _alive(pid: int) -> bool:
 
 
 def live_pid(directory: Path) -> int | None:
-    state = files.read_state(directory)
+    state = protocol.read_state(directory)
     if state is None:
         return None
     pid = int(state.get("pid", 0))
@@ -66,13 +68,13 @@ def live_pid(directory: Path) -> int | None:
 
 def up(ref: str, directory: Path) -> Running:
     """Start the sandbox for scenario ``ref`` in the background; returns once it is ready."""
-    if importlib.util.find_spec("moto") is None:
+    if importlib.util.find_spec(protocol.TWIN_PACKAGE) is None:
         raise BadInputError(
             "upgrader sandbox",
-            "needs moto, which this installation lacks",
-            "install the sandbox extra: pip install 'upgrader[sandbox]'",
+            f"needs the local EKS twin ({protocol.TWIN_PACKAGE}), which this installation lacks",
+            "install it beside upgrader from the repository: pip install ./twin "
+            "(it brings moto; the product itself never needs it)",
         )
-    load(ref)  # bad scenarios fail here, with every problem listed, before anything starts
     directory = directory.resolve()
     pid = live_pid(directory)
     if pid is not None:
@@ -82,12 +84,12 @@ def up(ref: str, directory: Path) -> Running:
             f"run `upgrader sandbox down --dir {directory}` first, or use another --dir",
         )
     directory.mkdir(parents=True, exist_ok=True)
-    for name in (files.STATE, files.ENV, files.KUBECONFIG, files.CONFIG):
+    for name in (protocol.STATE, protocol.ENV, protocol.KUBECONFIG, protocol.CONFIG):
         (directory / name).unlink(missing_ok=True)
     started = time.monotonic()
-    with open(directory / files.LOG, "ab") as log:
+    with open(directory / protocol.LOG, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "upgrader.sandbox.daemon", ref, str(directory)],
+            [sys.executable, "-m", protocol.DAEMON, ref, str(directory)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
@@ -96,8 +98,8 @@ def up(ref: str, directory: Path) -> Running:
         )
     deadline = started + UP_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        state = files.read_state(directory) or {}
-        if state.get("state") == "ready":
+        state = protocol.read_state(directory) or {}
+        if state.get("state") == protocol.READY:
             _children[proc.pid] = proc
             return Running(
                 directory=directory,
@@ -108,13 +110,13 @@ def up(ref: str, directory: Path) -> Running:
                 seconds=round(time.monotonic() - started, 2),
             )
         code = proc.poll()
-        if state.get("state") == "failed" or code is not None:
+        if state.get("state") == protocol.FAILED or code is not None:
             proc.wait(timeout=DOWN_TIMEOUT_SECONDS)
             message = str(state.get("error", f"the sandbox process exited with {code}"))
-            (directory / files.STATE).unlink(missing_ok=True)
+            (directory / protocol.STATE).unlink(missing_ok=True)
             error = BadInputError if state.get("exit_code") == 2 else UpgraderError
             raise error(
-                f"sandbox {ref}", f"did not start: {message}", f"see {directory / files.LOG}"
+                f"sandbox {ref}", f"did not start: {message}", f"see {directory / protocol.LOG}"
             )
         time.sleep(0.05)
     proc.terminate()
@@ -122,7 +124,7 @@ def up(ref: str, directory: Path) -> Running:
     raise UpgraderError(
         f"sandbox {ref}",
         f"not ready after {UP_TIMEOUT_SECONDS:.0f} s",
-        f"see {directory / files.LOG}",
+        f"see {directory / protocol.LOG}",
     )
 
 
@@ -131,7 +133,7 @@ def down(directory: Path) -> bool:
     directory = directory.resolve()
     pid = live_pid(directory)
     if pid is None:
-        for name in (files.STATE, files.ENV, files.KUBECONFIG):
+        for name in (protocol.STATE, protocol.ENV, protocol.KUBECONFIG):
             (directory / name).unlink(missing_ok=True)
         return False
     os.kill(pid, signal.SIGTERM)
@@ -147,6 +149,6 @@ def down(directory: Path) -> bool:
         time.sleep(0.05)
     if _alive(pid):
         os.kill(pid, signal.SIGKILL)
-    for name in (files.STATE, files.ENV, files.KUBECONFIG):
+    for name in (protocol.STATE, protocol.ENV, protocol.KUBECONFIG):
         (directory / name).unlink(missing_ok=True)
     return True

@@ -1,0 +1,70 @@
+"""The EKS control-plane stack: AWS::EKS::Cluster, its service role and its outputs.
+
+The Kubernetes version is the ``KubernetesVersion`` parameter, so an upgrade is a change set
+that changes one parameter value and leaves the template untouched.
+"""
+
+from __future__ import annotations
+
+from troposphere import Equals, GetAtt, If, Join, Not, Output, Parameter, Ref, Template, eks
+
+from upgrader_stacks.iam import service_role
+from upgrader_stacks.parameters import (
+    kubernetes_version_parameter,
+    kubernetes_versions,
+    subnets_parameter,
+)
+from upgrader_stacks.specs import ControlPlaneSpec
+
+VERSION_PARAMETER = "KubernetesVersion"
+CLUSTER_RESOURCE = "Cluster"
+CLUSTER_ROLE_POLICIES = ("AmazonEKSClusterPolicy",)
+
+
+def control_plane_template(spec: ControlPlaneSpec) -> Template:
+    """Template for the control plane of ``spec.cluster_name`` at ``spec.kubernetes_version``."""
+    t = Template(Description=f"upgrader: EKS control plane of cluster {spec.cluster_name}")
+    version = t.add_parameter(
+        kubernetes_version_parameter(
+            VERSION_PARAMETER,
+            spec.kubernetes_version,
+            "Kubernetes minor of the control plane; raise it one minor at a time",
+            kubernetes_versions(),
+        )
+    )
+    subnets = t.add_parameter(
+        subnets_parameter("SubnetIds", spec.subnet_ids, "Subnets for the control-plane ENIs")
+    )
+    # CommaDelimitedList (not List<SecurityGroup::Id>) so that "none" is a valid value.
+    groups = t.add_parameter(
+        Parameter(
+            "SecurityGroupIds",
+            Type="CommaDelimitedList",
+            Default=",".join(spec.security_group_ids),
+            Description="Extra security groups for the control-plane ENIs (may be empty)",
+        )
+    )
+    t.add_condition("HasSecurityGroupIds", Not(Equals(Join("", Ref(groups)), "")))
+    role = t.add_resource(service_role("ClusterRole", "eks.amazonaws.com", CLUSTER_ROLE_POLICIES))
+    cluster = t.add_resource(
+        eks.Cluster(
+            CLUSTER_RESOURCE,
+            Name=spec.cluster_name,
+            Version=Ref(version),
+            RoleArn=GetAtt(role, "Arn"),
+            ResourcesVpcConfig=eks.ResourcesVpcConfig(
+                SubnetIds=Ref(subnets),
+                SecurityGroupIds=If("HasSecurityGroupIds", Ref(groups), Ref("AWS::NoValue")),
+            ),
+        )
+    )
+    t.add_output(
+        [
+            Output("ClusterName", Value=Ref(cluster), Description="EKS cluster name"),
+            Output("ClusterArn", Value=GetAtt(cluster, "Arn")),
+            Output("Endpoint", Value=GetAtt(cluster, "Endpoint")),
+            Output("CertificateAuthorityData", Value=GetAtt(cluster, "CertificateAuthorityData")),
+            Output(VERSION_PARAMETER, Value=Ref(version)),
+        ]
+    )
+    return t

@@ -1,0 +1,127 @@
+"""EKS updates moto lacks: control-plane version updates that take virtual time.
+
+Like EKS: one minor version per update ("Unsupported Kubernetes minor version update from
+X to Y"), a 409 ResourceInUseException while another update runs, the cluster UPDATING
+until the update completes, then a new version and a newer platform version.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+from moto.eks.exceptions import (
+    InvalidParameterException,
+    ResourceInUseException,
+    ResourceNotFoundException,
+)
+from moto.moto_api._internal import mock_random
+
+from ekstwin.aws.state import EksUpdate, Operation, TwinState
+from upgrader.catalog.versions import catalog
+from upgrader.errors import VersionError
+
+
+def _invalid(cluster: str, message: str) -> InvalidParameterException:
+    return InvalidParameterException(
+        clusterName=cluster,
+        nodegroupName=None,
+        fargateProfileName=None,
+        addonName=None,
+        message=message,
+    )
+
+
+def check_minor_step(cluster: str, current: str, target: str) -> None:
+    """Raise EKS's InvalidParameterException unless ``target`` is the next minor."""
+    try:
+        known = catalog()
+        now = known.kubernetes(current).version
+        then = known.kubernetes(target).version
+    except VersionError:
+        raise _invalid(cluster, "unsupported Kubernetes version") from None
+    step = known.next_minor(now)
+    if step is None or then != step:
+        raise _invalid(
+            cluster, f"Unsupported Kubernetes minor version update from {current} to {target}"
+        )
+
+
+def in_progress(state: TwinState, cluster: str) -> EksUpdate | None:
+    updates = state.eks_updates.get(cluster, [])
+    return next((u for u in updates if u.status == "InProgress" and u.nodegroup is None), None)
+
+
+def _bump_platform(platform: str) -> str:
+    prefix, _, number = platform.rpartition(".")
+    return f"{prefix}.{int(number) + 1}" if number.isdigit() else platform
+
+
+def start_cluster_version_update(
+    state: TwinState, backend: Any, name: str, version: str, operation: Operation | None = None
+) -> EksUpdate:
+    """Validate and start a control-plane update; completes after the configured delay."""
+    cluster = backend.clusters.get(name)
+    if cluster is None:
+        raise ResourceNotFoundException(
+            clusterName=None,
+            nodegroupName=None,
+            fargateProfileName=None,
+            addonName=None,
+            message=f"No cluster found for name: {name}.",
+        )
+    running = in_progress(state, name)
+    if running is not None:
+        raise ResourceInUseException(
+            clusterName=name,
+            nodegroupName=None,
+            addonName=None,
+            message=f"Cannot VersionUpdate because cluster {name} currently has update "
+            f"{running.id} in progress",
+        )
+    check_minor_step(name, cluster.version, version)
+    platform = _bump_platform(cluster.platformVersion)
+    update = EksUpdate(
+        id=str(mock_random.uuid4()),
+        type="VersionUpdate",
+        params=[
+            {"type": "Version", "value": version},
+            {"type": "PlatformVersion", "value": platform},
+        ],
+        created_at=state.now(),
+        cluster=name,
+    )
+    state.eks_updates.setdefault(name, []).append(update)
+    cluster.status = "UPDATING"
+
+    def complete() -> None:
+        cluster.version = version
+        cluster.platformVersion = platform
+        cluster.status = "ACTIVE"
+        update.status = "Successful"
+        if operation is not None:
+            operation.finish()
+        for hook in list(state.hooks.cluster_version_changed):
+            state.defer(functools.partial(hook, name, version))
+
+    state.call_later(state.control_plane_update_seconds, complete)
+    return update
+
+
+def record_nodegroup_update(
+    state: TwinState, cluster: str, nodegroup: str, version: str, release: str
+) -> EksUpdate:
+    """A nodegroup VersionUpdate record (finished by ``finish_nodegroup_update``)."""
+    update = EksUpdate(
+        id=str(mock_random.uuid4()),
+        type="VersionUpdate",
+        params=[
+            {"type": "Version", "value": version},
+            {"type": "ReleaseVersion", "value": release},
+        ],
+        created_at=state.now(),
+        cluster=cluster,
+        nodegroup=nodegroup,
+    )
+    state.eks_updates.setdefault(cluster, []).append(update)
+    return update

@@ -1,0 +1,126 @@
+"""The twin's HTTP front: moto's WSGI app behind one lock, a request log and extra routes."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from moto.moto_server.werkzeug_app import (
+    DomainDispatcherApplication,
+    MotoRequestHandler,
+    create_backend_app,
+)
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from ekstwin.aws import eks_routes
+from ekstwin.aws.requestlog import RequestLog, action_of, is_mutating, service_of
+from ekstwin.aws.state import TwinState
+
+StartResponse = Callable[..., Any]
+REQUESTS_PATH = "/_sandbox/requests"
+FAULTS_PATH = "/_sandbox/faults"
+
+
+class TwinApp:
+    """WSGI middleware: log, serialise and extend every request to moto."""
+
+    def __init__(self, state: TwinState, log: RequestLog) -> None:
+        self.state = state
+        self.log = log
+        self.moto = DomainDispatcherApplication(create_backend_app)
+
+    def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        method = str(environ.get("REQUEST_METHOD", "GET"))
+        path = str(environ.get("PATH_INFO", ""))
+        if path == REQUESTS_PATH:
+            body = json.dumps(self.log.entries).encode()
+            start_response("200 OK", [("Content-Type", "application/json")])
+            return [body]
+        length = int(environ.get("CONTENT_LENGTH") or 0)
+        raw = environ["wsgi.input"].read(length) if length else b""
+        environ["wsgi.input"] = io.BytesIO(raw)
+        if path == FAULTS_PATH and method == "POST":
+            return self._fault(json.loads(raw or b"{}"), start_response)
+        query = str(environ.get("QUERY_STRING", ""))
+        service = service_of(environ)
+        action = action_of(
+            service, method, path, query, raw, str(environ.get("HTTP_X_AMZ_TARGET", ""))
+        )
+        captured: list[str] = []
+
+        def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
+            captured.append(status)
+            return start_response(status, headers, exc_info)
+
+        with self.state.lock:
+            extra = (
+                eks_routes.handle(self.state, method, path, query, raw)
+                if service == "eks"
+                else None
+            )
+            if extra is not None:
+                status, headers, text = extra
+                reason = "OK" if status < 400 else "Error"
+                capture(f"{status} {reason}", list(headers.items()))
+                result: list[bytes] = [text.encode()]
+            else:
+                result = list(self.moto(environ, capture))
+        self.state.flush()
+        self.log.add(
+            {
+                "service": service,
+                "action": action,
+                "method": method,
+                "path": path,
+                "status": int(captured[0].split()[0]) if captured else 0,
+                "mutating": is_mutating(action, method),
+                "time": time.time(),
+            }
+        )
+        return result
+
+    def _fault(self, spec: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
+        """Test hook: ``{"fail_stack_update": {"stack", "resource", "reason"}}``."""
+        fail = spec.get("fail_stack_update")
+        if not isinstance(fail, dict) or not {"stack", "resource", "reason"} <= set(fail):
+            start_response("400 Bad Request", [("Content-Type", "text/plain")])
+            return [b"expected {fail_stack_update: {stack, resource, reason}}"]
+        with self.state.lock:
+            self.state.stack_update_faults[str(fail["stack"])] = (
+                str(fail["resource"]),
+                str(fail["reason"]),
+            )
+        start_response("204 No Content", [])
+        return []
+
+
+class TwinServer:
+    """A threaded werkzeug server on 127.0.0.1 running :class:`TwinApp`."""
+
+    def __init__(self, app: TwinApp, host: str, port: int) -> None:
+        logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
+        self._server: BaseWSGIServer = make_server(
+            host, port, app, threaded=True, request_handler=MotoRequestHandler
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="aws-twin", daemon=True
+        )
+
+    @property
+    def url(self) -> str:
+        host, port = self._server.server_address[:2]
+        name = host.decode() if isinstance(host, bytes) else str(host)
+        return f"http://{name}:{port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join()

@@ -1,0 +1,294 @@
+"""Kubelet simulation: runs the pods bound to each node.
+
+A pod starts a few virtual seconds after it is bound, once the node's ipamd
+hands it an address; without one it stays ContainerCreating with the event
+real clusters show. Host-network pods (aws-node, kube-proxy) use the node's
+address. A terminating pod gives its address back (into ipamd's cooldown) and
+is removed. aws-node pods starting and stopping drive the node's ipamd.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import threading
+from collections import deque
+from typing import Any
+
+from ekstwin.clock import VirtualClock
+from ekstwin.controllers.events import EventRecorder
+from ekstwin.controllers.ipamd import NO_IP_MESSAGE, Ipamd
+from ekstwin.controllers.nodes import NodeLifecycle
+from ekstwin.kubeapi import NotFound, Store
+from upgrader.capacity.settings import CniSettings
+from upgrader.errors import UpgraderError
+from upgrader.semver import Version
+
+START_SECONDS = 3.0
+STOP_SECONDS = 2.0
+
+Key = tuple[str, str]  # namespace, name
+
+
+def _container_id(uid: str) -> str:
+    return hashlib.sha256(uid.encode()).hexdigest()
+
+
+def cni_settings_of(pod: dict[str, Any]) -> CniSettings | None:
+    """The ipamd settings an aws-node pod runs with (version from its image tag)."""
+    for c in pod.get("spec", {}).get("containers", []):
+        image = c.get("image", "")
+        if "amazon-k8s-cni:" not in image:
+            continue
+        env = {e["name"]: str(e.get("value", "")) for e in c.get("env", []) if "name" in e}
+        try:
+            return CniSettings.from_env(Version.parse(image.rsplit(":", 1)[1]), env)
+        except (UpgraderError, ValueError):
+            return None
+    return None
+
+
+class Kubelet:
+    """Every node's kubelet at once, fed by the store's watch events."""
+
+    name = "kubelet"
+
+    def __init__(
+        self, store: Store, clock: VirtualClock, ipamd: Ipamd, nodes: NodeLifecycle
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._ipamd = ipamd
+        self._nodes = nodes
+        self._inbox: deque[Key] = deque()
+        self._inbox_lock = threading.Lock()
+        self._pending: dict[Key, float] = {}  # pods waiting to start -> virtual time to retry
+        self._on_node: dict[str, dict[str, bool]] = {}  # node -> pod uid -> needs a VPC IP
+        self._pod_node: dict[str, str] = {}  # pod uid -> node
+        self._dirty_nodes: set[str] = set()
+        self._warned: set[str] = set()
+        self._uid_of: dict[Key, str] = {}
+        self._no_ip: set[Key] = set()  # pods waiting for an address
+        self._stopping: dict[Key, float] = {}  # terminating pods -> virtual time they are gone
+        store.subscribe(self._on_event)
+        for pod in store.list("pods"):
+            self._on_event("ADDED", "pods", pod)
+
+    def _on_event(self, kind: str, resource: str, obj: dict[str, Any]) -> None:
+        if resource != "pods":
+            return
+        meta = obj.get("metadata", {})
+        with self._inbox_lock:
+            self._inbox.append((meta.get("namespace", ""), meta.get("name", "")))
+
+    def reconcile(self, now: float) -> bool:
+        with self._inbox_lock:
+            keys = set(self._inbox)
+            self._inbox.clear()
+        keys.update(k for k, t in self._pending.items() if t <= now)
+        changed = False
+        for key in sorted(keys):
+            changed |= self._sync_pod(key, now)
+        for node in self._nodes_needing_ipamd():
+            pods = self._on_node.get(node, {})
+            pool = self._ipamd.pools[node]
+            pool.demand = sum(1 for needs_ip in pods.values() if needs_ip)
+            if self._ipamd.reconcile(node):
+                changed = True
+                # New addresses: the node's waiting pods retry at once.
+                for key in self._no_ip:
+                    if self._pod_node.get(self._uid_of.get(key, "")) == node:
+                        self._pending[key] = now
+        return changed
+
+    def _nodes_needing_ipamd(self) -> list[str]:
+        now = self._clock.now()
+        nodes = set(self._dirty_nodes)
+        self._dirty_nodes.clear()
+        for node, pool in self._ipamd.pools.items():
+            if pool.cooldown or (pool.last_error and pool.retry_at <= now):
+                nodes.add(node)
+        return sorted(n for n in nodes if n in self._ipamd.pools)
+
+    def _track(self, pod: dict[str, Any], node: str | None) -> None:
+        uid = pod["metadata"]["uid"]
+        old = self._pod_node.get(uid)
+        if old is not None and old != node:
+            self._on_node.get(old, {}).pop(uid, None)
+            self._dirty_nodes.add(old)
+            del self._pod_node[uid]
+        if node is not None:
+            needs_ip = not pod["spec"].get("hostNetwork", False)
+            if self._on_node.setdefault(node, {}).get(uid) != needs_ip:
+                self._dirty_nodes.add(node)
+            self._on_node[node][uid] = needs_ip
+            self._pod_node[uid] = node
+
+    def _sync_pod(self, key: Key, now: float) -> bool:
+        namespace, name = key
+        pod = self._store.find("pods", name, namespace=namespace)
+        if pod is None:
+            self._pending.pop(key, None)
+            self._forget_gone(key)
+            return False
+        node = pod["spec"].get("nodeName")
+        if not node or node not in self._ipamd.pools:
+            self._pending.pop(key, None)
+            return False
+        uid = pod["metadata"]["uid"]
+        self._uid_of[key] = uid
+        if pod["metadata"].get("deletionTimestamp"):
+            return self._stop(key, now)
+        self._track(pod, node)
+        phase = pod.get("status", {}).get("phase", "Pending")
+        if phase == "Running":
+            self._cni_running(pod, node)
+        if phase != "Pending":
+            return False
+        return self._start(pod, node, key, now)
+
+    def _start(self, pod: dict[str, Any], node: str, key: Key, now: float) -> bool:
+        """Run a bound pod once its start delay passed and it has an address."""
+        uid = pod["metadata"]["uid"]
+        start_at = self._pending.setdefault(key, now + START_SECONDS)
+        if now < start_at:
+            return False
+        if pod["spec"].get("hostNetwork", False):
+            ip = self._nodes.node_ip.get(node, "")
+        else:
+            got = self._ipamd.assign(node, uid)
+            if got is None:
+                self._pending[key] = now + 1.0
+                self._no_ip.add(key)
+                return self._container_creating(pod, node)
+            ip = got
+        del self._pending[key]
+        self._no_ip.discard(key)
+        self._run(pod, node, ip)
+        self._cni_running(pod, node)
+        return True
+
+    def _forget_gone(self, key: Key) -> None:
+        """A pod removed behind the kubelet's back (its node went, or a forced delete)."""
+        uid = self._uid_of.pop(key, None)
+        node = self._pod_node.pop(uid, None) if uid else None
+        self._no_ip.discard(key)
+        if uid is None or node is None:
+            return
+        self._ipamd.release(node, uid)
+        self._ipamd.cni_stopped(node, uid)
+        self._on_node.get(node, {}).pop(uid, None)
+        self._dirty_nodes.add(node)
+        self._warned.discard(uid)
+
+    def _cni_running(self, pod: dict[str, Any], node: str) -> None:
+        settings = cni_settings_of(pod)
+        if settings is not None:
+            self._ipamd.cni_started(node, pod["metadata"]["uid"], settings)
+            self._dirty_nodes.add(node)
+
+    def _stop(self, key: Key, now: float) -> bool:
+        """Remove a terminating pod after its containers stopped; its IP goes to cooldown."""
+        stop_at = self._stopping.setdefault(key, now + STOP_SECONDS)
+        self._pending[key] = stop_at
+        if now < stop_at:
+            return False
+        del self._stopping[key]
+        self._pending.pop(key, None)
+        self._forget_gone(key)
+        try:
+            self._store.delete("pods", key[1], namespace=key[0], grace_period_seconds=0)
+        except NotFound:
+            return False
+        return True
+
+    def _conditions(self, ready: bool) -> list[dict[str, Any]]:
+        at = self._clock.iso()
+        flag = "True" if ready else "False"
+        extra = {} if ready else {"reason": "ContainersNotReady"}
+        return [
+            {"type": "Initialized", "status": "True", "lastTransitionTime": at},
+            {"type": "Ready", "status": flag, "lastTransitionTime": at, **extra},
+            {"type": "ContainersReady", "status": flag, "lastTransitionTime": at, **extra},
+            {"type": "PodScheduled", "status": "True", "lastTransitionTime": at},
+        ]
+
+    def _run(self, pod: dict[str, Any], node: str, ip: str) -> None:
+        at = self._clock.iso()
+        cid = _container_id(pod["metadata"]["uid"])
+        statuses = [
+            {
+                "name": c["name"],
+                "image": c.get("image", ""),
+                "imageID": f"docker-pullable://{c.get('image', '')}",
+                "containerID": f"docker://{cid}",
+                "ready": True,
+                "started": True,
+                "restartCount": 0,
+                "state": {"running": {"startedAt": at}},
+                "lastState": {},
+            }
+            for c in pod["spec"].get("containers", [])
+        ]
+        status = {
+            "phase": "Running",
+            "hostIP": self._nodes.node_ip.get(node, ""),
+            "podIP": ip,
+            "podIPs": [{"ip": ip}],
+            "startTime": pod.get("status", {}).get("startTime") or at,
+            "conditions": self._conditions(True),
+            "containerStatuses": statuses,
+            "qosClass": "Burstable",
+        }
+        self._patch_status(pod, status)
+
+    def _container_creating(self, pod: dict[str, Any], node: str) -> bool:
+        uid = pod["metadata"]["uid"]
+        if uid in self._warned:
+            return False
+        self._warned.add(uid)
+        meta = pod["metadata"]
+        status = {
+            "phase": "Pending",
+            "hostIP": self._nodes.node_ip.get(node, ""),
+            "startTime": self._clock.iso(),
+            "conditions": self._conditions(False),
+            "containerStatuses": [
+                {
+                    "name": c["name"],
+                    "image": c.get("image", ""),
+                    "imageID": "",
+                    "ready": False,
+                    "started": False,
+                    "restartCount": 0,
+                    "state": {"waiting": {"reason": "ContainerCreating"}},
+                    "lastState": {},
+                }
+                for c in pod["spec"].get("containers", [])
+            ],
+        }
+        self._patch_status(pod, status)
+        message = (
+            "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to set up "
+            f'sandbox container "{_container_id(uid)}" network for pod "{meta["name"]}": '
+            f'NetworkPlugin cni failed to set up pod "{meta["name"]}_{meta["namespace"]}" '
+            f"network: add cmd: {NO_IP_MESSAGE}"
+        )
+        self._event(pod, node, "FailedCreatePodSandBox", message)
+        return True
+
+    def _patch_status(self, pod: dict[str, Any], status: dict[str, Any]) -> None:
+        meta = pod["metadata"]
+        with contextlib.suppress(NotFound):
+            self._store.patch(
+                "pods",
+                meta["name"],
+                {"status": status},
+                namespace=meta["namespace"],
+                subresource="status",
+            )
+
+    def _event(self, pod: dict[str, Any], node: str, reason: str, message: str) -> None:
+        EventRecorder(self._store, "kubelet", host=node).record(
+            pod, reason, message, self._clock.now(), type="Warning"
+        )

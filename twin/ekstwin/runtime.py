@@ -1,0 +1,190 @@
+"""One running sandbox: the AWS twin and the Kubernetes API emulator on
+127.0.0.1, the controllers, and the tick loop that drives virtual time.
+
+Lock order is always the twin's lock, then the store's: the tick loop takes
+both for each pass; HTTP requests to moto take the twin's (and its hooks then
+the store's); HTTP requests to the Kubernetes API take only the store's.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from ekstwin import system
+from ekstwin.aws import AwsTwin
+from ekstwin.clock import DEFAULT_SPEED, VirtualClock
+from ekstwin.controllers.base import ControllerManager
+from ekstwin.controllers.ipamd import Ipamd
+from ekstwin.controllers.kubelet import Kubelet
+from ekstwin.controllers.managed_updates import ManagedNodegroupUpdates
+from ekstwin.controllers.nodes import NodeLifecycle
+from ekstwin.controllers.standard import status_controllers, workload_controllers
+from ekstwin.kubeapi import KubeApiServer, Store
+from ekstwin.scenario import Scenario
+from ekstwin.world import World, build_aws, create_all
+from upgrader.capacity.settings import CniSettings
+from upgrader.errors import BadInputError
+
+SETTLE_TIMEOUT_SECONDS = 60.0
+# Virtual time starts this far in the past and runs faster than the wall clock, so
+# timestamps stay in the past (kubectl ages, pod ages) for hours of wall time.
+CLOCK_HEADSTART_SECONDS = 30 * 24 * 3600
+
+
+class SandboxError(BadInputError):
+    """The scenario's world could not start or settle."""
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoints:
+    aws: str
+    kubernetes: str
+    token: str
+    region: str
+    cluster: str
+
+
+class Sandbox:
+    """A scenario's world, live on 127.0.0.1 until :meth:`stop`."""
+
+    def __init__(self, scenario: Scenario, *, speed: float = DEFAULT_SPEED) -> None:
+        self.scenario = scenario
+        self.clock = VirtualClock(speed, start=time.time() - CLOCK_HEADSTART_SECONDS)
+        self.store = Store(kubernetes_version=scenario.kubernetes.minor_str, now=self.clock.now)
+        self.token = secrets.token_urlsafe(24)
+        self.kube = KubeApiServer(self.store, now=self.clock.now)  # table ages: virtual time
+        self.twin: AwsTwin | None = None
+        self.world: World | None = None
+        self.ipamd: Ipamd | None = None
+        self.nodes: NodeLifecycle | None = None
+        self.managed_updates: ManagedNodegroupUpdates | None = None
+        self.manager: ControllerManager | None = None
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self.failure: BaseException | None = None
+
+    def start(self) -> Endpoints:
+        """Start both servers, build the world and let it settle."""
+        s = self.scenario
+        kube_url = self.kube.start()
+        twin = AwsTwin(self.clock, region=s.region, kube_endpoint=kube_url)
+        self.twin = twin
+        aws_url = twin.start()
+        twin.hooks.cluster_version_changed.append(self._cluster_version_changed)
+        with twin.lock:
+            self.world = build_aws(s, twin)
+            create_all(self.store, system.add_ons(s))
+            self.ipamd = Ipamd(twin, self.clock)
+            cni = CniSettings.from_env(s.cni_version, dict(s.cni_env))
+            self.nodes = NodeLifecycle(
+                self.store,
+                twin,
+                self.clock,
+                self.ipamd,
+                cluster=s.name,
+                cni=cni,
+                stuck_instances=self._stuck_instances(),
+            )
+            kubelet = Kubelet(self.store, self.clock, self.ipamd, self.nodes)
+            # EKS's managed nodegroup updates (drain, replace) after the twin's setup phase
+            self.managed_updates = ManagedNodegroupUpdates(self.store, twin, self.clock, self.nodes)
+            self.manager = ControllerManager(
+                self.store,
+                self.clock,
+                [
+                    self.nodes,
+                    self.managed_updates,
+                    *workload_controllers(self.store, random.Random(0)),
+                    kubelet,
+                    *status_controllers(self.store),
+                ],
+            )
+        self._thread = threading.Thread(target=self._loop, name="sandbox-tick", daemon=True)
+        self._thread.start()
+        # Workloads arrive once the nodes are Ready, so they spread as on a cluster in use.
+        self.wait_until(self.settled, SETTLE_TIMEOUT_SECONDS, "the nodes to be Ready")
+        create_all(self.store, system.workloads(s))
+        self.wait_until(self.settled, SETTLE_TIMEOUT_SECONDS, "the workloads to run")
+        return Endpoints(aws_url, kube_url, self.token, s.region, s.name)
+
+    def _stuck_instances(self) -> frozenset[str]:
+        assert self.twin is not None
+        count = self.scenario.faults.stuck_ipamd_nodes
+        ids = sorted(i.instance_id for i in self.twin.instances() if i.state == "running")
+        return frozenset(ids[:count])
+
+    def _cluster_version_changed(self, cluster: str, version: str) -> None:
+        if cluster == self.scenario.name:
+            self.store.set_kubernetes_version(version)
+
+    def _loop(self) -> None:
+        assert self.twin is not None and self.manager is not None
+        try:
+            while not self._stop.is_set():
+                with self.twin.lock:
+                    fired = self.clock.run_due()
+                    changed = self.manager.step()
+                if not (fired or changed):
+                    self._stop.wait(0.005)
+        except BaseException as err:  # the daemon reports it and exits
+            self.failure = err
+            raise
+
+    def settled(self) -> bool:
+        """Every running instance is a Ready node; every pod runs; no rollout pending."""
+        assert self.twin is not None and self.nodes is not None
+        with self.twin.lock, self.store.lock:
+            running = {i.instance_id for i in self.twin.instances() if i.state == "running"}
+            if set(self.nodes.node_of_instance) != running:
+                return False
+            for node in self.store.list("nodes"):
+                ready = [c for c in node["status"].get("conditions", []) if c["type"] == "Ready"]
+                if not ready or ready[0]["status"] != "True":
+                    return False
+            for d in self.store.list("deployments.apps"):
+                status = d.get("status", {})
+                if status.get("observedGeneration") != d["metadata"].get("generation") or (
+                    status.get("availableReplicas", 0) != d["spec"].get("replicas", 1)
+                    or status.get("updatedReplicas", 0) != d["spec"].get("replicas", 1)
+                ):
+                    return False
+            for ds in self.store.list("daemonsets.apps"):
+                status = ds.get("status", {})
+                want = status.get("desiredNumberScheduled", -1)
+                if status.get("observedGeneration") != ds["metadata"].get("generation") or (
+                    status.get("numberAvailable", 0) != want
+                    or status.get("updatedNumberScheduled", 0) != want
+                ):
+                    return False
+            return all(
+                p.get("status", {}).get("phase") == "Running"
+                and not p["metadata"].get("deletionTimestamp")
+                for p in self.store.list("pods")
+            )
+
+    def wait_until(self, predicate: Callable[[], bool], timeout: float, what: str) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.failure is not None:
+                raise SandboxError("sandbox", f"crashed: {self.failure!r}", "see the sandbox log")
+            if predicate():
+                return
+            time.sleep(0.02)
+        raise SandboxError(
+            f"scenario {self.scenario.name}",
+            f"timed out after {timeout:.0f} s waiting for {what}",
+            "check the scenario's node groups have room for its workloads",
+        )
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+        if self.twin is not None:
+            self.twin.stop()
+        self.kube.stop()

@@ -1,0 +1,343 @@
+"""Sandbox scenario files (DESIGN.md §8, contract: scenario format): parse and validate.
+
+A scenario is a YAML file, or the name of one shipped in ``ekstwin/scenarios``.
+Every problem is reported at once, each naming the key, the problem and the fix.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from upgrader.catalog import instances, versions
+from upgrader.errors import BadInputError, UpgraderError
+from upgrader.semver import Version
+
+AWS_RESERVED_PER_SUBNET = 5  # network, router, DNS, future use, broadcast
+_CPU = re.compile(r"^(\d+)(m?)$")
+_MEM = re.compile(r"^(\d+)(Ki|Mi|Gi)?$")
+_MEM_UNITS = {None: 1, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioSubnet:
+    name: str
+    az: str
+    cidr: str
+    used: int = 0
+
+    @property
+    def usable(self) -> int:
+        """Addresses AWS lets instances use in this subnet."""
+        return ipaddress.ip_network(self.cidr).num_addresses - AWS_RESERVED_PER_SUBNET
+
+    @property
+    def free(self) -> int:
+        return self.usable - self.used
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ScenarioNodeGroup:
+    name: str
+    kind: str
+    instance_type: str
+    desired: int
+    subnets: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pdb:
+    max_unavailable: int | None = None
+    min_available: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Workload:
+    namespace: str
+    name: str
+    replicas: int
+    cpu_millis: int
+    memory_bytes: int
+    pdb: Pdb | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Faults:
+    leaked_enis: tuple[tuple[str, int], ...] = ()
+    stuck_ipamd_nodes: int = 0
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Scenario:
+    """A whole sandbox world and the upgrade target it is meant for."""
+
+    name: str
+    region: str
+    kubernetes: Version
+    cni_version: Version
+    cni_env: tuple[tuple[str, str], ...]
+    subnets: tuple[ScenarioSubnet, ...]
+    control_plane_subnets: tuple[str, ...]
+    nodegroups: tuple[ScenarioNodeGroup, ...]
+    workloads: tuple[Workload, ...]
+    faults: Faults
+    target_kubernetes: Version
+    target_cni: Version | None
+    coredns_replicas: int = 2
+
+    def subnet(self, name: str) -> ScenarioSubnet:
+        return next(s for s in self.subnets if s.name == name)
+
+    @property
+    def namespaces(self) -> tuple[str, ...]:
+        return tuple(sorted({w.namespace for w in self.workloads}))
+
+    @property
+    def pods(self) -> int:
+        return sum(w.replicas for w in self.workloads)
+
+
+class ScenarioError(BadInputError):
+    """A scenario file that cannot be used; lists every problem."""
+
+
+def shipped() -> tuple[str, ...]:
+    """Names of the scenarios shipped inside the package."""
+    folder = resources.files("ekstwin").joinpath("scenarios")
+    return tuple(
+        sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    )
+
+
+def load(ref: str) -> Scenario:
+    """Load a scenario by path or shipped name (``dev``, ``staging``, ``modern``, ``tight``)."""
+    path = Path(ref)
+    if path.is_file():
+        text, where = path.read_text(), str(path)
+    elif ref in shipped():
+        text = resources.files("ekstwin").joinpath(f"scenarios/{ref}.yaml").read_text()
+        where = f"shipped scenario {ref!r}"
+    else:
+        raise ScenarioError(
+            f"scenario {ref!r}",
+            "is neither a file nor a shipped scenario",
+            f"give a path to a scenario YAML, or one of: {', '.join(shipped())}",
+        )
+    try:
+        raw = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        raise ScenarioError(where, f"is not valid YAML: {err}", "fix the YAML syntax") from None
+    return parse(raw, where)
+
+
+class _Problems:
+    def __init__(self, where: str) -> None:
+        self.where = where
+        self.items: list[str] = []
+
+    def add(self, key: str, problem: str) -> None:
+        self.items.append(f"{key}: {problem}")
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise ScenarioError(
+                self.where,
+                "has problems:\n    " + "\n    ".join(self.items),
+                "correct the keys named above (format: DESIGN.md §8)",
+            )
+
+
+def _version(p: _Problems, key: str, value: Any) -> Version | None:
+    try:
+        return Version.parse(str(value), key)
+    except UpgraderError:
+        p.add(key, f"{value!r} is not a version like 1.13 or v1.5.5")
+        return None
+
+
+def _int(p: _Problems, key: str, value: Any, minimum: int = 0) -> int:
+    if not isinstance(value, int) or isinstance(value, bool) or value < minimum:
+        p.add(key, f"{value!r} must be a whole number >= {minimum}")
+        return minimum
+    return value
+
+
+def _quantity(p: _Problems, key: str, value: Any, pattern: re.Pattern[str]) -> int:
+    m = pattern.match(str(value))
+    if not m:
+        p.add(key, f"{value!r} is not a quantity like 100m / 1 (cpu) or 128Mi (memory)")
+        return 0
+    if pattern is _CPU:
+        return int(m.group(1)) * (1 if m.group(2) else 1000)
+    return int(m.group(1)) * _MEM_UNITS[m.group(2)]
+
+
+def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0915 - one pass over a flat format
+    """Validate a parsed scenario document; every problem is reported together."""
+    p = _Problems(where)
+    if not isinstance(raw, dict):
+        p.add("(top level)", "must be a mapping")
+        p.raise_if_any()
+    for key in ("name", "region", "kubernetes", "cni", "subnets", "nodegroups", "target"):
+        if key not in raw:
+            p.add(key, "is required")
+    p.raise_if_any()
+    known = {
+        "name",
+        "region",
+        "kubernetes",
+        "cni",
+        "subnets",
+        "control_plane_subnets",
+        "nodegroups",
+        "workloads",
+        "faults",
+        "target",
+        "coredns",
+    }
+    for key in sorted(set(raw) - known):
+        p.add(key, f"is not a scenario key (known: {', '.join(sorted(known))})")
+
+    region = str(raw["region"])
+    kube = _version(p, "kubernetes", raw["kubernetes"])
+    cat = versions.catalog()
+    if kube is not None:
+        try:
+            cat.kubernetes(kube)
+        except UpgraderError as err:
+            p.add("kubernetes", err.message)
+    cni_raw = raw["cni"] if isinstance(raw["cni"], dict) else {}
+    cni_version = _version(p, "cni.version", cni_raw.get("version"))
+    env = {str(k): str(v) for k, v in (cni_raw.get("env") or {}).items()}
+
+    subnets: list[ScenarioSubnet] = []
+    for i, s in enumerate(raw["subnets"] or []):
+        key = f"subnets[{i}]"
+        try:
+            net = ipaddress.ip_network(str(s.get("cidr")))
+        except ValueError:
+            p.add(f"{key}.cidr", f"{s.get('cidr')!r} is not a CIDR like 10.0.0.0/24")
+            continue
+        az = str(s.get("az", ""))
+        if not az.startswith(region):
+            p.add(f"{key}.az", f"{az!r} is not an AZ of region {region}")
+        sub = ScenarioSubnet(
+            name=str(s.get("name", f"subnet-{i}")),
+            az=az,
+            cidr=str(net),
+            used=_int(p, f"{key}.used", s.get("used", 0)),
+        )
+        if sub.used > sub.usable:
+            p.add(f"{key}.used", f"{sub.used} exceeds the {sub.usable} usable addresses of {net}")
+        subnets.append(sub)
+    names = [s.name for s in subnets]
+    if len(set(names)) != len(names):
+        p.add("subnets", "subnet names must be unique")
+    nets = [ipaddress.ip_network(s.cidr) for s in subnets]
+    for a in range(len(nets)):
+        for b in range(a + 1, len(nets)):
+            if nets[a].overlaps(nets[b]):
+                p.add("subnets", f"{names[a]} and {names[b]} overlap")
+
+    def refs(key: str, values: Any) -> tuple[str, ...]:
+        out = tuple(str(v) for v in values or [])
+        for v in out:
+            if v not in names:
+                p.add(key, f"names unknown subnet {v!r} (known: {', '.join(names)})")
+        return out
+
+    cp_subnets = refs("control_plane_subnets", raw.get("control_plane_subnets") or names)
+    groups: list[ScenarioNodeGroup] = []
+    types = instances.bundled()
+    for i, g in enumerate(raw["nodegroups"] or []):
+        key = f"nodegroups[{i}]"
+        kind = str(g.get("kind", "self-managed"))
+        if kind not in ("self-managed", "managed"):
+            p.add(f"{key}.kind", f"{kind!r} must be self-managed or managed")
+        itype = str(g.get("instance_type"))
+        if itype not in types:
+            p.add(f"{key}.instance_type", f"{itype!r} is not in the instance catalog")
+        groups.append(
+            ScenarioNodeGroup(
+                name=str(g.get("name", f"ng-{i}")),
+                kind=kind,
+                instance_type=itype,
+                desired=_int(p, f"{key}.desired", g.get("desired", 1), 1),
+                subnets=refs(f"{key}.subnets", g.get("subnets") or names),
+            )
+        )
+
+    workloads: list[Workload] = []
+    for i, w in enumerate(raw.get("workloads") or []):
+        key = f"workloads[{i}]"
+        pdb = None
+        if w.get("pdb") is not None:
+            spec = w["pdb"]
+            if (
+                not isinstance(spec, dict)
+                or len(spec) != 1
+                or not (set(spec) <= {"max_unavailable", "min_available"})
+            ):
+                p.add(f"{key}.pdb", "needs exactly one of max_unavailable or min_available")
+            else:
+                ((field, value),) = spec.items()
+                pdb = Pdb(**{field: _int(p, f"{key}.pdb.{field}", value)})
+        workloads.append(
+            Workload(
+                namespace=str(w.get("namespace", "default")),
+                name=str(w.get("name", f"w{i}")),
+                replicas=_int(p, f"{key}.replicas", w.get("replicas", 1)),
+                cpu_millis=_quantity(p, f"{key}.cpu", w.get("cpu", "100m"), _CPU),
+                memory_bytes=_quantity(p, f"{key}.memory", w.get("memory", "128Mi"), _MEM),
+                pdb=pdb,
+            )
+        )
+
+    faults_raw = raw.get("faults") or {}
+    leaked = tuple(
+        sorted(
+            (str(k), _int(p, f"faults.leaked_enis.{k}", v))
+            for k, v in (faults_raw.get("leaked_enis") or {}).items()
+        )
+    )
+    refs("faults.leaked_enis", [k for k, _ in leaked])
+    faults = Faults(
+        leaked_enis=leaked,
+        stuck_ipamd_nodes=_int(
+            p, "faults.stuck_ipamd_nodes", faults_raw.get("stuck_ipamd_nodes", 0)
+        ),
+    )
+
+    target = raw["target"] if isinstance(raw["target"], dict) else {}
+    target_kube = _version(p, "target.kubernetes", target.get("kubernetes"))
+    target_cni = _version(p, "target.cni", target["cni"]) if target.get("cni") else None
+    if kube is not None and target_kube is not None:
+        try:
+            cat.check_kubernetes_step(kube, target_kube)
+        except UpgraderError as err:
+            p.add("target.kubernetes", err.message)
+    coredns = raw.get("coredns") or {}
+    coredns_replicas = _int(p, "coredns.replicas", coredns.get("replicas", 2))
+    p.raise_if_any()
+    assert kube is not None and cni_version is not None and target_kube is not None
+    return Scenario(
+        name=str(raw["name"]),
+        region=region,
+        kubernetes=kube,
+        cni_version=cni_version,
+        cni_env=tuple(sorted(env.items())),
+        subnets=tuple(subnets),
+        control_plane_subnets=cp_subnets,
+        nodegroups=tuple(groups),
+        workloads=tuple(workloads),
+        faults=faults,
+        target_kubernetes=target_kube,
+        target_cni=target_cni,
+        coredns_replicas=coredns_replicas,
+    )
