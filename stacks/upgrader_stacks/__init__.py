@@ -1,24 +1,10 @@
-"""CloudFormation stacks for EKS, built with troposphere, and checks on existing templates.
+"""CloudFormation stacks for EKS, built with troposphere: the templates upgrader owns
+(``control_plane``, ``self_managed``, ``managed``), the launch-template migration of a
+node-group stack on a launch configuration (``migrate``) and what ``upgrader stacks render``
+writes (``owned``).
 
-Besides ``upgrader.adapters`` this is the only package that imports troposphere.
-``tests.support.stack_lint`` needs cfn-lint (a dev dependency) and is not imported here.
+Nothing else in the product imports troposphere. Import the submodules directly:
+this package re-exports nothing, so that the twin, which deploys its stacks with the
+builders, does not load the migration's planner dependencies. The user's templates are
+read by :mod:`upgrader.planner.templates`.
 """
-
-from upgrader_stacks.adopt import StackAdoption, adopt
-from upgrader_stacks.control_plane import control_plane_template
-from upgrader_stacks.managed import managed_nodegroup_template
-from upgrader_stacks.render import render
-from upgrader_stacks.self_managed import self_managed_nodegroup_template
-from upgrader_stacks.specs import ControlPlaneSpec, ManagedNodegroupSpec, SelfManagedNodegroupSpec
-
-__all__ = [
-    "ControlPlaneSpec",
-    "ManagedNodegroupSpec",
-    "SelfManagedNodegroupSpec",
-    "StackAdoption",
-    "adopt",
-    "control_plane_template",
-    "managed_nodegroup_template",
-    "render",
-    "self_managed_nodegroup_template",
-]

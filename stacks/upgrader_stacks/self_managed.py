@@ -94,8 +94,8 @@ def _parameters(t: Template, spec: SelfManagedNodegroupSpec) -> None:
             Parameter(
                 "VpcId",
                 Type="AWS::EC2::VPC::Id",
-                Default=spec.vpc_id,
                 Description="VPC of the nodes",
+                **({"Default": spec.vpc_id} if spec.vpc_id else {}),
             ),
             subnets_parameter("Subnets", spec.subnet_ids, "Subnets the nodes are launched in"),
         ]

@@ -1,7 +1,11 @@
-"""`upgrader apply` on a stack adopted from AWS's 2019 node-group template: CloudFormation's
-own AutoScalingRollingUpdate replaces the nodes, and upgrader drains each one first through
-a termination lifecycle hook. First the twin's lifecycle hooks (over HTTP, virtual time),
-then the whole apply on the Staging sandbox with a pod watcher.
+"""`upgrader apply` on node-group stacks adopted from AWS's templates.
+
+On a launch template under AutoScalingRollingUpdate (AWS's node-group template as teams ran
+it from 2020), CloudFormation's own rolling update replaces the nodes and upgrader drains
+each one first through a termination lifecycle hook: first the twin's lifecycle hooks (over
+HTTP, virtual time), then the whole apply on the Staging sandbox with a pod watcher. On the
+2019 template (a launch configuration), the plan's change set migrates the group to a
+launch template and upgrader's own roll replaces the nodes.
 """
 
 from __future__ import annotations
@@ -21,11 +25,14 @@ from botocore.exceptions import ClientError
 from ekstwin.aws import AwsTwin
 from ekstwin.clock import VirtualClock
 from tests.integration.apply_harness import run_apply
-from tests.integration.test_plan_adoption import SSM, Legacy
+from tests.integration.test_plan_adoption import LEGACY, NODEGROUP_TEMPLATE, SSM, Legacy
 from tests.support.sandbox_clients import sandbox, wait_for
 from tests.support.watchers import start_watcher
 from upgrader.adapters.aws import Aws
 from upgrader.adapters.aws_actions import AwsActions
+from upgrader.model.aws import Stack
+from upgrader.model.cfn_yaml import dump_template, load_template
+from upgrader_stacks.migrate import migrate
 
 pytestmark = pytest.mark.integration
 
@@ -329,10 +336,35 @@ def _pods_on_the_legacy_node(legacy: Legacy) -> None:
         core.patch_node(node, {"spec": {"unschedulable": False}})
 
 
+def rolling_launch_template(upstream: Path) -> str:
+    """AWS's node-group template as teams ran it from 2020: the 2019 one on a launch
+    template (``SecurityGroupIds``), still under its AutoScalingRollingUpdate."""
+    original = load_template((upstream / NODEGROUP_TEMPLATE).read_text())
+    del original["Resources"]["NodeLaunchConfig"]["Properties"]["AssociatePublicIpAddress"]
+    arn = "arn:aws:cloudformation:ap-northeast-1:123456789012:stack/any/1"
+    stack = Stack(
+        name="any",
+        stack_id=arn,
+        status="CREATE_COMPLETE",
+        parameters=(),
+        resources=(),
+        template_body=json.dumps(original),
+    )
+    template = load_template(migrate(stack))
+    template["Resources"]["NodeGroup"]["UpdatePolicy"] = original["Resources"]["NodeGroup"][
+        "UpdatePolicy"
+    ]
+    return dump_template(template)
+
+
 @pytest.fixture(scope="module")
 def adopted(tmp_path_factory: pytest.TempPathFactory, upstream: Path) -> Iterator[Legacy]:
-    """Staging plus staging-legacy (AWS's 2019 template, 1 r5.xlarge at 1.12)."""
-    yield from sandbox(tmp_path_factory, "staging", lambda running: Legacy(running, upstream))
+    """Staging plus staging-legacy (1 r5.xlarge at 1.12 on a launch template under
+    AutoScalingRollingUpdate)."""
+    template = rolling_launch_template(upstream)
+    yield from sandbox(
+        tmp_path_factory, "staging", lambda running: Legacy(running, upstream, template)
+    )
 
 
 def _apply(legacy: Legacy, plan: Path, cwd: Path, *, kill_at: str = "") -> Applied:
@@ -405,3 +437,67 @@ def test_apply_drains_the_nodes_cloudformation_replaces(adopted: Legacy, tmp_pat
     assert len([p for p in pods if p.status.phase == "Running"]) == REPLICAS
     assert adopted.node not in {p.spec.node_name for p in pods}
     print(f"adopted apply: {time.monotonic() - started:.1f} s wall")
+
+
+# The 2019 template: migrated to a launch template by the plan's change set ---------------
+
+
+@pytest.fixture(scope="module")
+def on_launch_configuration(
+    tmp_path_factory: pytest.TempPathFactory, upstream: Path
+) -> Iterator[Legacy]:
+    """Staging plus staging-legacy made from AWS's 2019 template (a launch configuration)."""
+    yield from sandbox(tmp_path_factory, "staging", lambda running: Legacy(running, upstream))
+
+
+def test_apply_migrates_the_2019_group_to_a_launch_template_and_rolls_it(
+    on_launch_configuration: Legacy, tmp_path: Path
+) -> None:
+    legacy = on_launch_configuration
+    cfn, asg = legacy.cfn, legacy.asg
+    asg_name = legacy.legacy_asg()
+    result, out, _ = legacy.plan(tmp_path, legacy.config(tmp_path))
+    assert result.returncode == 0, result.stdout + result.stderr
+    planned = json.loads(out.read_text())
+    step = next(s for s in planned["steps"] if s["id"] == "nodegroup-stack-legacy")
+    name = step["params"]["change_set"]["name"]
+    cfn.delete_change_set(StackName=LEGACY, ChangeSetName=name)  # apply must recreate it
+    before = len(legacy.aws_requests())
+
+    applied = _apply(legacy, out, tmp_path)
+    assert applied.code == 0, applied.stderr + "\n".join(e["message"] for e in applied.events)
+    recreated = f"change set of the plan was gone; created {name}"  # same template, same name
+    assert recreated in applied.messages("nodegroup-stack-legacy")
+
+    # The stack runs the plan's template: the launch configuration is gone, the same ASG
+    # launches from the new launch template at the 1.13 AMI.
+    stack = cfn.describe_stacks(StackName=LEGACY)["Stacks"][0]
+    assert stack["StackStatus"] == "UPDATE_COMPLETE"
+    assert cfn.get_template(StackName=LEGACY)["TemplateBody"] == step["params"]["template"]["body"]
+    values = {p["ParameterKey"]: p["ParameterValue"] for p in stack["Parameters"]}
+    assert values["NodeImageIdSSMParam"] == SSM.format("1.13")
+    resources = {
+        r.get("LogicalResourceId"): r
+        for r in cfn.describe_stack_resources(StackName=LEGACY)["StackResources"]
+    }
+    assert "NodeLaunchConfig" not in resources
+    template_id = resources["NodeLaunchTemplate"]["PhysicalResourceId"]
+    assert resources["NodeGroup"]["PhysicalResourceId"] == asg_name
+    (group,) = asg.describe_auto_scaling_groups(AutoScalingGroupNames=[asg_name])[
+        "AutoScalingGroups"
+    ]
+    assert "LaunchConfigurationName" not in group
+    assert group["LaunchTemplate"]["LaunchTemplateId"] == template_id
+
+    # Its node was replaced by upgrader's roll (drained), never by CloudFormation.
+    (new,) = legacy.legacy_instances()
+    assert new != legacy.instance_id
+    old = legacy.ec2.describe_instances(InstanceIds=[legacy.instance_id])
+    assert old["Reservations"][0]["Instances"][0]["State"]["Name"] == "terminated"
+    kubelet = legacy.core.read_node(legacy.ready_node(new)).status.node_info.kubelet_version
+    assert kubelet.startswith("v1.13."), kubelet
+    roll = applied.messages("nodegroup-roll-legacy")
+    assert roll, applied.events
+    actions = [r["action"] for r in legacy.aws_requests()[before:]]
+    assert "PutLifecycleHook" not in actions  # CloudFormation replaced nothing to drain
+    assert "ExecuteChangeSet" in actions

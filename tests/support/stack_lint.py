@@ -13,7 +13,7 @@ from troposphere import Template
 
 from upgrader.catalog.versions import catalog
 from upgrader.errors import VersionError
-from upgrader_stacks.cfn_yaml import load_template
+from upgrader.model.cfn_yaml import load_template
 
 EKS_VERSIONED_TYPES = ("AWS::EKS::Cluster", "AWS::EKS::Nodegroup")
 _MINOR = re.compile(r"^\d+\.\d+$")

@@ -42,3 +42,19 @@ def test_importing_the_cli_loads_neither_moto_nor_the_twin() -> None:
         [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/"
     )
     assert out.stdout.strip() == ""
+
+
+def test_importing_the_twin_loads_none_of_the_products_deciding_layers() -> None:
+    """import-linter does not see a package's ``__init__`` run by a submodule import; this
+    does (the twin imports the stack builders, never the planner behind the migration)."""
+    code = (
+        "import sys, ekstwin.daemon, ekstwin.runtime, ekstwin.world\n"
+        "deciding = {'cli', 'pipeline', 'executor', 'planner', 'gates', 'runbook', 'capacity'}\n"
+        "parts = [m.split('.') for m in sys.modules]\n"
+        "bad = ['.'.join(p) for p in parts if p[0] == 'upgrader' and p[1:2] and p[1] in deciding]\n"
+        "print(','.join(sorted(bad)))\n"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd="/"
+    )
+    assert out.stdout.strip() == ""

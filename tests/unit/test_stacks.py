@@ -16,15 +16,11 @@ import pytest
 from tests.support.stack_lint import Finding, check_eks_versions, lint
 from upgrader.catalog.versions import catalog
 from upgrader.errors import BadInputError, VersionError
-from upgrader_stacks import (
-    ControlPlaneSpec,
-    ManagedNodegroupSpec,
-    SelfManagedNodegroupSpec,
-    control_plane_template,
-    managed_nodegroup_template,
-    render,
-    self_managed_nodegroup_template,
-)
+from upgrader_stacks.control_plane import control_plane_template
+from upgrader_stacks.managed import managed_nodegroup_template
+from upgrader_stacks.render import render
+from upgrader_stacks.self_managed import self_managed_nodegroup_template
+from upgrader_stacks.specs import ControlPlaneSpec, ManagedNodegroupSpec, SelfManagedNodegroupSpec
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden" / "stacks"
 REGEN = os.environ.get("UPGRADER_REGEN_GOLDEN") == "1"

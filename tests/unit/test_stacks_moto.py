@@ -14,7 +14,9 @@ from moto.server import ThreadedMotoServer
 from moto.ssm.models import Parameter, ssm_backends
 
 from upgrader.catalog.versions import catalog
-from upgrader_stacks import SelfManagedNodegroupSpec, render, self_managed_nodegroup_template
+from upgrader_stacks.render import render
+from upgrader_stacks.self_managed import self_managed_nodegroup_template
+from upgrader_stacks.specs import SelfManagedNodegroupSpec
 
 REGION = "us-west-2"
 AMI = "ami-0eks112aaaaaaaaaa"

@@ -20,6 +20,8 @@ from ekstwin.aws import AwsTwin
 from ekstwin.clock import DEFAULT_SPEED, VirtualClock
 from ekstwin.controllers.base import ControllerManager
 from ekstwin.controllers.ipamd import Ipamd
+from ekstwin.controllers.ipamd.eniconfig import RESOURCE as ENICONFIGS
+from ekstwin.controllers.ipamd.eniconfig import eniconfig_object
 from ekstwin.controllers.kubelet import Kubelet
 from ekstwin.controllers.managed_updates import ManagedNodegroupUpdates
 from ekstwin.controllers.nodes import NodeLifecycle
@@ -27,7 +29,6 @@ from ekstwin.controllers.standard import status_controllers, workload_controller
 from ekstwin.kubeapi import KubeApiServer, Store
 from ekstwin.scenario import Scenario
 from ekstwin.world import World, build_aws, create_all
-from upgrader.capacity.settings import CniSettings
 from upgrader.errors import BadInputError
 
 SETTLE_TIMEOUT_SECONDS = 60.0
@@ -80,14 +81,18 @@ class Sandbox:
             self.world = build_aws(s, twin)
             create_all(self.store, system.add_ons(s))
             self.ipamd = Ipamd(twin, self.clock)
-            cni = CniSettings.from_env(s.cni_version, dict(s.cni_env))
+            eniconfigs = [
+                (ENICONFIGS, eniconfig_object(az, self.world.subnet_ids[subnet]))
+                for az, subnet in s.cni_eniconfigs
+            ]
+            create_all(self.store, eniconfigs)
             self.nodes = NodeLifecycle(
                 self.store,
                 twin,
                 self.clock,
                 self.ipamd,
                 cluster=s.name,
-                cni=cni,
+                eniconfig_by_az=bool(eniconfigs),
                 stuck_instances=self._stuck_instances(),
             )
             kubelet = Kubelet(self.store, self.clock, self.ipamd, self.nodes)

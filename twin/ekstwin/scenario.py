@@ -15,6 +15,8 @@ from typing import Any
 
 import yaml
 
+from ekstwin.scenario_cni import check_eniconfigs, check_env
+from ekstwin.templates import aws_2019_instance_types
 from upgrader.catalog import instances, versions
 from upgrader.errors import BadInputError, UpgraderError
 from upgrader.semver import Version
@@ -23,6 +25,12 @@ AWS_RESERVED_PER_SUBNET = 5  # network, router, DNS, future use, broadcast
 _CPU = re.compile(r"^(\d+)(m?)$")
 _MEM = re.compile(r"^(\d+)(Ki|Mi|Gi)?$")
 _MEM_UNITS = {None: 1, "Ki": 1024, "Mi": 1024**2, "Gi": 1024**3}
+# Node-group stack templates: upgrader's own builder (launch template), or AWS's 2019
+# template (launch configuration under AutoScalingRollingUpdate; self-managed, AL2 only).
+TEMPLATE_UPGRADER = "upgrader"
+TEMPLATE_AWS_2019 = "aws-2019"
+NODEGROUP_TEMPLATES = (TEMPLATE_UPGRADER, TEMPLATE_AWS_2019)
+AL2 = "amazon-linux-2"
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -49,6 +57,7 @@ class ScenarioNodeGroup:
     instance_type: str
     desired: int
     subnets: tuple[str, ...]
+    template: str = TEMPLATE_UPGRADER
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -90,6 +99,7 @@ class Scenario:
     target_kubernetes: Version
     target_cni: Version | None
     coredns_replicas: int = 2
+    cni_eniconfigs: tuple[tuple[str, str], ...] = ()  # AZ -> subnet name (custom networking)
 
     def subnet(self, name: str) -> ScenarioSubnet:
         return next(s for s in self.subnets if s.name == name)
@@ -178,6 +188,34 @@ def _quantity(p: _Problems, key: str, value: Any, pattern: re.Pattern[str]) -> i
     return int(m.group(1)) * _MEM_UNITS[m.group(2)]
 
 
+def _check_template(
+    p: _Problems, key: str, template: str, kind: str, itype: str, kube: Version | None
+) -> None:
+    if template not in NODEGROUP_TEMPLATES:
+        p.add(f"{key}.template", f"{template!r} must be {' or '.join(NODEGROUP_TEMPLATES)}")
+        return
+    if template != TEMPLATE_AWS_2019:
+        return
+    if kind != "self-managed":
+        p.add(f"{key}.template", f"{template} makes a self-managed group; set kind: self-managed")
+    if itype not in aws_2019_instance_types():
+        p.add(
+            f"{key}.instance_type", f"{itype!r} is not among {template}'s NodeInstanceType values"
+        )
+    if kube is None:
+        return
+    try:
+        release = versions.catalog().kubernetes(kube)
+    except UpgraderError:
+        return  # reported under `kubernetes`
+    if AL2 not in release.ami_families:
+        p.add(
+            f"{key}.template",
+            f"{template} launches Amazon Linux 2 nodes and EKS publishes no AL2 AMI for "
+            f"{kube.minor_str}; use template: {TEMPLATE_UPGRADER}",
+        )
+
+
 def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0915 - one pass over a flat format
     """Validate a parsed scenario document; every problem is reported together."""
     p = _Problems(where)
@@ -263,6 +301,8 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         itype = str(g.get("instance_type"))
         if itype not in types:
             p.add(f"{key}.instance_type", f"{itype!r} is not in the instance catalog")
+        template = str(g.get("template", TEMPLATE_UPGRADER))
+        _check_template(p, key, template, kind, itype, kube)
         groups.append(
             ScenarioNodeGroup(
                 name=str(g.get("name", f"ng-{i}")),
@@ -270,8 +310,18 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
                 instance_type=itype,
                 desired=_int(p, f"{key}.desired", g.get("desired", 1), 1),
                 subnets=refs(f"{key}.subnets", g.get("subnets") or names),
+                template=template,
             )
         )
+
+    check_env(p.add, env)
+    eniconfigs = check_eniconfigs(
+        p.add,
+        cni_raw.get("eniconfigs"),
+        env,
+        {s.name: s.az for s in subnets},
+        {s.az for g in groups for s in subnets if s.name in g.subnets},
+    )
 
     workloads: list[Workload] = []
     for i, w in enumerate(raw.get("workloads") or []):
@@ -340,4 +390,5 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         target_kubernetes=target_kube,
         target_cni=target_cni,
         coredns_replicas=coredns_replicas,
+        cni_eniconfigs=eniconfigs,
     )

@@ -1,6 +1,7 @@
 """Creates a scenario's world in the twins: VPC, subnets and their other tenants,
-the control-plane and node-group stacks built by ``upgrader_stacks``, leaked
-ENIs; and the cluster's Kubernetes objects (``ekstwin.system``).
+the control-plane stack built by ``upgrader_stacks``, the node-group stacks
+(``ekstwin.nodegroup_stacks``), leaked ENIs; and the cluster's Kubernetes objects
+(``ekstwin.system``).
 """
 
 from __future__ import annotations
@@ -11,13 +12,12 @@ from typing import Any
 
 from ekstwin.aws import AwsTwin
 from ekstwin.kubeapi import AlreadyExists, Store
-from ekstwin.scenario import Scenario, ScenarioNodeGroup
+from ekstwin.nodegroup_stacks import Network, stack_for
+from ekstwin.scenario import TEMPLATE_AWS_2019, Scenario, ScenarioNodeGroup
 from upgrader.catalog.instances import bundled as bundled_instances
 from upgrader_stacks.control_plane import control_plane_template
-from upgrader_stacks.managed import managed_nodegroup_template
 from upgrader_stacks.render import render
-from upgrader_stacks.self_managed import self_managed_nodegroup_template
-from upgrader_stacks.specs import ControlPlaneSpec, ManagedNodegroupSpec, SelfManagedNodegroupSpec
+from upgrader_stacks.specs import ControlPlaneSpec
 
 LEAKED_INSTANCE = "i-0leaked{index:011d}"
 
@@ -65,65 +65,41 @@ def build_aws(scenario: Scenario, twin: AwsTwin) -> World:
         if s.used:
             twin.take_addresses(subnets[s.name], s.used)
 
-    version = scenario.kubernetes.minor_str
+    network = Network(vpc, subnets)
+    if any(ng.template == TEMPLATE_AWS_2019 for ng in scenario.nodegroups):
+        # What a 2019 setup had: the VPC stack's control-plane security group, given to the
+        # cluster and to the node-group stacks, and an EC2 key pair for the nodes.
+        network = Network(
+            vpc,
+            subnets,
+            control_plane_security_group=twin.create_security_group(
+                vpc, f"{scenario.name}-control-plane", "Cluster communication with worker nodes"
+            ),
+            key_name=twin.create_key_pair(f"{scenario.name}-nodes"),
+        )
+
     cp_stack = control_plane_stack(scenario)
     cp = ControlPlaneSpec(
         cluster_name=scenario.name,
-        kubernetes_version=version,
+        kubernetes_version=scenario.kubernetes.minor_str,
         subnet_ids=tuple(subnets[n] for n in scenario.control_plane_subnets),
     )
     # List parameters are passed explicitly: moto 5.2.5 does not split list Defaults.
-    cp_params = {"SubnetIds": ",".join(cp.subnet_ids), "SecurityGroupIds": ""}
+    cp_params = {
+        "SubnetIds": ",".join(cp.subnet_ids),
+        "SecurityGroupIds": network.control_plane_security_group or "",
+    }
     twin.deploy_stack(cp_stack, render(control_plane_template(cp)), cp_params)
 
     ng_stacks = []
     for ng in scenario.nodegroups:
-        ids = tuple(subnets[n] for n in ng.subnets)
-        body = _nodegroup_template(scenario, ng, vpc, ids)
+        stack = stack_for(scenario, ng, network)
         name = nodegroup_stack(scenario, ng)
-        twin.deploy_stack(name, body, {"Subnets": ",".join(ids)})
+        twin.deploy_stack(name, stack.body, stack.parameters)
         ng_stacks.append(name)
 
     _leak_enis(scenario, twin, subnets)
     return World(vpc, subnets, cp_stack, tuple(ng_stacks))
-
-
-def _nodegroup_template(
-    scenario: Scenario, ng: ScenarioNodeGroup, vpc: str, subnet_ids: tuple[str, ...]
-) -> str:
-    # Room above desired for upgrader's surge; min 1 lets it scale a group back in.
-    min_size, max_size = min(1, ng.desired), max(2 * ng.desired, ng.desired + 2)
-    version = scenario.kubernetes.minor_str
-    if ng.kind == "managed":
-        return render(
-            managed_nodegroup_template(
-                ManagedNodegroupSpec(
-                    cluster_name=scenario.name,
-                    nodegroup_name=ng.name,
-                    kubernetes_version=version,
-                    subnet_ids=subnet_ids,
-                    instance_type=ng.instance_type,
-                    min_size=min_size,
-                    desired_size=ng.desired,
-                    max_size=max_size,
-                )
-            )
-        )
-    return render(
-        self_managed_nodegroup_template(
-            SelfManagedNodegroupSpec(
-                cluster_name=scenario.name,
-                nodegroup_name=ng.name,
-                kubernetes_version=version,
-                vpc_id=vpc,
-                subnet_ids=subnet_ids,
-                instance_type=ng.instance_type,
-                min_size=min_size,
-                desired_size=ng.desired,
-                max_size=max_size,
-            )
-        )
-    )
 
 
 def _leak_enis(scenario: Scenario, twin: AwsTwin, subnets: dict[str, str]) -> None:

@@ -92,11 +92,20 @@ class AwsActions:
         return cloudformation.read_stack(self.aws, name)
 
     def create_change_set(
-        self, stack: str, parameters: dict[str, str], *, description: str
+        self,
+        stack: str,
+        parameters: dict[str, str],
+        *,
+        description: str,
+        template: str | None = None,
     ) -> dict[str, Any]:
         """Create (not execute) an UPDATE change set; see :func:`change_sets.create`."""
         return change_sets.create(
-            self.stack(stack), parameters, description=description, aws=self.aws
+            self.stack(stack),
+            parameters,
+            description=description,
+            template=template,
+            aws=self.aws,
         )
 
     def execute_change_set(self, stack: str, change_set: str) -> None:

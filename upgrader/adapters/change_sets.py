@@ -1,9 +1,10 @@
 """CloudFormation change sets that ``plan`` creates for review and never executes.
 
-A change set keeps the stack's template (``UsePreviousTemplate``) and every
-parameter's previous value except the ones the plan changes. Its name,
-``upgrader-<hash>``, derives from the stack and the parameters, so planning
-the same change twice yields the same name.
+A change set keeps the stack's template (``UsePreviousTemplate``), or carries the
+plan's new one (``TemplateBody``: a node-group stack migrated from a launch
+configuration), and every parameter's previous value except the ones the plan
+changes. Its name, ``upgrader-<hash>``, derives from the stack, the parameters and
+the new template, so planning the same change twice yields the same name.
 """
 
 from __future__ import annotations
@@ -30,9 +31,13 @@ _NO_CHANGE_REASONS = ("didn't contain changes", "No updates are to be performed"
 _PENDING = frozenset({"CREATE_PENDING", "CREATE_IN_PROGRESS"})
 
 
-def change_set_name(stack: str, parameters: dict[str, str]) -> str:
-    """``upgrader-`` + a short hash of the stack name and the requested parameters."""
-    text = json.dumps([stack, sorted(parameters.items())], separators=(",", ":"))
+def change_set_name(stack: str, parameters: dict[str, str], template: str | None = None) -> str:
+    """``upgrader-`` + a short hash of the stack name, the requested parameters and the
+    new template (if any)."""
+    parts: list[Any] = [stack, sorted(parameters.items())]
+    if template is not None:
+        parts.append(hashlib.sha256(template.encode()).hexdigest())
+    text = json.dumps(parts, separators=(",", ":"))
     return PREFIX + hashlib.sha256(text.encode()).hexdigest()[:12]
 
 
@@ -58,9 +63,15 @@ def region_of(stack: Stack) -> str:
 
 
 def create(
-    stack: Stack, parameters: dict[str, str], *, description: str, aws: Aws | None = None
+    stack: Stack,
+    parameters: dict[str, str],
+    *,
+    description: str,
+    template: str | None = None,
+    aws: Aws | None = None,
 ) -> dict[str, Any]:
-    """Create (never execute) an UPDATE change set setting ``parameters`` on ``stack``.
+    """Create (never execute) an UPDATE change set setting ``parameters`` on ``stack``,
+    with ``template`` as its new template when given (else the stack's own).
 
     Returns ``{"name", "id", "stack", "status", "changes": [{"action", "logical_id",
     "type", "replacement"}]}``; ``status`` is ``CREATE_COMPLETE``, or ``NO_CHANGES``
@@ -77,7 +88,7 @@ def create(
         )
     aws = aws or Aws.connect(region_of(stack))
     cfn = aws.cfn
-    name = change_set_name(stack.name, parameters)
+    name = change_set_name(stack.name, parameters, template)
     subject = f"change set {name} on stack {stack.name}"
     _delete_named(cfn, stack.name, name)  # a previous plan's copy of the very same change
     request: list[ParameterTypeDef] = [
@@ -91,12 +102,17 @@ def create(
         with aws_errors(
             subject, "CreateChangeSet", not_found_hint=missing_stack_hint(stack.name, aws.region)
         ):
+            source: dict[str, Any] = (
+                {"TemplateBody": template}
+                if template is not None
+                else {"UsePreviousTemplate": True}
+            )
             created = cfn.create_change_set(
                 StackName=stack.name,
                 ChangeSetName=name,
                 ChangeSetType="UPDATE",
-                UsePreviousTemplate=True,
                 Parameters=request,
+                **source,
                 Capabilities=["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"],
                 Description=description[:1024],
             )

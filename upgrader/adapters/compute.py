@@ -241,6 +241,7 @@ def subnets(aws: Aws, subnet_ids: list[str]) -> tuple[Subnet, ...]:
             az=raw.get("AvailabilityZone", ""),
             cidr=raw.get("CidrBlock", ""),
             available_ips=int(raw.get("AvailableIpAddressCount", 0)),
+            vpc_id=raw.get("VpcId", ""),
         )
         for raw in _ec2_items(
             aws, "describe_subnets", "DescribeSubnets", "Subnets", "subnet-id", subnet_ids

@@ -1,9 +1,9 @@
 """Jsonnet evaluation (the only module importing ``_gojsonnet``) and ``upgrader compile``.
 
-The library (top-level ``jsonnet/``, installed as ``upgrader.jsonnet``) is served from the package through an import
-callback, so evaluation works from any directory after ``pip install .``. A team's own
-manifests (config ``manifests:``) may be jsonnet, YAML or JSON; their jsonnet can import the
-library as ``upgrader/lib/<file>.libsonnet``.
+The library (top-level ``jsonnet/``, installed as ``upgrader.jsonnet``) is served from the
+package through an import callback, so evaluation works from any directory after
+``pip install .``. A team's own manifests (config ``manifests:``) may be jsonnet, YAML or
+JSON; their jsonnet can import the library as ``upgrader/lib/<file>.libsonnet``.
 """
 
 from __future__ import annotations

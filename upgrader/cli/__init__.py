@@ -6,7 +6,7 @@ import sys
 
 import typer
 
-from upgrader.cli import apply, capacity, catalog, plan, sandbox
+from upgrader.cli import apply, capacity, catalog, plan, sandbox, stacks
 from upgrader.errors import ExitCode, UpgraderError
 
 app = typer.Typer(
@@ -26,6 +26,7 @@ app.command("compile")(plan.compile_manifests)
 app.command("capacity")(capacity.capacity)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(sandbox.app, name="sandbox")
+app.add_typer(stacks.app, name="stacks")
 
 
 def main() -> None:

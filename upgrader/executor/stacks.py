@@ -1,5 +1,6 @@
 """Steps that update a CloudFormation stack through the plan's change set: the
-control plane (then EKS reports the new version) and a node group's template."""
+control plane (then EKS reports the new version) and a node group's stack (new parameters,
+and for a stack migrated from a launch configuration the plan's new template)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,12 @@ def _parameters(step: Step) -> dict[str, str]:
     return {str(k): str(v) for k, v in dict(step.params.get("parameters", {})).items()}
 
 
+def _template(step: Step) -> str | None:
+    """The new template the step's change set carries (a launch-template migration)."""
+    template = step.params.get("template")
+    return str(template["body"]) if isinstance(template, dict) else None
+
+
 def update_stack(
     s: Session, step: Step, *, timeout: float, on_poll: Callable[[], None] | None = None
 ) -> None:
@@ -31,18 +38,23 @@ def update_stack(
     new values is not touched again. ``on_poll`` runs after every poll of the stack.
     """
     name = str(step.params["stack"])
-    wanted = _parameters(step)
+    wanted, template = _parameters(step), _template(step)
     live = s.aws.stack(name)
     if live.status.endswith("_IN_PROGRESS"):
         s.emit("wait", f"stack {name} is already {live.status}; waiting for it")
-    elif all(live.parameter(k) == v for k, v in wanted.items()):
-        s.emit("info", f"stack {name} already has {wanted}")
+    elif all(live.parameter(k) == v for k, v in wanted.items()) and (
+        template is None or live.template_body == template
+    ):
+        s.emit(
+            "info",
+            f"stack {name} already has {wanted}" + (" and the new template" if template else ""),
+        )
     else:
         change_set: dict[str, Any] = dict(step.params.get("change_set") or {})
         names = {c.name for c in live.change_sets} | {c.change_set_id for c in live.change_sets}
         if change_set.get("name") not in names:
             change_set = s.aws.create_change_set(
-                name, wanted, description=f"upgrader apply: {step.description}"
+                name, wanted, description=f"upgrader apply: {step.description}", template=template
             )
             s.emit("info", f"change set of the plan was gone; created {change_set['name']}")
         s.emit("info", f"executing change set {change_set['name']} on stack {name}")

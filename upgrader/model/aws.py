@@ -26,6 +26,7 @@ class Subnet:
     az: str
     cidr: str
     available_ips: int
+    vpc_id: str = ""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -22,7 +22,10 @@ step.params / step.predicted by kind:
                   params {"namespace", "name", "resource", "from", "to", "manifest": {...}}
                   predicted {"nodes": int}            (cni: one step per CNI minor)
   nodegroup-stack params {"stack", "nodegroup", "parameters": {str: str}, "change_set": ...,
-                          "update_policy": str}
+                          "update_policy": str,
+                          "template": {"body": str, "diff": str, "reason": str}}
+                  ("template" only when the change set carries a new template: a group
+                  migrated from a launch configuration; "update_policy" is then the new one's)
   nodegroup-roll  params {"nodegroup", "stack", "asg", "kind", "instance_type",
                           "waves": [[instance_id]], "surge": int}
                   predicted {"waves": int, "lower_bound": int, "subnets": [{"subnet_id",

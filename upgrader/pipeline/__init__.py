@@ -18,6 +18,7 @@ from upgrader.pipeline.plan import (
     runbook,
 )
 from upgrader.pipeline.sandbox import sandbox_down, sandbox_up
+from upgrader.pipeline.stacks import RenderedStack, render_stacks
 
 __all__ = [
     "CapacityReport",
@@ -25,6 +26,7 @@ __all__ = [
     "ClusterCapacity",
     "DemoResult",
     "PlanResult",
+    "RenderedStack",
     "Status",
     "apply",
     "cluster_capacity",
@@ -34,6 +36,7 @@ __all__ = [
     "instance_capacity",
     "plan",
     "refresh_instance_catalog",
+    "render_stacks",
     "runbook",
     "sandbox_down",
     "sandbox_up",

@@ -22,6 +22,7 @@ from upgrader.planner import make_plan
 from upgrader.planner.versions import plan_versions
 from upgrader.runbook import render
 from upgrader.runbook.capacity import section as capacity_section
+from upgrader_stacks.migrate import migrations
 
 STACK_STEPS = frozenset({"control-plane", "nodegroup-stack"})
 COREDNS = ("Deployment", "kube-system", "coredns")
@@ -50,6 +51,12 @@ def compile_manifests(state: ClusterState, config: Config) -> dict[str, list[dic
     )
 
 
+def rendered_templates(state: ClusterState, config: Config) -> dict[str, str]:
+    """The launch-template migration of every node-group stack still on a launch
+    configuration (rendered by ``upgrader_stacks``; the planner takes it as data)."""
+    return migrations(s for s in state.stacks if s.name in config.nodegroup_stacks)
+
+
 def _with_change_set(step: Step, state: ClusterState) -> Step:
     stack = state.stack(str(step.params["stack"]))
     if stack is None:
@@ -58,8 +65,12 @@ def _with_change_set(step: Step, state: ClusterState) -> Step:
         parameters = {str(step.params["parameter"]): str(step.params["to"])}
     else:
         parameters = {str(k): str(v) for k, v in dict(step.params["parameters"]).items()}
+    template = step.params.get("template")
     change_set = change_sets.create(
-        stack, parameters, description=f"upgrader plan: {step.description}"
+        stack,
+        parameters,
+        description=f"upgrader plan: {step.description}",
+        template=str(template["body"]) if isinstance(template, Mapping) else None,
     )
     return dataclasses.replace(step, params={**step.params, "change_set": change_set})
 
@@ -68,7 +79,8 @@ def make(config: Config) -> Plan:
     """Discover, compile, gate and plan; then create this plan's change sets."""
     state = discover(config)
     manifests = compile_manifests(state, config)
-    plan = make_plan(state, config, manifests=manifests)
+    templates = rendered_templates(state, config)
+    plan = make_plan(state, config, manifests=manifests, templates=templates)
     for stack in state.stacks:
         change_sets.delete_previous(stack)
     steps = tuple(_with_change_set(s, state) if s.kind in STACK_STEPS else s for s in plan.steps)
@@ -147,4 +159,5 @@ def cluster_capacity(config_path: Path) -> ClusterCapacity:
     """Node groups, subnets and each roll's predicted addresses, from live state
     (read-only: no change sets are created)."""
     cfg = config_file.load(config_path)
-    return ClusterCapacity(make_plan(discover(cfg), cfg))
+    state = discover(cfg)
+    return ClusterCapacity(make_plan(state, cfg, templates=rendered_templates(state, cfg)))

@@ -19,6 +19,7 @@ from upgrader.planner.versions import VersionPlan, plan_versions
 from upgrader.semver import Version
 
 NO_MANIFESTS: Mapping[str, Any] = MappingProxyType({})
+NO_TEMPLATES: Mapping[str, str] = MappingProxyType({})
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -70,13 +71,16 @@ def make_plan(
     config: Config,
     *,
     manifests: Mapping[str, Any] = NO_MANIFESTS,
+    templates: Mapping[str, str] = NO_TEMPLATES,
     now_iso: str | None = None,
 ) -> Plan:
     """Plan the upgrade of ``state`` to ``config``'s targets. Pure and deterministic.
 
     ``manifests`` holds compiled manifests as plain data: ``aws-node@<tag>``,
     ``kube-proxy`` and ``coredns`` are embedded in their steps; every entry is
-    checked for removed APIs. ``now_iso`` only ages stuck pods (POD001).
+    checked for removed APIs. ``templates`` maps the name of every node-group stack on a
+    launch configuration to its rendered launch-template migration (``upgrader_stacks.
+    migrate``), which its change set carries. ``now_iso`` only ages stuck pods (POD001).
     Raises VersionError for a Kubernetes skip or downgrade, BadInputError for
     stacks the planner cannot update with parameters.
     """
@@ -88,7 +92,9 @@ def make_plan(
     steps.extend(addon_steps(state, versions, manifests))
     rows = []
     for group, roll in zip(prep.groups, inputs.groups, strict=True):
-        stack_step, roll_step, image_to = nodegroup_steps(state, versions, group, roll)
+        stack_step, roll_step, image_to = nodegroup_steps(
+            state, versions, group, roll, templates.get(group.stack.name)
+        )
         steps.extend((stack_step, roll_step))
         rows.append(nodegroup_row(state, group, prep.target_cni, image_to))
     steps.append(verify_step())

@@ -1,72 +1,32 @@
 """Which stack parameters carry the Kubernetes version and the node AMI, and their new values.
 
-Read from the stack's own template and parameters (the user's template is never
-replaced): ours names the control-plane version ``KubernetesVersion``, AWS's 2019
-cluster template ``ClusterVersion``; node groups use ``NodeImageIdSSMParam`` or
-``NodeImageId`` as AWS's 2019 node-group template does.
+Read from the stack's template (:mod:`upgrader.planner.templates`) and parameters: ours
+names the control-plane version ``KubernetesVersion``, AWS's 2019 cluster template
+``ClusterVersion``; node groups use ``NodeImageIdSSMParam`` or ``NodeImageId`` as AWS's
+2019 node-group template does.
 """
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
-from typing import Any
-
-import yaml
-
 from upgrader.catalog.versions import catalog
 from upgrader.errors import BadInputError
 from upgrader.model.aws import Pairs, Stack
+from upgrader.planner.templates import ROLLING, Expr, StackAdoption, read
 
 VERSION_PARAMETERS = ("KubernetesVersion", "ClusterVersion", "Version", "EksVersion")
 SSM_PREFIX = "/aws/service/eks/optimized-ami/"
 IMAGE_SSM_PARAMETER = "NodeImageIdSSMParam"
 IMAGE_ID_PARAMETER = "NodeImageId"
-# `Version: !Ref P`, `Version: {Ref: P}` or `"Version": {"Ref": "P"}` in YAML or JSON
-_VERSION_REF = re.compile(
-    r"""["']?Version["']?\s*:\s*(?:!Ref\s+|\{\s*["']?Ref["']?\s*:\s*)["']?([A-Za-z0-9]+)"""
-)
-_ROLLING = "AutoScalingRollingUpdate"
-_REPLACING = "AutoScalingReplacingUpdate"
-_ASG = "AWS::AutoScaling::AutoScalingGroup"
+EKS_MANAGED = "eks-managed"
 
 
-class _TemplateLoader(yaml.SafeLoader):
-    """Every scalar a string (CloudFormation reads ``1.10`` as "1.10"); short tags such as
-    ``!Ref X`` become their long form."""
-
-    yaml_implicit_resolvers: dict[Any, Any] = {}  # noqa: RUF012 - PyYAML's class-level table
-
-
-def _short_tag(loader: yaml.SafeLoader, tag: str, node: yaml.Node) -> dict[str, Any]:
-    name = tag.removeprefix("!")
-    key = name if name in ("Ref", "Condition") else f"Fn::{name}"
-    if isinstance(node, yaml.MappingNode):
-        return {key: loader.construct_mapping(node, deep=True)}
-    if isinstance(node, yaml.SequenceNode):
-        return {key: loader.construct_sequence(node, deep=True)}
-    value = loader.construct_scalar(node)  # type: ignore[arg-type]
-    return {key: value.split(".", 1) if name == "GetAtt" else value}
-
-
-_TemplateLoader.add_multi_constructor("!", _short_tag)
-
-
-def template_of(stack: Stack) -> Mapping[str, Any]:
-    """The stack's template as plain data ({} when it cannot be read)."""
-    try:
-        loaded = yaml.load(stack.template_body, Loader=_TemplateLoader)  # a SafeLoader
-    except yaml.YAMLError:
-        return {}
-    return loaded if isinstance(loaded, Mapping) else {}
-
-
-def check_allowed_values(stack: Stack, changes: Mapping[str, str]) -> None:
+def check_allowed_values(stack: Stack, changes: dict[str, str]) -> None:
     """Refuse a change CloudFormation would reject: a new value outside its parameter's
-    ``AllowedValues`` (only a template change, which upgrader never makes, can allow it)."""
-    declared = template_of(stack).get("Parameters") or {}
+    ``AllowedValues`` (only a template change can allow it)."""
+    adoption = read(stack)
     for key, value in sorted(changes.items()):
-        allowed = [str(v) for v in (declared.get(key) or {}).get("AllowedValues") or ()]
+        spec = adoption.parameter(key)
+        allowed = spec.allowed_values if spec else ()
         if allowed and value not in allowed:
             raise BadInputError(
                 f"stack {stack.name}",
@@ -81,9 +41,11 @@ def check_allowed_values(stack: Stack, changes: Mapping[str, str]) -> None:
 def version_parameter(stack: Stack, current: str) -> str | None:
     """The parameter the stack's EKS resource takes its ``Version`` from, or None."""
     params = dict(stack.parameters)
-    for match in _VERSION_REF.finditer(stack.template_body):
-        if match.group(1) in params:
-            return match.group(1)
+    adoption = read(stack)
+    for source in (*adoption.clusters, *adoption.managed_nodegroups):
+        for name in source.refs:
+            if name in params:
+                return name
     for name in VERSION_PARAMETERS:
         if name in params:
             return name
@@ -131,44 +93,37 @@ def image_change(
     return {ssm_key: path}, path
 
 
-def _shown(value: Any, parameters: Mapping[str, str]) -> str:
-    """A policy value as text, a ``Ref`` to a parameter shown with its value."""
-    if isinstance(value, Mapping) and set(value) == {"Ref"} and value["Ref"] in parameters:
-        return f"{parameters[value['Ref']]} ({value['Ref']})"
-    return str(value)
+def _shown(setting: Expr | None, default: str, values: dict[str, str]) -> str:
+    return setting.shown(values) if setting is not None else default
 
 
-def _rolling_update(template: Mapping[str, Any], parameters: Mapping[str, str]) -> str | None:
-    resources = template.get("Resources") or {}
-    for name, resource in sorted(resources.items()):
-        if not isinstance(resource, Mapping) or resource.get("Type") != _ASG:
+def rolling_update(adoption: StackAdoption, parameters: Pairs) -> str | None:
+    """How CloudFormation's own AutoScalingRollingUpdate replaces the nodes, or None."""
+    values = dict(parameters)
+    for group in adoption.self_managed_groups:  # sorted by logical id
+        policy = group.update_policy
+        if not policy.rolling_update:
             continue
-        rolling = (resource.get("UpdatePolicy") or {}).get(_ROLLING)
-        if not isinstance(rolling, Mapping):
-            continue
-        batch = _shown(rolling.get("MaxBatchSize", "1"), parameters)
-        keep = _shown(rolling.get("MinInstancesInService", "0"), parameters)
-        pause = _shown(rolling.get("PauseTime", "PT0S"), parameters)
+        batch = _shown(policy.max_batch_size, "1", values)
+        keep = _shown(policy.min_instances_in_service, "0", values)
+        pause = _shown(policy.pause_time, "PT0S", values)
         return (
-            f"{_ROLLING} on {name}: executing this change set makes CloudFormation replace "
-            f"the group's nodes itself, {batch} at a time, keeping {keep} in service and "
-            f"pausing {pause} between batches, WITHOUT cordoning or draining them (pods die "
-            "with their node, PodDisruptionBudgets are ignored)"
+            f"{ROLLING} on {group.resource}: executing this change set makes CloudFormation "
+            f"replace the group's nodes itself, {batch} at a time, keeping {keep} in service "
+            f"and pausing {pause} between batches, WITHOUT cordoning or draining them (pods "
+            "die with their node, PodDisruptionBudgets are ignored)"
         )
     return None
 
 
-def update_policy(stack: Stack, managed: bool) -> str:
+def update_policy(adoption: StackAdoption, parameters: Pairs, managed: bool) -> str:
     """What CloudFormation or EKS itself does to running nodes on this stack update: the
     UpdatePolicy's name, and for a rolling update how it replaces the nodes."""
     if managed:
-        return "eks-managed"
-    template = template_of(stack)
-    rolling = _rolling_update(template, dict(stack.parameters)) if template else None
+        return EKS_MANAGED
+    rolling = rolling_update(adoption, parameters)
     if rolling is not None:
         return rolling
-    if _ROLLING in stack.template_body:
-        return _ROLLING
-    if _REPLACING in stack.template_body:
-        return _REPLACING
+    if any(g.update_policy.replacing_update for g in adoption.self_managed_groups):
+        return "AutoScalingReplacingUpdate"
     return "none"

@@ -23,6 +23,8 @@ from upgrader.planner.parameters import (
     update_policy,
     version_parameter,
 )
+from upgrader.planner.template_change import template_change
+from upgrader.planner.templates import adopt, read
 from upgrader.planner.versions import ABSENT, AWS_NODE, COREDNS, KUBE_PROXY, SYSTEM, VersionPlan
 
 CONTROL_PLANE_MINUTES = [24, 60]  # eksctl#2096 (about 24 min), eksctl#3310 (about 60 min)
@@ -201,11 +203,17 @@ def _roll_prediction(state: ClusterState, roll: RollPlan) -> Json:
 
 
 def nodegroup_steps(
-    state: ClusterState, versions: VersionPlan, group: NodeGroup, roll: GroupRoll
+    state: ClusterState,
+    versions: VersionPlan,
+    group: NodeGroup,
+    roll: GroupRoll,
+    template: str | None = None,
 ) -> tuple[Step, Step, str]:
-    """The group's stack update and roll, and what its image becomes."""
+    """The group's stack update and roll, and what its image becomes. ``template`` is the
+    rendered new template of a stack on a launch configuration (required for one)."""
     dst = versions.to.kubernetes
     stack = group.stack
+    adoption = read(stack)
     if group.kind == MANAGED:
         key = version_parameter(stack, group.managed.version if group.managed else "")
         if key is None:
@@ -218,23 +226,31 @@ def nodegroup_steps(
     else:
         changes, image_to = image_change(stack, dst, state.ami_parameters)
     check_allowed_values(stack, changes)
-    policy = update_policy(stack, group.kind == MANAGED)
+    params: dict[str, Any] = {
+        "stack": stack.name,
+        "nodegroup": group.name,
+        "parameters": dict(sorted(changes.items())),
+        "change_set": None,
+    }
+    migrating = group.kind != MANAGED and bool(adoption.on_launch_configuration)
+    if migrating:
+        if template is None:
+            raise ValueError(f"no migrated template was rendered for stack {stack.name}")
+        params["update_policy"] = update_policy(adopt(template), stack.parameters, False)
+        params["template"] = template_change(stack, adoption, template)
+    else:
+        params["update_policy"] = update_policy(adoption, stack.parameters, group.kind == MANAGED)
+    migration = ", migrating its launch configuration to a launch template" if migrating else ""
     stack_step = Step(
         id=f"nodegroup-stack-{group.name}",
         kind="nodegroup-stack",
         description=(
             f"Update stack {stack.name} of node group {group.name} "
             f"({', '.join(f'{k}={v}' for k, v in sorted(changes.items()))}) through a change "
-            "set; running nodes are replaced by the next step, drained first."
+            f"set{migration}; running nodes are replaced by the next step, drained first."
         ),
         gates=GATES_NODEGROUP_STACK,
-        params={
-            "stack": stack.name,
-            "nodegroup": group.name,
-            "parameters": dict(sorted(changes.items())),
-            "change_set": None,
-            "update_policy": policy,
-        },
+        params=params,
     )
     by_node = {n.name: n.instance_id for n in state.nodes}
     wave_ids = [

@@ -13,8 +13,8 @@ from upgrader.model.plan import Plan, Step
 from upgrader.runbook import kubectl
 from upgrader.runbook.context import UNKNOWN, cni_env, nodegroup
 from upgrader.runbook.ipamd import IpamdGuide, guide
-from upgrader.runbook.markdown import inline, table
-from upgrader.runbook.redact import safe_mapping
+from upgrader.runbook.markdown import code, inline, table
+from upgrader.runbook.redact import safe_mapping, scrub
 from upgrader.semver import Version
 
 CFN_EVENTS_QUERY = (
@@ -350,6 +350,14 @@ def _nodegroup_stack(plan: Plan, step: Step, plan_file: str) -> StepGuide:
             + (f"  # expect {view.image_to}" if view else "")
         )
     replacing = replaces_instances(step)
+    template = step.params.get("template")
+    saved = f"{stack}.before.yaml"
+    if isinstance(template, Mapping):
+        details += _template_change(template)
+        commands.append(
+            f"aws cloudformation get-template --region {region} --stack-name {stack}"
+            f" --query TemplateBody --output text > {saved}  # the template before, kept"
+        )
     change_set = step.params.get("change_set")
     if isinstance(change_set, Mapping):
         details.append(_change_table(change_set))
@@ -364,6 +372,11 @@ def _nodegroup_stack(plan: Plan, step: Step, plan_file: str) -> StepGuide:
         f"Updates stack {inline(stack)} of node group {inline(group)} to the"
         f" {plan.to.kubernetes} AMI{image}."
     )
+    if isinstance(template, Mapping):
+        what += (
+            " Its change set also replaces the stack's template: the launch configuration"
+            " becomes a launch template (diff below)."
+        )
     if replacing:
         what += _drained_by_hook(policy, asg)
         commands += [
@@ -393,6 +406,14 @@ def _nodegroup_stack(plan: Plan, step: Step, plan_file: str) -> StepGuide:
             + (f" (AMI {inline(view.image_from)})" if view else "")
             + " before the roll starts."
         )
+    source = "--use-previous-template"
+    if isinstance(template, Mapping):
+        source = f"--template-body file://{saved}"
+        rollback += (
+            f" Going back to the launch configuration also needs the template saved before"
+            f" ({inline(saved)}), and AWS refuses it where launch configurations are disabled:"
+            " prefer rolling forward."
+        )
     return StepGuide(
         what=what,
         details=tuple(details),
@@ -400,10 +421,20 @@ def _nodegroup_stack(plan: Plan, step: Step, plan_file: str) -> StepGuide:
         rollback=rollback,
         rollback_commands=(
             f"aws cloudformation create-change-set --region {region} --stack-name {stack}"
-            " --change-set-name upgrader-rollback --use-previous-template"
+            f" --change-set-name upgrader-rollback {source}"
             " --parameters ParameterKey=<parameter>,ParameterValue=<previous value> ...",
         ),
     )
+
+
+def _template_change(template: Mapping[str, Any]) -> list[str]:
+    """Why the node group's template changes, and the change as a unified diff."""
+    reason = " ".join(str(template.get("reason", "")).split())
+    diff = str(template.get("diff", "")).splitlines()
+    return [
+        "**Template change** (the change set carries a new template): " + scrub(reason),
+        code([scrub(line) for line in diff], "diff") if diff else "No line changes.",
+    ]
 
 
 def _waves(step: Step) -> list[list[str]]:

@@ -97,6 +97,8 @@ def test_one_ready_node_per_instance_and_every_pod_running_on_an_eni_address(liv
 
 
 def test_free_addresses_per_subnet_equal_the_capacity_engine(live: Live) -> None:
+    """A cross-check of two implementations: the twin's own ipamd allocated these addresses
+    (test_twin_independence proves it never asks the capacity engine)."""
     s = live.scenario
     cni = CniSettings.from_env(s.cni_version, dict(s.cni_env))
     catalog = bundled_instances()

@@ -119,3 +119,70 @@ def test_staging_rolls_and_tight_is_blocked() -> None:
     assert _roll("staging") == (False, 1)
     blocked, _ = _roll("tight")
     assert blocked
+
+
+def test_staging_runs_aws_2019_template_and_the_others_the_builder() -> None:
+    templates = {
+        name: {g.template for g in scenario.load(name).nodegroups} for name in scenario.shipped()
+    }
+    assert templates == {
+        "dev": {"upgrader"},
+        "modern": {"upgrader"},
+        "staging": {"aws-2019"},
+        "tight": {"upgrader"},
+    }
+
+
+def _with_group(tmp_path: Path, group: str, kubernetes: str = "1.12") -> Path:
+    path = tmp_path / "s.yaml"
+    path.write_text(f"""
+name: s
+region: ap-northeast-1
+kubernetes: "{kubernetes}"
+cni: {{version: v1.5.5}}
+subnets:
+  - {{name: a, az: ap-northeast-1a, cidr: 10.0.0.0/24}}
+nodegroups:
+  - {group}
+target: {{kubernetes: "{kubernetes[:-1]}{int(kubernetes[-1]) + 1}"}}
+""")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("group", "kubernetes", "needles"),
+    [
+        (
+            "{name: w, template: aws-2018, instance_type: r5.xlarge}",
+            "1.12",
+            ["nodegroups[0].template", "'aws-2018' must be upgrader or aws-2019"],
+        ),
+        (
+            "{name: w, kind: managed, template: aws-2019, instance_type: r5.xlarge}",
+            "1.14",
+            ["nodegroups[0].template", "set kind: self-managed"],
+        ),
+        (
+            "{name: w, template: aws-2019, instance_type: m6i.large}",
+            "1.12",
+            ["nodegroups[0].instance_type", "not among aws-2019's NodeInstanceType values"],
+        ),
+        (
+            "{name: w, template: aws-2019, instance_type: r5.xlarge}",
+            "1.33",
+            ["no AL2 AMI for 1.33", "use template: upgrader"],
+        ),
+    ],
+)
+def test_nodegroup_template_is_validated(
+    tmp_path: Path, group: str, kubernetes: str, needles: list[str]
+) -> None:
+    with pytest.raises(scenario.ScenarioError) as info:
+        scenario.load(str(_with_group(tmp_path, group, kubernetes)))
+    for needle in needles:
+        assert needle in info.value.message, info.value.message
+
+
+def test_template_defaults_to_the_builder(tmp_path: Path) -> None:
+    path = _with_group(tmp_path, "{name: w, instance_type: r5.xlarge}")
+    assert scenario.load(str(path)).nodegroups[0].template == "upgrader"

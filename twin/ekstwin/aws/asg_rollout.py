@@ -15,7 +15,8 @@ from typing import Any
 from moto.autoscaling.models import InstanceState
 from moto.moto_api._internal import mock_random
 
-from ekstwin.aws import addresses, asg_activities, asg_lifecycle
+from ekstwin.aws import addresses, asg_activities, asg_launch, asg_lifecycle
+from ekstwin.aws.asg_launch import launch_spec
 from ekstwin.aws.state import Operation, TwinState, active
 
 ASG_NAME_TAG = "aws:autoscaling:groupName"
@@ -29,14 +30,6 @@ def iso_seconds(duration: str) -> float:
         raise ValueError(f"not an ISO-8601 duration: {duration!r}")
     hours, minutes, seconds = (int(g or 0) for g in match.groups())
     return float(hours * 3600 + minutes * 60 + seconds)
-
-
-def launch_spec(group: Any) -> tuple[str, str]:
-    """What a new instance of ``group`` would be launched from right now."""
-    if group.ec2_launch_template is not None:
-        version = group.ec2_launch_template.get_version(group.launch_template_version)
-        return (group.ec2_launch_template.id, str(version.number))
-    return ("launch-configuration", str(group.launch_configuration_name))
 
 
 def _pick_subnet(group: Any, subnet_ids: list[str]) -> Any | None:
@@ -61,18 +54,15 @@ def launch_instances(group: Any, count: int, propagated_tags: dict[str, str]) ->
     tags[ASG_NAME_TAG] = group.name
     tags.update(group.instance_tags)
     subnet_ids = group.vpc_zone_identifier.split(",") if group.vpc_zone_identifier else []
-    template = None
-    if group.ec2_launch_template is not None:
-        template = {
-            "LaunchTemplateId": group.ec2_launch_template.id,
-            "Version": launch_spec(group)[1],
-        }
+    run, refusal = asg_launch.run_arguments(group)
     launched = 0
     for _ in range(count):
         subnet = _pick_subnet(group, subnet_ids) if subnet_ids else None
-        if subnet_ids and subnet is None:
+        reason = refusal
+        if reason is None and subnet_ids and subnet is None:
             first = group.autoscaling_backend.ec2_backend.get_subnet(subnet_ids[0])
             reason = addresses.RUN_INSTANCES_NO_ADDRESSES.format(subnet=first.id)
+        if reason is not None:
             asg_activities.record(
                 group,
                 "Launching a new EC2 instance.  Status Reason: "
@@ -92,13 +82,9 @@ def launch_instances(group: Any, count: int, propagated_tags: dict[str, str]) ->
             instance_type=group.instance_type,
             tags={"instance": dict(tags)},
             placement=None if subnet else mock_random.choice(group.availability_zones),
-            launch_config=group.launch_config,
-            launch_template=template,
             is_instance_type_default=False,
-            associate_public_ip=(
-                group.launch_config.associate_public_ip_address if group.launch_config else None
-            ),
             subnet_id=subnet.id if subnet else None,
+            **run,
         )
         for instance in reservation.instances:
             instance.autoscaling_group = group
@@ -202,7 +188,10 @@ def update_in_place(group: Any, cloudformation_json: dict[str, Any]) -> Any:
         group.ec2_launch_template = None
         group._set_launch_configuration(props["LaunchConfigurationName"], {}, None)
     elif props.get("LaunchTemplate"):
+        # Moving to a launch template: the group reports only the template from now on;
+        # its running instances keep their launch configuration.
         group.launch_config = None
+        group.launch_configuration_name = None
         group._set_launch_configuration(None, props["LaunchTemplate"], None)
     sizes = {}
     for key in ("MinSize", "MaxSize", "DesiredCapacity"):

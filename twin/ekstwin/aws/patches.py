@@ -16,6 +16,7 @@ import yaml
 from moto.autoscaling.models import (
     AutoScalingBackend,
     FakeAutoScalingGroup,
+    InstanceState,
     TerminateInstanceActivity,
 )
 from moto.autoscaling.responses import AutoScalingResponse
@@ -29,6 +30,7 @@ from moto.core.responses import ActionResult, EmptyResult
 from moto.ec2.models import ec2_backends
 from moto.ec2.models.elastic_network_interfaces import NetworkInterfaceBackend
 from moto.ec2.models.instances import Instance, InstanceBackend
+from moto.ec2.models.security_groups import SecurityGroupIngress
 from moto.ec2.models.subnets import Subnet
 from moto.eks.exceptions import InvalidParameterException
 from moto.eks.models import EKSBackend
@@ -36,8 +38,10 @@ from moto.ssm.models import ssm_backends
 
 from ekstwin.aws import (
     addresses,
+    asg_launch,
     asg_lifecycle,
     asg_rollout,
+    ec2_resources,
     eks_resources,
     stack_updates,
 )
@@ -99,11 +103,35 @@ def _parameter_list(stack: Any) -> list[dict[str, Any]]:
 
 
 def _cloudformation() -> None:
-    # AWS: AWS::EKS::Cluster and AWS::EKS::Nodegroup are real resource types (moto skips
-    # them). moto builds its type map once from CloudFormationModel.__subclasses__().
+    # AWS: AWS::EKS::Cluster, AWS::EKS::Nodegroup and AWS::EC2::SecurityGroupEgress are
+    # real resource types (moto skips them). moto builds its type map once from
+    # CloudFormationModel.__subclasses__().
     assert eks_resources.EksCluster.cloudformation_type() == "AWS::EKS::Cluster"
+    assert ec2_resources.SecurityGroupEgress.cloudformation_type().endswith("Egress")
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
+
+    # AWS: an AWS::EC2::SecurityGroupIngress resource's physical ID is its rule's ID (moto
+    # gives none, so DescribeStackResources left PhysicalResourceId out).
+    def ingress(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(
+            cls: Any,
+            name: str,
+            cfn_json: dict[str, Any],
+            account_id: str,
+            region: str,
+            /,
+            **kw: Any,
+        ) -> Any:
+            ec2 = ec2_backends[account_id][region]
+            create = functools.partial(original, name, cfn_json, account_id, region, **kw)
+            return ec2_resources.created_ingress(create, cfn_json, ec2)
+
+        return classmethod(patched)  # type: ignore[return-value]
+
+    name = "create_from_cloudformation_json"
+    setattr(SecurityGroupIngress, name, ingress(getattr(SecurityGroupIngress, name)))
+    SecurityGroupIngress.physical_resource_id = property(ec2_resources.ingress_rule_id)  # type: ignore[attr-defined]
 
     # AWS: updates cascade resolved values, wait for long operations, can fail and roll
     # back, and "No updates are to be performed." (see stack_updates).
@@ -301,6 +329,24 @@ def _autoscaling() -> None:
         return patched
 
     _wrap(AutoScalingResponse, "describe_scaling_activities", activities)
+
+    # AWS: an instance reports the launch configuration or launch template version it was
+    # launched from, whatever its group uses now (moto: the group's current one, and the
+    # template's default version).
+    def own(original: Any, mine: Callable[[Any], Any]) -> Any:
+        def get(self: Any) -> Any:
+            if asg_launch.launched_from(self) is None:
+                return original.fget(self)
+            return mine(self)
+
+        return property(get)
+
+    InstanceState.launch_configuration_name = own(  # type: ignore[method-assign]
+        InstanceState.launch_configuration_name, asg_launch.member_launch_configuration
+    )
+    InstanceState.launch_template = own(  # type: ignore[method-assign]
+        InstanceState.launch_template, asg_launch.member_launch_template
+    )
 
 
 def _lifecycle_hooks() -> None:

@@ -6,8 +6,12 @@ Differences from moto, each what CloudFormation does:
 - resources are updated in dependency order, and a resource waits while a resource it
   depends on has a long operation running (a control-plane update, a rolling update);
 - the stack stays ``UPDATE_IN_PROGRESS`` until every such operation finishes;
+- resources the new template drops are deleted last, in the cleanup phase, once every
+  other resource is updated (moto deletes them first: a launch configuration went while
+  its group still used it);
 - a failed update leaves the stack ``UPDATE_ROLLBACK_COMPLETE`` with the failure reason on
-  a resource event (moto has no rollback; resources already changed stay changed);
+  a resource event (moto has no rollback; resources already changed stay changed, dropped
+  ones stay in the stack);
 - an update with no changes is refused ("No updates are to be performed."), as is an
   update while another is in progress.
 """
@@ -110,6 +114,8 @@ class StackUpdate:
         self.parameters = parameters
         self.pending: list[str] = []
         self.before: dict[str, Any] = {}
+        # resources the new template drops: logical id -> (moto resource, its old JSON)
+        self.dropped: dict[str, tuple[Any, dict[str, Any]]] = {}
         self.failed: str | None = None
         self.failing = ""  # logical id of the resource whose update failed
         self.on_done: Callable[[str | None], None] = lambda _failure: None
@@ -161,12 +167,27 @@ class StackUpdate:
                 eks_updates.check_minor_step(cluster.name, cluster.version, str(version))
 
     def _remove(self) -> None:
+        """Take the resources the new template drops out of the stack; :meth:`cleanup`
+        deletes them."""
         for name in list(self.rm._resource_json_map):
             if name in self.template["Resources"]:
                 continue
             resource = self.rm._parsed_resources.pop(name, None)
             if resource is not None and not isinstance(resource, str):
-                self.rm._delete_resource(resource, self.rm._resource_json_map[name])
+                self.dropped[name] = (resource, self.rm._resource_json_map[name])
+
+    def cleanup(self) -> None:
+        """UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: delete the resources the template dropped."""
+        for resource, resource_json in self.dropped.values():
+            self.rm._delete_resource(resource, resource_json)
+        self.dropped.clear()
+
+    def keep_dropped(self) -> None:
+        """The update failed: the resources it would have deleted stay in the stack."""
+        for name, (resource, resource_json) in self.dropped.items():
+            self.rm._parsed_resources[name] = resource
+            self.rm._resource_json_map[name] = resource_json
+        self.dropped.clear()
 
     def _continue(self) -> None:
         rm = self.rm
@@ -257,9 +278,11 @@ def run_update(
         if failure is None:
             stack.output_map = stack._create_output_map()
             stack._add_stack_event("UPDATE_COMPLETE_CLEANUP_IN_PROGRESS")
+            update.cleanup()
             stack._add_stack_event("UPDATE_COMPLETE")
             stack.status = "UPDATE_COMPLETE"
             return
+        update.keep_dropped()
         stack._add_stack_event("UPDATE_FAILED", resource_status_reason=failure)
         stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=failure)
         stack.template, stack.template_dict, stack.parameters = old

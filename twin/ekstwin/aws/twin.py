@@ -190,6 +190,19 @@ class AwsTwin:
             subnet.add_tags({"Name": name, **(tags or {})})
             return str(subnet.id)
 
+    def create_security_group(self, vpc_id: str, name: str, description: str) -> str:
+        with self.lock:
+            group = self.ec2.create_security_group(name, description, vpc_id=vpc_id)
+            group.add_tag("Name", name)
+            return str(group.id)
+
+    def create_key_pair(self, name: str) -> str:
+        """CreateKeyPair (an existing pair of that name is kept); the key name."""
+        with self.lock:
+            if name not in self.ec2.key_pairs:
+                self.ec2.create_key_pair(name, key_type="rsa", tags={})
+            return name
+
     def take_addresses(
         self, subnet_id: str, count: int, description: str = "used by other tenants"
     ) -> list[str]:

@@ -4,7 +4,9 @@ A pod starts a few virtual seconds after it is bound, once the node's ipamd
 hands it an address; without one it stays ContainerCreating with the event
 real clusters show. Host-network pods (aws-node, kube-proxy) use the node's
 address. A terminating pod gives its address back (into ipamd's cooldown) and
-is removed. aws-node pods starting and stopping drive the node's ipamd.
+is removed. aws-node pods starting and stopping drive the node's ipamd, whose pool
+manager the kubelet runs every 5 virtual seconds; ipamd's errors become Warning events on
+the node's aws-node pod (the twin keeps no container logs).
 """
 
 from __future__ import annotations
@@ -17,12 +19,10 @@ from typing import Any
 
 from ekstwin.clock import VirtualClock
 from ekstwin.controllers.events import EventRecorder
-from ekstwin.controllers.ipamd import NO_IP_MESSAGE, Ipamd
+from ekstwin.controllers.ipamd import NO_IP_MESSAGE, Ipamd, config_of_pod
+from ekstwin.controllers.ipamd.eniconfig import eniconfig_subnet
 from ekstwin.controllers.nodes import NodeLifecycle
 from ekstwin.kubeapi import NotFound, Store
-from upgrader.capacity.settings import CniSettings
-from upgrader.errors import UpgraderError
-from upgrader.semver import Version
 
 START_SECONDS = 3.0
 STOP_SECONDS = 2.0
@@ -32,20 +32,6 @@ Key = tuple[str, str]  # namespace, name
 
 def _container_id(uid: str) -> str:
     return hashlib.sha256(uid.encode()).hexdigest()
-
-
-def cni_settings_of(pod: dict[str, Any]) -> CniSettings | None:
-    """The ipamd settings an aws-node pod runs with (version from its image tag)."""
-    for c in pod.get("spec", {}).get("containers", []):
-        image = c.get("image", "")
-        if "amazon-k8s-cni:" not in image:
-            continue
-        env = {e["name"]: str(e.get("value", "")) for e in c.get("env", []) if "name" in e}
-        try:
-            return CniSettings.from_env(Version.parse(image.rsplit(":", 1)[1]), env)
-        except (UpgraderError, ValueError):
-            return None
-    return None
 
 
 class Kubelet:
@@ -63,9 +49,7 @@ class Kubelet:
         self._inbox: deque[Key] = deque()
         self._inbox_lock = threading.Lock()
         self._pending: dict[Key, float] = {}  # pods waiting to start -> virtual time to retry
-        self._on_node: dict[str, dict[str, bool]] = {}  # node -> pod uid -> needs a VPC IP
         self._pod_node: dict[str, str] = {}  # pod uid -> node
-        self._dirty_nodes: set[str] = set()
         self._warned: set[str] = set()
         self._uid_of: dict[Key, str] = {}
         self._no_ip: set[Key] = set()  # pods waiting for an address
@@ -89,40 +73,30 @@ class Kubelet:
         changed = False
         for key in sorted(keys):
             changed |= self._sync_pod(key, now)
-        for node in self._nodes_needing_ipamd():
-            pods = self._on_node.get(node, {})
-            pool = self._ipamd.pools[node]
-            pool.demand = sum(1 for needs_ip in pods.values() if needs_ip)
-            if self._ipamd.reconcile(node):
-                changed = True
-                # New addresses: the node's waiting pods retry at once.
-                for key in self._no_ip:
-                    if self._pod_node.get(self._uid_of.get(key, "")) == node:
-                        self._pending[key] = now
+        for node in sorted(self._ipamd.pools):
+            changed |= self._run_ipamd(node, now)
         return changed
 
-    def _nodes_needing_ipamd(self) -> list[str]:
-        now = self._clock.now()
-        nodes = set(self._dirty_nodes)
-        self._dirty_nodes.clear()
-        for node, pool in self._ipamd.pools.items():
-            if pool.cooldown or (pool.last_error and pool.retry_at <= now):
-                nodes.add(node)
-        return sorted(n for n in nodes if n in self._ipamd.pools)
+    def _run_ipamd(self, node: str, now: float) -> bool:
+        """The node's aws-node: its ENIConfig, its pool-manager pass when due, its errors."""
+        pool = self._ipamd.pools[node]
+        if pool.config is not None and pool.config.custom_networking:
+            pool.eniconfig_name, pool.eniconfig_subnet = eniconfig_subnet(
+                self._store, node, pool.config
+            )
+        changed = self._ipamd.reconcile(node)
+        if changed:
+            # New addresses: the node's waiting pods retry at once.
+            for key in self._no_ip:
+                if self._pod_node.get(self._uid_of.get(key, "")) == node:
+                    self._pending[key] = now
+        while pool.events:
+            reason, message = pool.events.pop(0)
+            self._ipamd_event(node, pool.cni_pod, reason, message)
+        return changed
 
-    def _track(self, pod: dict[str, Any], node: str | None) -> None:
-        uid = pod["metadata"]["uid"]
-        old = self._pod_node.get(uid)
-        if old is not None and old != node:
-            self._on_node.get(old, {}).pop(uid, None)
-            self._dirty_nodes.add(old)
-            del self._pod_node[uid]
-        if node is not None:
-            needs_ip = not pod["spec"].get("hostNetwork", False)
-            if self._on_node.setdefault(node, {}).get(uid) != needs_ip:
-                self._dirty_nodes.add(node)
-            self._on_node[node][uid] = needs_ip
-            self._pod_node[uid] = node
+    def _track(self, pod: dict[str, Any], node: str) -> None:
+        self._pod_node[pod["metadata"]["uid"]] = node
 
     def _sync_pod(self, key: Key, now: float) -> bool:
         namespace, name = key
@@ -177,15 +151,12 @@ class Kubelet:
             return
         self._ipamd.release(node, uid)
         self._ipamd.cni_stopped(node, uid)
-        self._on_node.get(node, {}).pop(uid, None)
-        self._dirty_nodes.add(node)
         self._warned.discard(uid)
 
     def _cni_running(self, pod: dict[str, Any], node: str) -> None:
-        settings = cni_settings_of(pod)
-        if settings is not None:
-            self._ipamd.cni_started(node, pod["metadata"]["uid"], settings)
-            self._dirty_nodes.add(node)
+        config = config_of_pod(pod)
+        if config is not None:
+            self._ipamd.cni_started(node, pod["metadata"]["uid"], config)
 
     def _stop(self, key: Key, now: float) -> bool:
         """Remove a terminating pod after its containers stopped; its IP goes to cooldown."""
@@ -286,6 +257,21 @@ class Kubelet:
                 {"status": status},
                 namespace=meta["namespace"],
                 subresource="status",
+            )
+
+    def _ipamd_event(self, node: str, cni_pod: str | None, reason: str, message: str) -> None:
+        """ipamd's error on the node's aws-node pod (the twin has no container logs)."""
+        pod = next(
+            (
+                p
+                for p in self._store.list("pods", namespace="kube-system")
+                if p["metadata"].get("uid") == cni_pod
+            ),
+            None,
+        )
+        if pod is not None:
+            EventRecorder(self._store, "aws-node", host=node).record(
+                pod, reason, message, self._clock.now(), type="Warning"
             )
 
     def _event(self, pod: dict[str, Any], node: str, reason: str, message: str) -> None:

@@ -26,7 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ekstwin.aws import AwsTwin
-from ekstwin.aws.asg_rollout import launch_spec
+from ekstwin.aws.asg_launch import launch_spec
 from ekstwin.aws.eks_resources import default_release
 from ekstwin.clock import VirtualClock
 from ekstwin.controllers.nodes import NodeLifecycle

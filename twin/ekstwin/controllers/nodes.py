@@ -11,9 +11,9 @@ from typing import Any
 from ekstwin.aws import AwsTwin, InstanceView
 from ekstwin.clock import VirtualClock
 from ekstwin.controllers.ipamd import Ipamd, NodePool
+from ekstwin.controllers.ipamd.config import ENICONFIG_KEY
+from ekstwin.controllers.maxpods import kubelet_max_pods
 from ekstwin.kubeapi import NotFound, Store
-from upgrader.capacity.node import max_pods
-from upgrader.capacity.settings import CniSettings
 from upgrader.catalog.instances import bundled as bundled_instances
 from upgrader.catalog.versions import catalog
 
@@ -44,7 +44,7 @@ class NodeLifecycle:
         ipamd: Ipamd,
         *,
         cluster: str,
-        cni: CniSettings,
+        eniconfig_by_az: bool = False,
         stuck_instances: frozenset[str] = frozenset(),
         boot_seconds: float = BOOT_SECONDS,
     ) -> None:
@@ -53,7 +53,7 @@ class NodeLifecycle:
         self._clock = clock
         self._ipamd = ipamd
         self._cluster = cluster
-        self._cni = cni
+        self._eniconfig_by_az = eniconfig_by_az
         self._stuck = stuck_instances
         self._boot = boot_seconds
         self._instances = bundled_instances()
@@ -113,7 +113,7 @@ class NodeLifecycle:
         nodegroup = inst.tags.get("eks:nodegroup-name")
         if nodegroup:
             labels["eks.amazonaws.com/nodegroup"] = nodegroup
-        pods = max_pods(itype, self._cni).value
+        pods = kubelet_max_pods(itype)
         resources = {
             "cpu": str(itype.vcpus),
             "memory": f"{itype.memory_mib - _SYSTEM_RESERVED_MIB}Mi",
@@ -123,7 +123,7 @@ class NodeLifecycle:
         node: dict[str, Any] = {
             "apiVersion": "v1",
             "kind": "Node",
-            "metadata": {"name": name, "labels": labels},
+            "metadata": {"name": name, "labels": labels, **self._annotations(inst.az)},
             "spec": {"providerID": f"aws:///{inst.az}/{inst.instance_id}"},
             "status": {
                 "capacity": dict(resources, memory=f"{itype.memory_mib}Mi"),
@@ -155,11 +155,17 @@ class NodeLifecycle:
             name,
             NodePool(
                 instance_id=inst.instance_id,
-                instance_type=itype,
+                instance_type=inst.instance_type,
                 subnet_id=inst.subnet_id,
+                az=inst.az,
+                max_pods=pods,
                 stuck_on_restart=inst.instance_id in self._stuck,
             ),
         )
+
+    def _annotations(self, az: str) -> dict[str, dict[str, str]]:
+        """One ENIConfig per AZ, chosen by the node annotation every CNI release reads (R§2.5)."""
+        return {"annotations": {ENICONFIG_KEY: az}} if self._eniconfig_by_az else {}
 
     def _ready_condition(self, ready: bool) -> dict[str, str]:
         at = self._clock.iso()
@@ -181,7 +187,7 @@ class NodeLifecycle:
         )
         for node in self.node_of_instance.values():
             pool = self._ipamd.pools.get(node)
-            ready = pool is not None and (pool.settings is not None or not cni_expected)
+            ready = pool is not None and (pool.cni_ready or not cni_expected)
             current = self._store.find("nodes", node)
             if current is None:
                 continue

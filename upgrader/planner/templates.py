@@ -1,9 +1,9 @@
-"""Read a stack template the user already has and say how the upgrader can update it in place.
+"""The one reader of the user's stack templates: how upgrader can update a stack.
 
-The user's template is never replaced: the upgrader changes parameter values (Kubernetes
-version, node AMI) through change sets. This module finds which parameters carry those
-values, how the Auto Scaling group launches instances, and what CloudFormation's own
-UpdatePolicy would do to running nodes during such an update.
+Finds which parameters carry the Kubernetes version and the node AMI, what each parameter
+allows, how an Auto Scaling group launches instances (launch configuration or launch
+template), and what CloudFormation's own UpdatePolicy would do to running nodes during a
+stack update. Pure: a template body in, frozen records out.
 """
 
 from __future__ import annotations
@@ -16,11 +16,42 @@ import yaml
 
 from upgrader.catalog.versions import catalog
 from upgrader.errors import BadInputError
-from upgrader_stacks.cfn_yaml import load_template
+from upgrader.model.aws import Stack
+from upgrader.model.cfn_yaml import load_template
 
 SSM_IMAGE_TYPE = "AWS::SSM::Parameter::Value<AWS::EC2::Image::Id>"
 LAUNCH_CONFIGURATION = "launch-configuration"
 LAUNCH_TEMPLATE = "launch-template"
+ASG_TYPE = "AWS::AutoScaling::AutoScalingGroup"
+LAUNCH_CONFIGURATION_TYPE = "AWS::AutoScaling::LaunchConfiguration"
+ROLLING = "AutoScalingRollingUpdate"
+REPLACING = "AutoScalingReplacingUpdate"
+SCHEDULED = "AutoScalingScheduledAction"
+
+
+@dataclass(frozen=True, slots=True)
+class Expr:
+    """A template value as short text (``Ref X``, ``GetAtt R.A``, a literal) and the name
+    it refers to when it is a ``Ref``."""
+
+    text: str
+    ref: str | None = None
+
+    def shown(self, parameters: Mapping[str, str]) -> str:
+        """The text, a ``Ref`` to a parameter shown as its value and name."""
+        if self.ref is not None and self.ref in parameters:
+            return f"{parameters[self.ref]} ({self.ref})"
+        return self.text
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class ParameterSpec:
+    """One declared template parameter."""
+
+    name: str
+    type: str
+    default: str | None
+    allowed_values: tuple[str, ...]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -29,7 +60,8 @@ class VersionSource:
 
     resource: str
     resource_type: str
-    parameter: str | None
+    parameter: str | None  # the first Ref the template declares as a parameter
+    refs: tuple[str, ...]  # every name the Version expression refers to
     default: str | None
     allowed_values: tuple[str, ...]
     literals: tuple[str, ...]
@@ -46,9 +78,9 @@ class UpdatePolicySummary:
     """What CloudFormation itself does to the group's instances during a stack update."""
 
     rolling_update: bool
-    max_batch_size: str | None
-    min_instances_in_service: str | None
-    pause_time: str | None
+    max_batch_size: Expr | None
+    min_instances_in_service: Expr | None
+    pause_time: Expr | None
     replacing_update: bool
     ignore_unmodified_group_sizes: bool
     consequence: str
@@ -74,13 +106,33 @@ class SelfManagedGroup:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class StackAdoption:
-    """How to update one existing stack without replacing the user's template."""
+    """How to update one existing stack."""
 
     description: str
+    parameters: tuple[ParameterSpec, ...]
     clusters: tuple[VersionSource, ...]
     managed_nodegroups: tuple[VersionSource, ...]
     self_managed_groups: tuple[SelfManagedGroup, ...]
     warnings: tuple[str, ...]
+
+    def parameter(self, name: str) -> ParameterSpec | None:
+        return next((p for p in self.parameters if p.name == name), None)
+
+    @property
+    def on_launch_configuration(self) -> tuple[SelfManagedGroup, ...]:
+        """The groups that launch from a launch configuration: a new AMI needs the template
+        migrated to a launch template (AWS no longer lets new accounts create them)."""
+        return tuple(g for g in self.self_managed_groups if g.launch == LAUNCH_CONFIGURATION)
+
+
+NO_TEMPLATE = StackAdoption(
+    description="",
+    parameters=(),
+    clusters=(),
+    managed_nodegroups=(),
+    self_managed_groups=(),
+    warnings=(),
+)
 
 
 def _text(value: Any) -> str:
@@ -95,14 +147,19 @@ def _text(value: Any) -> str:
     return str(value)
 
 
-def _refs(expr: Any) -> Iterator[str]:
+def _expr(value: Any) -> Expr:
+    ref = value.get("Ref") if isinstance(value, Mapping) and len(value) == 1 else None
+    return Expr(_text(value), ref if isinstance(ref, str) else None)
+
+
+def refs(expr: Any) -> Iterator[str]:
     """Names referenced by ``expr`` through Ref, following both branches of Fn::If."""
     if isinstance(expr, Mapping):
         if isinstance(expr.get("Ref"), str):
             yield expr["Ref"]
         elif isinstance(expr.get("Fn::If"), list):
             for branch in expr["Fn::If"][1:]:
-                yield from _refs(branch)
+                yield from refs(branch)
 
 
 def _literals(expr: Any) -> Iterator[str]:
@@ -114,17 +171,32 @@ def _literals(expr: Any) -> Iterator[str]:
         yield str(expr)
 
 
+def _parameters(declared: Mapping[str, Any]) -> tuple[ParameterSpec, ...]:
+    return tuple(
+        ParameterSpec(
+            name=str(name),
+            type=str(spec.get("Type", "")),
+            default=str(spec["Default"]) if "Default" in spec else None,
+            allowed_values=tuple(str(v) for v in spec.get("AllowedValues") or ()),
+        )
+        for name, spec in declared.items()
+        if isinstance(spec, Mapping)
+    )
+
+
 def _version_source(
     name: str, resource: Mapping[str, Any], parameters: Mapping[str, Any]
 ) -> VersionSource:
-    expr = resource.get("Properties", {}).get("Version")
-    refs = [ref for ref in _refs(expr) if ref in parameters]
-    parameter = refs[0] if refs else None
+    expr = (resource.get("Properties") or {}).get("Version")
+    names = tuple(refs(expr))
+    declared = [ref for ref in names if ref in parameters]
+    parameter = declared[0] if declared else None
     spec: Mapping[str, Any] = parameters.get(parameter, {}) if parameter else {}
     return VersionSource(
         resource=name,
         resource_type=str(resource["Type"]),
         parameter=parameter,
+        refs=names,
         default=str(spec["Default"]) if "Default" in spec else None,
         allowed_values=tuple(str(v) for v in spec.get("AllowedValues", ())),
         literals=tuple(_literals(expr)),
@@ -133,9 +205,9 @@ def _version_source(
 
 def _update_policy(resource: Mapping[str, Any], launch: str) -> UpdatePolicySummary:
     policy = resource.get("UpdatePolicy", {}) or {}
-    rolling = policy.get("AutoScalingRollingUpdate")
-    replacing = policy.get("AutoScalingReplacingUpdate", {}) or {}
-    scheduled = policy.get("AutoScalingScheduledAction", {}) or {}
+    rolling = policy.get(ROLLING)
+    replacing = policy.get(REPLACING, {}) or {}
+    scheduled = policy.get(SCHEDULED, {}) or {}
     will_replace = str(replacing.get("WillReplace", "false")).lower() == "true"
     change = "launch configuration" if launch == LAUNCH_CONFIGURATION else "launch template"
     if rolling is not None:
@@ -158,15 +230,15 @@ def _update_policy(resource: Mapping[str, Any], launch: str) -> UpdatePolicySumm
             f"a new {change} only changes what future instances launch with; running nodes "
             "stay until the upgrader drains and replaces them"
         )
+
+    def setting(key: str) -> Expr | None:
+        return _expr(rolling[key]) if isinstance(rolling, Mapping) and key in rolling else None
+
     return UpdatePolicySummary(
         rolling_update=rolling is not None,
-        max_batch_size=_text(rolling["MaxBatchSize"])
-        if rolling and "MaxBatchSize" in rolling
-        else None,
-        min_instances_in_service=_text(rolling["MinInstancesInService"])
-        if rolling and "MinInstancesInService" in rolling
-        else None,
-        pause_time=_text(rolling["PauseTime"]) if rolling and "PauseTime" in rolling else None,
+        max_batch_size=setting("MaxBatchSize"),
+        min_instances_in_service=setting("MinInstancesInService"),
+        pause_time=setting("PauseTime"),
         replacing_update=will_replace,
         ignore_unmodified_group_sizes=str(
             scheduled.get("IgnoreUnmodifiedGroupSizeProperties", "false")
@@ -179,8 +251,8 @@ def _update_policy(resource: Mapping[str, Any], launch: str) -> UpdatePolicySumm
 def _launch(properties: Mapping[str, Any]) -> tuple[str, str | None, str | None]:
     """(kind, launch resource logical id, launch template version text)."""
     if "LaunchConfigurationName" in properties:
-        refs = list(_refs(properties["LaunchConfigurationName"]))
-        return LAUNCH_CONFIGURATION, refs[0] if refs else None, None
+        found = list(refs(properties["LaunchConfigurationName"]))
+        return LAUNCH_CONFIGURATION, found[0] if found else None, None
     spec = (
         properties.get("LaunchTemplate")
         or (
@@ -191,9 +263,9 @@ def _launch(properties: Mapping[str, Any]) -> tuple[str, str | None, str | None]
         or {}
     )
     target = spec.get("LaunchTemplateId", spec.get("LaunchTemplateName"))
-    refs = list(_refs(target))
+    found = list(refs(target))
     version = _text(spec["Version"]) if "Version" in spec else None
-    return LAUNCH_TEMPLATE, refs[0] if refs else None, version
+    return LAUNCH_TEMPLATE, found[0] if found else None, version
 
 
 def _image_expr(resources: Mapping[str, Any], launch: str, launch_resource: str | None) -> Any:
@@ -211,10 +283,10 @@ def _self_managed(
     resources: Mapping[str, Any],
     parameters: Mapping[str, Any],
 ) -> SelfManagedGroup:
-    properties = resource.get("Properties", {})
+    properties = resource.get("Properties", {}) or {}
     launch, launch_resource, version = _launch(properties)
     image = _image_expr(resources, launch, launch_resource)
-    image_refs = [ref for ref in _refs(image) if ref in parameters]
+    image_refs = [ref for ref in refs(image) if ref in parameters]
     ssm = [ref for ref in image_refs if parameters[ref].get("Type") == SSM_IMAGE_TYPE]
     plain = [ref for ref in image_refs if ref not in ssm]
 
@@ -287,19 +359,23 @@ def _version_warnings(source: VersionSource) -> Iterator[str]:
         )
 
 
-def adopt(template_body: str) -> StackAdoption:
-    """Describe how to update the stack whose template is ``template_body`` (JSON or YAML,
-    CloudFormation short tags such as !Ref allowed)."""
+def load(template_body: str, subject: str = "stack template") -> Mapping[str, Any]:
+    """The template as plain data; unreadable text or no Resources is bad input."""
     try:
         template = load_template(template_body)
     except yaml.YAMLError as error:
         raise BadInputError(
-            "stack template", f"is not valid YAML or JSON: {error}", "pass the stack's template"
+            subject,
+            f"is not valid YAML or JSON: {error}",
+            "pass the stack's template as CloudFormation returns it (GetTemplate)",
         ) from error
     if not isinstance(template, Mapping) or not isinstance(template.get("Resources"), Mapping):
-        raise BadInputError(
-            "stack template", "has no Resources section", "pass a CloudFormation template"
-        )
+        raise BadInputError(subject, "has no Resources section", "pass a CloudFormation template")
+    return template
+
+
+def analyse(template: Mapping[str, Any]) -> StackAdoption:
+    """Describe how to update the stack whose template is ``template`` (from :func:`load`)."""
     parameters: Mapping[str, Any] = template.get("Parameters", {}) or {}
     resources: Mapping[str, Any] = template.get("Resources", {}) or {}
     clusters, managed, groups = [], [], []
@@ -309,14 +385,28 @@ def adopt(template_body: str) -> StackAdoption:
             clusters.append(_version_source(name, resource, parameters))
         elif kind == "AWS::EKS::Nodegroup":
             managed.append(_version_source(name, resource, parameters))
-        elif kind == "AWS::AutoScaling::AutoScalingGroup":
+        elif kind == ASG_TYPE:
             groups.append(_self_managed(name, resource, resources, parameters))
     warnings = [w for source in (*clusters, *managed) for w in _version_warnings(source)]
     warnings += [w for group in groups for w in _group_warnings(group)]
     return StackAdoption(
         description=str(template.get("Description", "")),
+        parameters=_parameters(parameters),
         clusters=tuple(clusters),
         managed_nodegroups=tuple(managed),
         self_managed_groups=tuple(groups),
         warnings=tuple(warnings),
     )
+
+
+def adopt(template_body: str) -> StackAdoption:
+    """Describe how to update the stack whose template is ``template_body`` (JSON or YAML,
+    CloudFormation short tags such as !Ref allowed)."""
+    return analyse(load(template_body))
+
+
+def read(stack: Stack) -> StackAdoption:
+    """:func:`adopt` for a discovered stack; a stack without a template body tells nothing."""
+    if not stack.template_body.strip():
+        return NO_TEMPLATE
+    return analyse(load(stack.template_body, f"template of stack {stack.name}"))

@@ -1,4 +1,5 @@
-"""Adopting existing stacks: AWS's 2019 templates and the project's own builders."""
+"""The reader of the user's templates (upgrader.planner.templates): AWS's 2019 templates
+and the project's own builders."""
 
 from __future__ import annotations
 
@@ -8,17 +9,14 @@ import pytest
 
 from tests.support.stack_lint import check_eks_versions
 from upgrader.errors import BadInputError
-from upgrader_stacks import (
-    ControlPlaneSpec,
-    ManagedNodegroupSpec,
-    SelfManagedNodegroupSpec,
-    adopt,
-    control_plane_template,
-    managed_nodegroup_template,
-    render,
-    self_managed_nodegroup_template,
-)
-from upgrader_stacks.cfn_yaml import load_template
+from upgrader.model.aws import Stack
+from upgrader.model.cfn_yaml import dump_template, load_template
+from upgrader.planner.templates import NO_TEMPLATE, Expr, adopt, read
+from upgrader_stacks.control_plane import control_plane_template
+from upgrader_stacks.managed import managed_nodegroup_template
+from upgrader_stacks.render import render
+from upgrader_stacks.self_managed import self_managed_nodegroup_template
+from upgrader_stacks.specs import ControlPlaneSpec, ManagedNodegroupSpec, SelfManagedNodegroupSpec
 
 NODEGROUP_2019 = "amazon-eks-ami/amazon-eks-nodegroup.yaml"
 CLUSTER_2019 = "amazon-eks-refarch-cloudformation/cloudformation/cluster.yaml"
@@ -45,9 +43,11 @@ def test_2019_node_group_rolling_update_would_replace_nodes_without_draining(
     (group,) = adopt((upstream / NODEGROUP_2019).read_text()).self_managed_groups
     policy = group.update_policy
     assert policy.rolling_update
-    assert policy.max_batch_size == "1"
-    assert policy.min_instances_in_service == "Ref NodeAutoScalingGroupDesiredCapacity"
-    assert policy.pause_time == "PT5M"
+    assert policy.max_batch_size == Expr("1")
+    assert policy.min_instances_in_service == Expr(
+        "Ref NodeAutoScalingGroupDesiredCapacity", "NodeAutoScalingGroupDesiredCapacity"
+    )
+    assert policy.pause_time == Expr("PT5M")
     assert not policy.ignore_unmodified_group_sizes
     assert "1 at a time" in policy.consequence
     assert "WITHOUT draining" in policy.consequence
@@ -196,3 +196,61 @@ def test_check_eks_versions_reads_the_2019_cluster_yaml(upstream: Path) -> None:
     problems = check_eks_versions((upstream / CLUSTER_2019).read_text())
     flagged = [p.split(": ", 1)[1].split(" is not")[0] for p in problems]
     assert flagged == ["'latest'", "'1.10'", "'1.11'", "'latest'", "1.13"]
+
+
+def test_2019_node_group_needs_a_launch_template_migration(upstream: Path) -> None:
+    report = adopt((upstream / NODEGROUP_2019).read_text())
+    assert [g.resource for g in report.on_launch_configuration] == ["NodeGroup"]
+    spec = report.parameter("NodeInstanceType")
+    assert spec is not None and spec.default == "t3.medium"
+    assert "r5.xlarge" in spec.allowed_values
+    assert [p.name for p in report.parameters][:3] == [
+        "BootstrapArguments",
+        "ClusterControlPlaneSecurityGroup",
+        "ClusterName",
+    ]
+    assert report.parameter("Nope") is None
+
+
+def test_version_refs_are_kept_even_when_the_template_does_not_declare_them() -> None:
+    report = adopt(
+        "Resources:\n  Ng:\n    Type: AWS::EKS::Nodegroup\n"
+        "    Properties: {Version: !Ref KubernetesVersion}\n"
+    )
+    (source,) = report.managed_nodegroups
+    assert (source.parameter, source.refs) == (None, ("KubernetesVersion",))
+
+
+def _stack(body: str) -> Stack:
+    arn = "arn:aws:cloudformation:r:1:stack/s/1"
+    return Stack(
+        name="s", stack_id=arn, status="X", parameters=(), resources=(), template_body=body
+    )
+
+
+def test_read_tolerates_a_stack_without_template_and_names_a_broken_one() -> None:
+    assert read(_stack("")) is NO_TEMPLATE
+    with pytest.raises(BadInputError, match="template of stack s: is not valid YAML"):
+        read(_stack("Resources: ["))
+
+
+def test_floats_keep_their_text_and_templates_round_trip(upstream: Path) -> None:
+    loaded = load_template("A: 1.10\nB: [1.13, 7, true, '2010-09-09', !Select [0, !GetAZs '']]\n")
+    assert str(loaded["A"]) == "1.10" and loaded["A"] == 1.1
+    assert dump_template(loaded) == (
+        "A: 1.10\n"
+        "B:\n"
+        "  - 1.13\n"
+        "  - 7\n"
+        "  - true\n"
+        "  - '2010-09-09'\n"
+        "  - Fn::Select:\n"
+        "      - 0\n"
+        "      - Fn::GetAZs: ''\n"
+    )
+    for path in (NODEGROUP_2019, CLUSTER_2019):
+        template = load_template((upstream / path).read_text())
+        dumped = dump_template(template)
+        assert load_template(dumped) == template
+        assert dump_template(load_template(dumped)) == dumped
+        assert "&id" not in dumped and "*id" not in dumped  # no YAML aliases
