@@ -6,7 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from ekstwin.templates import aws_2019_nodegroup, load
+from ekstwin.templates import aws_2019_nodegroup
+from upgrader.model.cfn_yaml import load_template as load
 
 LAUNCH_CONFIGURATION = "NodeLaunchConfig"
 LAUNCH_TEMPLATE = "NodeLaunchTemplate"
