@@ -12,6 +12,7 @@ import pytest
 from kubernetes import client, watch
 
 from ekstwin.kubeapi import KubeApiServer, Store
+from ekstwin.kubeapi.watchcache import WatchCacheLimits
 from tests.twin.integration.kubeapi_fixtures import api, server, store
 
 pytestmark = pytest.mark.integration
@@ -232,15 +233,16 @@ def test_watch_streams_and_resumes(core: client.CoreV1Api) -> None:
 
 
 def test_watch_too_old_resource_version_is_410(core: client.CoreV1Api, store: Store) -> None:
+    store.watch_cache.limits = WatchCacheLimits(max_events=1)
     core.create_namespaced_pod("default", pod("web-0"))
-    store._history_floor = store.resource_version  # the oldest events were compacted away
+    core.create_namespaced_pod("default", pod("web-1"))  # web-0's event leaves the window
     with pytest.raises(client.ApiException) as gone:
         list(
             watch.Watch().stream(
                 core.list_namespaced_pod, "default", resource_version="1", timeout_seconds=1
             )
         )
-    assert gone.value.status == 410
+    assert gone.value.status == 410 and "too old resource version: 1 (" in gone.value.reason
 
 
 def test_status_subresource(api: client.ApiClient) -> None:

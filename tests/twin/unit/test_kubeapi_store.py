@@ -16,6 +16,7 @@ from ekstwin.kubeapi import (
     Store,
 )
 from ekstwin.kubeapi.routes import parse_resource_path
+from ekstwin.kubeapi.watchcache import WatchCacheLimits
 
 T0 = 1_556_712_000.0  # 2019-05-01T12:00:00Z
 
@@ -83,9 +84,8 @@ def test_create_sets_server_metadata(store: Store) -> None:
 def test_same_seed_same_uids_and_generated_names(now: FakeNow) -> None:
     def run() -> tuple[str, str]:
         s = Store(now=now, seed=3)
-        made = s.create(
-            "pods", {"metadata": {"generateName": "web-"}, "spec": {}}, namespace="default"
-        )
+        sent = {**pod(""), "metadata": {"generateName": "web-"}}
+        made = s.create("pods", sent, namespace="default")
         return made["metadata"]["name"], made["metadata"]["uid"]
 
     name, uid = run()
@@ -361,16 +361,29 @@ def test_subscribers_see_committed_writes_in_order(store: Store) -> None:
     ]
 
 
-def test_watch_history_replays_and_expires(store: Store) -> None:
+def test_watch_history_replays_and_expires(now: FakeNow) -> None:
+    limits = WatchCacheLimits(max_events=3, min_events=1, max_age_seconds=60)
+    store = Store(now=now, seed=7, watch_cache=limits)
     start = store.resource_version
     store.create("pods", pod("web-0"), namespace="default")
     store.patch("pods", "web-0", {"metadata": {"labels": {"a": "b"}}}, namespace="default")
-    events = store.events_after(start)
+    events = store.events_after("pods", start)
     assert events is not None
     assert [e.type for e in events] == ["ADDED", "MODIFIED"]
     assert events[1].prev is not None and events[1].prev["metadata"].get("labels") == {}
-    store._history_floor = start + 1  # simulate compaction of the oldest events
-    assert store.events_after(start) is None
+    assert store.events_after("configmaps", start) == []
+    # by count: a fourth pod event pushes the ADDED out of the window
+    for value in ("c", "d"):
+        store.patch("pods", "web-0", {"metadata": {"labels": {"a": value}}}, namespace="default")
+    assert store.events_after("pods", start) is None
+    assert store.history_floor("pods") == start + 1
+    assert [e.type for e in store.events_after("pods", start + 1) or []] == ["MODIFIED"] * 3
+    # by age on the store's clock: all but the newest (min_events) are older than a minute
+    head = store.resource_version
+    now.t += 61
+    assert store.events_after("pods", head - 2) is None
+    assert [e.rv for e in store.events_after("pods", head - 1) or []] == [head]
+    assert store.events_after("pods", head) == []  # a caught-up watcher lost nothing
 
 
 def test_served_versions_follow_the_cluster_version(store: Store) -> None:

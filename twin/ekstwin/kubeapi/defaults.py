@@ -94,12 +94,22 @@ def qos_class(spec: dict[str, Any]) -> str:
     return "Guaranteed" if guaranteed else "Burstable"
 
 
-def _template(spec: dict[str, Any]) -> None:
+# The API versions that default a workload's selector (and labels) from its template;
+# from apps/v1beta2 on the selector is required instead.
+_SELECTOR_DEFAULTING = frozenset({"extensions/v1beta1", "apps/v1beta1"})
+
+
+def _template(obj: dict[str, Any], spec: dict[str, Any], api_version: str) -> None:
     template = spec.setdefault("template", {})
-    pod_spec_defaults(template.setdefault("spec", {}))
-    labels = (template.get("metadata") or {}).get("labels")
-    if "selector" not in spec and labels:
-        spec["selector"] = {"matchLabels": dict(labels)}
+    if isinstance(template, dict) and isinstance(template.setdefault("spec", {}), dict):
+        pod_spec_defaults(template["spec"])
+    labels = (template.get("metadata") or {}).get("labels") if isinstance(template, dict) else None
+    if api_version in _SELECTOR_DEFAULTING and labels:
+        if "selector" not in spec:
+            spec["selector"] = {"matchLabels": dict(labels)}
+        metadata = obj.setdefault("metadata", {})
+        if not metadata.get("labels"):
+            metadata["labels"] = dict(labels)
 
 
 def _deployment(obj: dict[str, Any], api_version: str) -> None:
@@ -119,7 +129,7 @@ def _deployment(obj: dict[str, Any], api_version: str) -> None:
     else:
         spec.setdefault("revisionHistoryLimit", 2 if api_version == "apps/v1beta1" else 10)
         spec.setdefault("progressDeadlineSeconds", 600)
-    _template(spec)
+    _template(obj, spec, api_version)
 
 
 def _daemonset(obj: dict[str, Any], api_version: str) -> None:
@@ -133,13 +143,13 @@ def _daemonset(obj: dict[str, Any], api_version: str) -> None:
             strategy["type"] = "RollingUpdate"
             strategy.setdefault("rollingUpdate", {}).setdefault("maxUnavailable", 1)
     spec.setdefault("revisionHistoryLimit", 10)
-    _template(spec)
+    _template(obj, spec, api_version)
 
 
-def _replicaset(obj: dict[str, Any], _: str) -> None:
+def _replicaset(obj: dict[str, Any], api_version: str) -> None:
     spec = obj.setdefault("spec", {})
     spec.setdefault("replicas", 1)
-    _template(spec)
+    _template(obj, spec, api_version)
 
 
 def _statefulset(obj: dict[str, Any], api_version: str) -> None:
@@ -153,7 +163,7 @@ def _statefulset(obj: dict[str, Any], api_version: str) -> None:
         strategy = spec.setdefault("updateStrategy", {"type": "RollingUpdate"})
         if strategy.get("type") == "RollingUpdate":
             strategy.setdefault("rollingUpdate", {}).setdefault("partition", 0)
-    _template(spec)
+    _template(obj, spec, api_version)
 
 
 def _namespace(obj: dict[str, Any], _: str) -> None:

@@ -92,7 +92,7 @@ def resource_list(
     group_version = f"{group}/{version}" if group else version
     resources: list[dict[str, Any]] = []
     for rtype in rtypes:
-        resources.append(_entry(rtype, rtype.plural, rtype.kind, _VERBS))
+        resources.append(_entry(rtype, rtype.plural, rtype.kind, list(rtype.verbs) or _VERBS))
         if rtype.status_subresource:
             resources.append(
                 _entry(rtype, f"{rtype.plural}/status", rtype.kind, ["get", "patch", "update"])

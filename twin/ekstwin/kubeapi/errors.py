@@ -108,6 +108,20 @@ class Gone(ApiError):  # noqa: N818 - Kubernetes reason names
     reason = "Gone"
 
 
+class Expired(ApiError):  # noqa: N818 - Kubernetes reason names
+    """410: a watch or list from a resourceVersion the watch cache no longer has."""
+
+    code = 410
+    reason = "Expired"
+
+
+class NotAcceptable(ApiError):  # noqa: N818 - Kubernetes reason names
+    """406: no representation the Accept header allows."""
+
+    code = 406
+    reason = "NotAcceptable"
+
+
 class UnsupportedMediaType(ApiError):  # noqa: N818 - Kubernetes reason names
     """415: a PATCH content type the server does not implement."""
 

@@ -7,12 +7,6 @@ from typing import Any
 from ekstwin.kubeapi.errors import BadRequest, Invalid
 from ekstwin.kubeapi.objects import clone
 
-PATCH_TYPES = {
-    "application/merge-patch+json": "merge",
-    "application/strategic-merge-patch+json": "strategic",
-    "application/json-patch+json": "json",
-}
-
 # Strategic-merge keys by field name for the lists upgrade tools touch. Lists not named
 # here are replaced wholesale (tolerations, args, command, ...).
 MERGE_KEYS = {

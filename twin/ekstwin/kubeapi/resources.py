@@ -49,6 +49,7 @@ class ResourceType:
     status_subresource: bool = False
     short_names: tuple[str, ...] = ()
     custom: bool = False
+    verbs: tuple[str, ...] = ()  # empty: the usual CRUD/list/watch verbs
 
     @property
     def singular(self) -> str:
@@ -161,6 +162,21 @@ BUILTIN: tuple[ResourceType, ...] = (
         "Role",
         True,
         (_v("v1"), _v("v1beta1", removed=(1, 22))),
+    ),
+    *(
+        ResourceType(
+            f"{plural}.authorization.k8s.io",
+            "authorization.k8s.io",
+            plural,
+            kind,
+            False,
+            (_v("v1"), _v("v1beta1", removed=(1, 22))),
+            verbs=("create",),
+        )
+        for plural, kind in (
+            ("selfsubjectaccessreviews", "SelfSubjectAccessReview"),
+            ("selfsubjectrulesreviews", "SelfSubjectRulesReview"),
+        )
     ),
     ResourceType(
         "rolebindings.rbac.authorization.k8s.io",

@@ -19,20 +19,38 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from ekstwin.kubeapi import discovery, errors, tables
+from ekstwin.kubeapi import authorization, discovery, errors, tables
 from ekstwin.kubeapi.errors import ApiError, BadRequest, InternalError, Unauthorized
-from ekstwin.kubeapi.patches import PATCH_TYPES
+from ekstwin.kubeapi.fielderrors import forbidden, invalid, invalid_error
+from ekstwin.kubeapi.openapi import V3_SINCE, OpenApi, accepts_protobuf_v2
+from ekstwin.kubeapi.options import (
+    WriteOptions,
+    parse_body,
+    parse_json,
+    parse_yaml,
+    patch_kind,
+    write_options,
+)
 from ekstwin.kubeapi.routes import Route, parse_resource_path
 from ekstwin.kubeapi.scale import AUTOSCALING_V1, SCALE, has_scale, scale_api_version
-from ekstwin.kubeapi.selectors import field_selector, label_selector
+from ekstwin.kubeapi.selectors import field_selector_for, label_selector
 from ekstwin.kubeapi.store import Store
 from ekstwin.kubeapi.watch import WatchFilter
+from ekstwin.kubeapi.watchcache import WatchEvent
 
 log = logging.getLogger(__name__)
 
 HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/livez"})
 PUBLIC_PATHS = frozenset({"/version", "/version/", *HEALTH_PATHS})
 REQUESTS_PATH = "/_sandbox/requests"
+RV_MATCHES = ("Exact", "NotOlderThan")
+CONTINUE_EXPIRED = (
+    "The provided continue parameter is too old to display a consistent list result. You can "
+    "start a new list without the continue parameter, or use the continue token in this "
+    "response to retrieve the remainder of the results. Continuing with the provided token "
+    "results in an inconsistent list - objects that were created, modified, or deleted between "
+    "the time the first chunk was returned and now may show up in the list."
+)
 WATCH_POLL_SECONDS = 0.25
 BOOKMARK_SECONDS = 1.0
 
@@ -50,6 +68,7 @@ class KubeApiServer:
         self.token = token
         self.now = now
         self.requests: list[dict[str, Any]] = []
+        self.openapi = OpenApi()
         self.url = ""
         self._log_lock = threading.Lock()
         self._httpd: _Server | None = None
@@ -161,13 +180,18 @@ class _Handler(BaseHTTPRequestHandler):
         return self.server.api.store
 
     def _handle(self, method: str) -> None:
+        """Answer one request; nothing a client sends gets past this without an answer:
+        API errors become their Status, anything unexpected a logged 500."""
         parts = urlsplit(self.path)
         path = parts.path.rstrip("/") or "/"
-        query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
-        raw = self._read_body()
+        self._multi = parse_qs(parts.query, keep_blank_values=True)
+        query = {k: v[-1] for k, v in self._multi.items()}
+        self._warnings: list[str] = []
         status = 500
         try:
+            raw = self._read_body()
             if path == REQUESTS_PATH:
+                status = 200
                 self._send_json(200, self.api.request_log())
                 return
             self._authorize(parts.path)
@@ -180,13 +204,21 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as exc:
             log.exception("kubeapi: %s %s failed", method, self.path)
             error = InternalError(f"Internal error occurred: {exc}")
-            self._send_json(error.code, error.status())
+            with contextlib.suppress(OSError):
+                self._send_json(error.code, error.status())
         finally:
             if path != REQUESTS_PATH:
                 self.api.record(method, parts.path, query, status)
 
     def _read_body(self) -> bytes:
-        length = int(self.headers.get("Content-Length") or 0)
+        try:
+            length = int(self.headers.get("Content-Length") or 0)
+        except ValueError as exc:
+            self.close_connection = True
+            raise BadRequest("invalid Content-Length header") from exc
+        if length < 0:
+            self.close_connection = True
+            raise BadRequest("invalid Content-Length header")
         return self.rfile.read(length) if length else b""
 
     def _authorize(self, path: str) -> None:
@@ -197,10 +229,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise Unauthorized("Unauthorized")
 
     def _send_json(self, code: int, body: Any) -> None:
-        data = json.dumps(body, separators=(",", ":")).encode()
+        self._send_bytes(code, json.dumps(body, separators=(",", ":")).encode(), "application/json")
+
+    def _send_bytes(self, code: int, data: bytes, content_type: str) -> None:
         self.send_response(code)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        for warning in getattr(self, "_warnings", []):
+            self.send_header("Warning", f'299 - "{_escape_warning(warning)}"')
         self.end_headers()
         self.wfile.write(data)
 
@@ -228,6 +264,10 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send_text(200, "ok")
             return 200
+        if segments[:1] == ["openapi"]:
+            if method != "GET":
+                raise errors.MethodNotAllowed(f"the server does not allow this method on {path}")
+            return self._openapi(segments[1:])
         if not segments or segments[0] not in {"api", "apis"}:
             raise errors.no_such_resource()
         discovered = self._discovery(segments)
@@ -238,10 +278,14 @@ class _Handler(BaseHTTPRequestHandler):
             return 200
         if len(segments) < (3 if segments[0] == "api" else 4):
             raise errors.no_such_resource()
-        if query.get("dryRun"):
-            raise BadRequest("dryRun is not supported by the sandbox API server")
         with self.store.lock:
             route = parse_resource_path(segments, self.store.registry, self.store.minor)
+        if route.rtype.verbs:  # create-only reviews
+            if method != "POST" or route.name is not None or route.watch_path:
+                raise errors.MethodNotAllowed(
+                    "the server does not allow this method on the requested resource"
+                )
+            return self._review(route, raw)
         handler = {
             "GET": self._get,
             "POST": self._post,
@@ -250,6 +294,71 @@ class _Handler(BaseHTTPRequestHandler):
             "DELETE": self._delete,
         }[method]
         return handler(route, query, raw)
+
+    def _openapi(self, rest: list[str]) -> int:
+        store = self.store
+        with store.lock:
+            minor, registry = store.minor, store.registry
+            git_version = discovery.version_info(minor)["gitVersion"]
+            if rest == ["v2"]:
+                answer = accepts_protobuf_v2(self.headers.get("Accept") or "")
+                if answer is None:
+                    raise errors.NotAcceptable(
+                        "only the following media types are accepted: application/json, "
+                        "application/com.github.proto-openapi.spec.v2@v1.0+protobuf"
+                    )
+                if answer == "application/json":
+                    data = self.api.openapi.v2_json(registry, minor, git_version)
+                else:
+                    data = self.api.openapi.v2_protobuf(registry, minor, git_version)
+                self._send_bytes(200, data, answer)
+                return 200
+            if rest[:1] != ["v3"] or minor < V3_SINCE:
+                raise errors.no_such_resource()
+            if rest == ["v3"]:
+                self._send_json(200, self.api.openapi.v3_index(registry, minor, git_version))
+                return 200
+            document = self.api.openapi.v3_document(
+                registry, minor, git_version, "/".join(rest[1:])
+            )
+        if document is None:
+            raise errors.no_such_resource()
+        self._send_bytes(200, document, "application/json")
+        return 200
+
+    def _review(self, route: Route, raw: bytes) -> int:
+        body = parse_body(raw, self.headers.get("Content-Type"))
+        reviewed = authorization.review(route.rtype.key, route.api_version, body)
+        self._send_json(201, reviewed)
+        return 201
+
+    def _options(
+        self, kind: str, *, patch: str | None = None, body_dry_run: Any = None
+    ) -> WriteOptions:
+        return write_options(
+            kind,
+            self._multi,
+            self.store.minor,
+            user_agent=self.headers.get("User-Agent") or "",
+            patch=patch,
+            body_dry_run=body_dry_run,
+        )
+
+    def _check_fields(self, route: Route, options: WriteOptions, obj: dict[str, Any]) -> None:
+        """``fieldValidation``: unknown fields refused (Strict) or warned about (Warn)."""
+        if options.field_validation == "Ignore":
+            return
+        unknown = self.store.unknown_fields(route.rtype, route.api_version, obj)
+        if not unknown:
+            return
+        problems = [f'unknown field "{field}"' for field in unknown]
+        if options.field_validation == "Strict":
+            kind, version = route.rtype.kind, route.version
+            raise BadRequest(
+                f'{kind} in version "{version}" cannot be handled as a {kind}: '
+                f"strict decoding error: {', '.join(problems)}"
+            )
+        self._warnings.extend(problems)
 
     def _discovery(self, segments: list[str]) -> dict[str, Any] | None:
         store = self.store
@@ -348,26 +457,35 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _list_body(self, route: Route, query: dict[str, str]) -> dict[str, Any]:
         store = self.store
+        token = query.get("continue")
+        start = _decode_continue(token) if token else None
+        limit = _int_param(query, "limit") or 0
+        wanted, match = query.get("resourceVersion") or "", query.get("resourceVersionMatch")
         with store.lock:
+            floor = store.history_floor(route.rtype.key)
+            if start is not None and start[0] < floor:
+                raise errors.Expired(CONTINUE_EXPIRED)
             items = store.select(
                 route.rtype, route.namespace, query.get("labelSelector"), query.get("fieldSelector")
             )
-            rv = str(store.resource_version)
-        token = query.get("continue")
-        if token:
-            start = _decode_continue(token)
+            rv = store.resource_version
+            if match is not None:
+                items, rv = self._exact_list(route, query, items, wanted, match, floor)
+        if start is not None:
             items = [
                 o
                 for o in items
-                if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > start
+                if (o["metadata"].get("namespace", ""), o["metadata"]["name"]) > start[1]
             ]
-        list_meta: dict[str, Any] = {"resourceVersion": rv}
-        limit = int(query.get("limit") or 0)
+        list_meta: dict[str, Any] = {"resourceVersion": str(rv)}
         if 0 < limit < len(items):
             remaining = len(items) - limit
             items = items[:limit]
             last = items[-1]["metadata"]
-            list_meta["continue"] = _encode_continue(rv, last.get("namespace", ""), last["name"])
+            token_rv = start[0] if start is not None else rv
+            list_meta["continue"] = _encode_continue(
+                token_rv, last.get("namespace", ""), last["name"]
+            )
             list_meta["remainingItemCount"] = remaining
         return {
             "kind": route.rtype.list_kind,
@@ -376,19 +494,75 @@ class _Handler(BaseHTTPRequestHandler):
             "items": [self._emit(route, o) for o in items],
         }
 
+    def _exact_list(
+        self,
+        route: Route,
+        query: dict[str, str],
+        items: list[dict[str, Any]],
+        wanted: str,
+        match: str,
+        floor: int,
+    ) -> tuple[list[dict[str, Any]], int]:
+        """``resourceVersionMatch`` (1.19+): ``NotOlderThan`` is the current state,
+        ``Exact`` the state at that resourceVersion, rebuilt from the watch cache."""
+        store = self.store
+        if store.minor < (1, 19):
+            return items, store.resource_version
+        if match not in {"Exact", "NotOlderThan"}:
+            raise _list_options_invalid(
+                "resourceVersionMatch", match, f"supported values: {', '.join(RV_MATCHES)}"
+            )
+        if not wanted:
+            raise _list_options_invalid(
+                "resourceVersionMatch",
+                None,
+                "resourceVersionMatch is forbidden unless resourceVersion is provided",
+            )
+        if match == "NotOlderThan":
+            return items, store.resource_version
+        rv = _rv_param(wanted)
+        if rv == 0:
+            raise _list_options_invalid(
+                "resourceVersionMatch",
+                None,
+                'resourceVersionMatch "exact" is forbidden for resourceVersion "0"',
+            )
+        if rv < floor:
+            raise errors.Expired("The resourceVersion for the provided list is too old.")
+        events = store.events_after(route.rtype.key, rv) or []
+        state = {_key_of(o): o for o in store.select(route.rtype, route.namespace)}
+        for event in reversed(events):
+            key = _key_of(event.obj)
+            if event.type == "ADDED":
+                state.pop(key, None)
+            elif event.prev is not None:
+                state[key] = event.prev
+        labels = label_selector(query.get("labelSelector"))
+        fields = field_selector_for(route.rtype.key, query.get("fieldSelector"))
+        return [state[k] for k in sorted(state) if labels(state[k]) and fields(state[k])], rv
+
     def _post(self, route: Route, query: dict[str, str], raw: bytes) -> int:
-        body = _json_object(raw)
-        if route.name is None:
-            body["apiVersion"] = route.api_version
-            body["kind"] = route.rtype.kind
-            created = self.store.create(route.rtype.key, body, namespace=route.namespace)
-            self._send_json(201, self._emit(route, created))
-            return 201
-        if route.rtype.key == "pods" and route.subresource == "eviction":
-            return self._evict(route, body)
-        raise errors.MethodNotAllowed(
-            "the server does not allow this method on the requested resource"
+        if route.name is not None and route.rtype.key == "pods" and route.subresource == "eviction":
+            return self._evict(route, parse_body(raw, self.headers.get("Content-Type")))
+        if route.name is not None:
+            raise errors.MethodNotAllowed(
+                "the server does not allow this method on the requested resource"
+            )
+        body = parse_body(raw, self.headers.get("Content-Type"))
+        _check_type_meta(body, route)
+        options = self._options("CreateOptions")
+        body["apiVersion"] = route.api_version
+        body["kind"] = route.rtype.kind
+        self._check_fields(route, options, body)
+        created = self.store.create(
+            route.rtype.key,
+            body,
+            namespace=route.namespace,
+            manager=options.manager,
+            dry_run=options.dry_run,
         )
+        self._send_json(201, self._emit(route, created))
+        return 201
 
     def _evict(self, route: Route, body: dict[str, Any]) -> int:
         store = self.store
@@ -428,8 +602,13 @@ class _Handler(BaseHTTPRequestHandler):
             raise errors.MethodNotAllowed(
                 "the server does not allow this method on the requested resource"
             )
-        body = _json_object(raw)
-        metadata = body.setdefault("metadata", {})
+        body = parse_body(raw, self.headers.get("Content-Type"))
+        if not _is_scale(route):
+            _check_type_meta(body, route)
+        options = self._options("UpdateOptions")
+        metadata = body.get("metadata")
+        if not isinstance(metadata, dict):
+            metadata = body["metadata"] = {}
         if metadata.get("name") != route.name:
             raise BadRequest(
                 f"the name of the object ({metadata.get('name')}) does not match the name on "
@@ -442,13 +621,21 @@ class _Handler(BaseHTTPRequestHandler):
                     "on the request"
                 )
             metadata["namespace"] = route.namespace
+        common: dict[str, Any] = {"manager": options.manager, "dry_run": options.dry_run}
         if _is_scale(route):
             with self.store.lock:
-                scale = self.store.replace(route.rtype.key, body, subresource=SCALE)
+                scale = self.store.replace(route.rtype.key, body, subresource=SCALE, **common)
                 reply = self._scale_reply(route, scale)
             self._send_json(200, reply)
             return 200
-        updated = self.store.replace(route.rtype.key, body, subresource=route.subresource)
+        self._check_fields(route, options, body)
+        updated = self.store.replace(
+            route.rtype.key,
+            body,
+            subresource=route.subresource,
+            api_version=route.api_version,
+            **common,
+        )
         self._send_json(200, self._emit(route, updated))
         return 200
 
@@ -457,45 +644,88 @@ class _Handler(BaseHTTPRequestHandler):
             raise errors.MethodNotAllowed(
                 "the server does not allow this method on the requested resource"
             )
-        content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        patch_type = PATCH_TYPES.get(content_type)
-        if patch_type is None or (patch_type == "strategic" and route.rtype.custom):
-            raise errors.UnsupportedMediaType(
-                f"the body of the request was in an unknown format - accepted media types "
-                f"include: {', '.join(PATCH_TYPES)}"
-            )
-        try:
-            body = json.loads(raw or b"null")
-        except ValueError as exc:
-            raise BadRequest(f"invalid JSON in patch body: {exc}") from exc
+        store = self.store
+        kind = patch_kind(self.headers.get("Content-Type"), store.minor, custom=route.rtype.custom)
+        options = self._options("PatchOptions", patch=kind)
+        if kind == "apply":
+            return self._apply(route, raw, options)
+        body = parse_json(raw)
+        if kind != "json" and isinstance(body, dict) and not _is_scale(route):
+            self._check_fields(route, options, body)
+        common: dict[str, Any] = {
+            "patch_type": kind,
+            "namespace": route.namespace,
+            "manager": options.manager,
+            "dry_run": options.dry_run,
+        }
         if _is_scale(route):
-            with self.store.lock:
-                scale = self.store.patch(
-                    route.rtype.key,
-                    route.name,
-                    body,
-                    patch_type=patch_type,
-                    namespace=route.namespace,
-                    subresource=SCALE,
-                )
+            with store.lock:
+                scale = store.patch(route.rtype.key, route.name, body, subresource=SCALE, **common)
                 reply = self._scale_reply(route, scale)
             self._send_json(200, reply)
             return 200
-        patched = self.store.patch(
+        patched = store.patch(
             route.rtype.key,
             route.name,
             body,
-            patch_type=patch_type,
-            namespace=route.namespace,
             subresource=route.subresource,
+            api_version=route.api_version,
+            **common,
         )
         self._send_json(200, self._emit(route, patched))
         return 200
 
+    def _apply(self, route: Route, raw: bytes, options: WriteOptions) -> int:
+        """Server-side apply: create or merge, answering 201 or 200."""
+        if _is_scale(route):
+            raise errors.UnsupportedMediaType(
+                "the body of the request was in an unknown format - accepted media types "
+                "include: application/json-patch+json, application/merge-patch+json"
+            )
+        config = parse_yaml(raw)
+        if not isinstance(config, dict):
+            raise BadRequest("error decoding YAML: the apply configuration must be an object")
+        if config.get("apiVersion") != route.api_version:
+            raise BadRequest(
+                "Incorrect version specified in apply patch. Specified patch version: "
+                f"{config.get('apiVersion') or ''}, expected: {route.api_version}"
+            )
+        if config.get("kind") != route.rtype.kind:
+            raise BadRequest(
+                f"invalid object type: {route.api_version}, Kind={config.get('kind') or ''}"
+            )
+        metadata = config.get("metadata") or {}
+        if metadata.get("name") not in {None, route.name}:
+            raise BadRequest(
+                f"the name of the object ({metadata.get('name')}) does not match the name on "
+                f"the URL ({route.name})"
+            )
+        if route.namespace is not None and metadata.get("namespace") not in {None, route.namespace}:
+            raise BadRequest(
+                "the namespace of the provided object does not match the namespace sent "
+                "on the request"
+            )
+        self._check_fields(route, options, config)
+        obj, created = self.store.apply(
+            route.rtype.key,
+            str(route.name),
+            config,
+            manager=options.manager,
+            namespace=route.namespace,
+            subresource=route.subresource,
+            api_version=route.api_version,
+            force=options.force,
+            dry_run=options.dry_run,
+        )
+        code = 201 if created else 200
+        self._send_json(code, self._emit(route, obj))
+        return code
+
     def _delete(self, route: Route, query: dict[str, str], raw: bytes) -> int:
-        options = _json_object(raw) if raw.strip() else {}
-        grace_raw = query.get("gracePeriodSeconds", options.get("gracePeriodSeconds"))
-        grace = None if grace_raw in {None, ""} else int(grace_raw)
+        body = parse_body(raw, self.headers.get("Content-Type")) if raw.strip() else {}
+        options = self._options("DeleteOptions", body_dry_run=body.get("dryRun"))
+        grace_raw = query.get("gracePeriodSeconds", body.get("gracePeriodSeconds"))
+        grace = None if grace_raw in {None, ""} else _int_value("gracePeriodSeconds", grace_raw)
         store = self.store
         rtype = route.rtype
         if route.name is None:
@@ -504,11 +734,12 @@ class _Handler(BaseHTTPRequestHandler):
                     rtype, route.namespace, query.get("labelSelector"), query.get("fieldSelector")
                 )
                 for obj in doomed:
-                    store.delete(
+                    store.delete_ex(
                         rtype.key,
                         obj["metadata"]["name"],
                         namespace=obj["metadata"].get("namespace"),
-                        grace_period_seconds=grace,
+                        grace=grace,
+                        dry_run=options.dry_run,
                     )
             self._send_json(
                 200, {"kind": "Status", "apiVersion": "v1", "metadata": {}, "status": "Success"}
@@ -518,12 +749,14 @@ class _Handler(BaseHTTPRequestHandler):
             raise errors.MethodNotAllowed(
                 "the server does not allow this method on the requested resource"
             )
+        preconditions = body.get("preconditions")
         obj, removed = store.delete_ex(
             rtype.key,
             route.name,
             namespace=route.namespace,
             grace=grace,
-            preconditions=options.get("preconditions"),
+            preconditions=preconditions if isinstance(preconditions, dict) else None,
+            dry_run=options.dry_run,
         )
         if removed and rtype.key != "pods":
             details: dict[str, Any] = {
@@ -559,9 +792,9 @@ class _Handler(BaseHTTPRequestHandler):
             route.rtype.key,
             route.namespace,
             label_selector(query.get("labelSelector")),
-            field_selector(fields),
+            field_selector_for(route.rtype.key, fields),
         )
-        timeout = float(query["timeoutSeconds"]) if query.get("timeoutSeconds") else None
+        timeout = _int_param(query, "timeoutSeconds")
         deadline = None if timeout is None else time.monotonic() + timeout
         bookmarks = query.get("allowWatchBookmarks") in {"true", "1"}
         self._table_columns_sent = False
@@ -576,10 +809,7 @@ class _Handler(BaseHTTPRequestHandler):
                     if filt.visible(o)
                 ]
             else:
-                try:
-                    last = int(requested)
-                except ValueError as exc:
-                    raise BadRequest(f"invalid resourceVersion {requested!r}") from exc
+                last = _rv_param(requested)
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
         self.send_header("Transfer-Encoding", "chunked")
@@ -605,13 +835,15 @@ class _Handler(BaseHTTPRequestHandler):
         store = self.store
         idle_since = time.monotonic()
         while not self.server.stopping:
-            events = store.events_after(last)
+            with store.lock:
+                events: list[WatchEvent] | None = store.events_after(route.rtype.key, last)
+                floor, head = store.history_floor(route.rtype.key), store.resource_version
             if events is None:
-                gone = errors.Gone(f"too old resource version: {last} ({store.resource_version})")
-                self._chunk({"type": "ERROR", "object": gone.status()})
+                expired = errors.Expired(f"too old resource version: {last} ({floor})")
+                self._chunk({"type": "ERROR", "object": expired.status()})
                 return
+            last = max(last, head)
             for event in events:
-                last = event.rv
                 translated = filt.translate(event)
                 if translated is not None:
                     watched = self._watched(route, query, translated[1])
@@ -656,24 +888,65 @@ def _is_scale(route: Route) -> bool:
     return route.subresource == SCALE and route.name is not None and has_scale(route.rtype.key)
 
 
-def _json_object(raw: bytes) -> dict[str, Any]:
+def _check_type_meta(body: dict[str, Any], route: Route) -> None:
+    """A body naming another API version or kind than its URL is refused."""
+    version, kind = body.get("apiVersion"), body.get("kind")
+    if version not in {None, ""} and version != route.api_version:
+        raise BadRequest(
+            f"the API version in the data ({version}) does not match the expected API "
+            f"version ({route.api_version})"
+        )
+    if kind not in {None, ""} and kind != route.rtype.kind:
+        raise BadRequest(
+            f"the kind in the data ({kind}) does not match the expected kind ({route.rtype.kind})"
+        )
+
+
+def _int_value(name: str, text: Any) -> int:
     try:
-        body = json.loads(raw or b"{}")
+        return int(text)
+    except (TypeError, ValueError) as exc:
+        raise BadRequest(f"invalid {name}: {text!r} is not an integer") from exc
+
+
+def _int_param(query: dict[str, str], name: str) -> int | None:
+    text = query.get(name)
+    return None if text in {None, ""} else _int_value(name, text)
+
+
+def _rv_param(text: str) -> int:
+    try:
+        value = int(text)
     except ValueError as exc:
-        raise BadRequest(f"invalid JSON in request body: {exc}") from exc
-    if not isinstance(body, dict):
-        raise BadRequest("the request body must be a JSON object")
-    return body
+        raise BadRequest(f"invalid resource version: {text}") from exc
+    if value < 0:
+        raise BadRequest(f"invalid resource version: {text}")
+    return value
 
 
-def _encode_continue(rv: str, namespace: str, name: str) -> str:
+def _key_of(obj: dict[str, Any]) -> tuple[str, str]:
+    metadata = obj["metadata"]
+    return str(metadata.get("namespace", "")), str(metadata["name"])
+
+
+def _list_options_invalid(field: str, value: Any, detail: str) -> errors.Invalid:
+    error = invalid(field, value, detail) if value is not None else forbidden(field, detail)
+    return invalid_error("ListOptions", "meta.k8s.io", "", [error])
+
+
+def _escape_warning(text: str) -> str:
+    return text.replace("\\", "\\\\").replace('"', '\\"')
+
+
+def _encode_continue(rv: int, namespace: str, name: str) -> str:
     raw = json.dumps({"rv": rv, "start": [namespace, name]}).encode()
     return base64.urlsafe_b64encode(raw).decode()
 
 
-def _decode_continue(token: str) -> tuple[str, str]:
+def _decode_continue(token: str) -> tuple[int, tuple[str, str]]:
     try:
-        start = json.loads(base64.urlsafe_b64decode(token.encode()))["start"]
-        return str(start[0]), str(start[1])
+        decoded = json.loads(base64.urlsafe_b64decode(token.encode()))
+        start = decoded["start"]
+        return int(decoded["rv"]), (str(start[0]), str(start[1]))
     except (ValueError, KeyError, IndexError, TypeError, binascii.Error) as exc:
         raise BadRequest(f"invalid continue token: {exc}") from exc

@@ -7,25 +7,32 @@ history can share them and readers get copies.
 from __future__ import annotations
 
 import builtins
+import contextlib
+import json
 import logging
 import random
 import threading
 import time
 import uuid
 from collections import deque
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from ekstwin.kubeapi import errors
+from ekstwin.kubeapi.apply import Write, apply, record_update
+from ekstwin.kubeapi.decode import decode
 from ekstwin.kubeapi.defaults import apply_defaults
 from ekstwin.kubeapi.errors import BadRequest, Forbidden
 from ekstwin.kubeapi.eviction import check_eviction
-from ekstwin.kubeapi.objects import clone, meta, name_problem, rfc3339
+from ekstwin.kubeapi.fielderrors import invalid, invalid_error
+from ekstwin.kubeapi.objects import clone, clone_object, meta, rfc3339
 from ekstwin.kubeapi.patches import apply_patch
 from ekstwin.kubeapi.resources import Minor, Registry, ResourceType, parse_minor
 from ekstwin.kubeapi.scale import SCALE, has_scale, scale_of, wanted_replicas
-from ekstwin.kubeapi.selectors import field_selector, label_selector
+from ekstwin.kubeapi.schema import Context, kind_type
+from ekstwin.kubeapi.selectors import field_selector_for, label_selector
+from ekstwin.kubeapi.validation import name_rule, validate_create, validate_update
+from ekstwin.kubeapi.watchcache import WatchCache, WatchCacheLimits, WatchEvent
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +42,8 @@ Objects = list[dict[str, Any]]  # (the Store.list method shadows the builtin in 
 
 BOOT_NAMESPACES = ("default", "kube-system", "kube-public", "kube-node-lease")
 PROTECTED_NAMESPACES = frozenset({"default", "kube-system", "kube-public"})
-HISTORY_LIMIT = 10_000
+# Who an in-process write (a twin controller's) is recorded as in managedFields.
+DEFAULT_MANAGER = "kube-controller-manager"
 _GENERATE_ALPHABET = "bcdfghjklmnpqrstvwxz2456789"
 _SERVER_FIELDS = (
     "uid",
@@ -50,15 +58,7 @@ _KEEP_ON_UPDATE = ("uid", "creationTimestamp", "deletionTimestamp", "deletionGra
 _CRD = "customresourcedefinitions.apiextensions.k8s.io"
 
 
-@dataclass(frozen=True, slots=True)
-class WatchEvent:
-    """One committed change; ``obj`` and ``prev`` are shared, read-only snapshots."""
-
-    rv: int
-    type: str
-    resource: str
-    obj: dict[str, Any]
-    prev: dict[str, Any] | None
+__all__ = ["DEFAULT_MANAGER", "Store", "WatchEvent"]
 
 
 class Store:
@@ -70,6 +70,7 @@ class Store:
         kubernetes_version: str = "1.12",
         now: Callable[[], float] = time.time,
         seed: int = 0,
+        watch_cache: WatchCacheLimits | None = None,
     ) -> None:
         self.lock = threading.RLock()
         self.generation = 0
@@ -81,8 +82,8 @@ class Store:
         self.registry = Registry()
         self._objects: dict[str, dict[Key, dict[str, Any]]] = {}
         self._rv = 0
-        self._history: deque[WatchEvent] = deque(maxlen=HISTORY_LIMIT)
-        self._history_floor = 0
+        self.watch_cache = WatchCache(watch_cache or WatchCacheLimits(), now)
+        self._dry = False
         self._subscribers: builtins.list[Subscriber] = []
         self._pending: deque[WatchEvent] = deque()
         self._dispatching = False
@@ -173,63 +174,68 @@ class Store:
         labels: str | None = None,
         fields: str | None = None,
     ) -> Objects:
-        """Shared (read-only) stored objects, sorted; for the HTTP layer and controllers."""
-        by_labels, by_fields = label_selector(labels), field_selector(fields)
+        """Shared (read-only) stored objects, sorted; for the HTTP layer and controllers.
+
+        ``BadRequest`` for a malformed label selector or a field the resource does not
+        let clients select on.
+        """
+        by_labels, by_fields = label_selector(labels), field_selector_for(rtype.key, fields)
         with self.lock:
             bucket = self._bucket(rtype)
             keys = sorted(k for k in bucket if namespace is None or k[0] == namespace)
             return [bucket[k] for k in keys if by_labels(bucket[k]) and by_fields(bucket[k])]
 
     # --- writes ------------------------------------------------------------------------
+    #
+    # Writes take the API version the client used (defaults and validation depend on it),
+    # the field manager recorded in managedFields, and ``dry_run``: do everything but
+    # commit, and return what would have been stored.
 
     def create(
-        self, resource: str, obj: dict[str, Any], *, namespace: str | None = None
+        self,
+        resource: str,
+        obj: dict[str, Any],
+        *,
+        namespace: str | None = None,
+        manager: str = DEFAULT_MANAGER,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         """Store a new object with uid, timestamps, resourceVersion and server defaults."""
-        with self.lock:
+        with self.lock, self._dry_scope(dry_run):
             rtype = self.resource_type(resource)
             new = clone(obj)
-            metadata = meta(new)
-            ns = self._write_namespace(rtype, namespace, metadata)
-            for field in _SERVER_FIELDS:
-                metadata.pop(field, None)
-            name = self._new_name(rtype, ns, metadata)
-            if rtype.namespaced:
-                self._check_namespace_open(ns)
-                metadata["namespace"] = ns
-            else:
-                metadata.pop("namespace", None)
             api_version = str(new.get("apiVersion") or rtype.preferred(self._minor))
-            if rtype.status_subresource and rtype.key != "nodes":
-                new.pop("status", None)
-            apply_defaults(rtype.key, api_version, new)
-            if rtype.key == "services":
-                self._assign_cluster_ip(new)
-            metadata["uid"] = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
-            metadata["creationTimestamp"] = rfc3339(self._now())
-            metadata["generation"] = 1
-            self._normalize(rtype, new)
-            if rtype.key == _CRD:
-                self.registry.define_crd(new)
-            self._commit("ADDED", rtype, (ns, name), new, None)
-            return self._out(rtype, new)
+            self._check_decodes(rtype, api_version, new)
+            self._prepare_create(rtype, new, namespace, api_version)
+            write = Write(manager, api_version)
+            return self._insert(rtype, new, api_version, write)
 
     def replace(
-        self, resource: str, obj: dict[str, Any], *, subresource: str | None = None
+        self,
+        resource: str,
+        obj: dict[str, Any],
+        *,
+        subresource: str | None = None,
+        api_version: str | None = None,
+        manager: str = DEFAULT_MANAGER,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         """PUT: replace the object named in ``obj.metadata``; ``Conflict`` on a stale RV.
 
         With ``subresource="scale"`` ``obj`` is a ``Scale`` naming a deployment, replica set
         or stateful set: only the parent's ``spec.replicas`` changes; returns the new Scale.
         """
-        with self.lock:
+        with self.lock, self._dry_scope(dry_run):
             rtype = self.resource_type(resource)
             metadata = obj.get("metadata") or {}
             name = str(metadata.get("name") or "")
             old = self._stored(rtype, name, metadata.get("namespace"))
+            version = api_version or old["apiVersion"]
+            write = Write(manager, version, subresource or "")
             if subresource == SCALE and has_scale(rtype.key):
-                return self._write_scale(rtype, old, clone(obj))
-            return self._update(rtype, old, clone(obj), subresource)
+                return self._write_scale(rtype, old, clone(obj), write)
+            self._check_decodes(rtype, version, obj)
+            return self._update(rtype, old, clone(obj), subresource, version, write)
 
     def patch(
         self,
@@ -240,15 +246,21 @@ class Store:
         patch_type: str = "merge",
         namespace: str | None = None,
         subresource: str | None = None,
+        api_version: str | None = None,
+        manager: str = DEFAULT_MANAGER,
+        dry_run: bool = False,
     ) -> dict[str, Any]:
         """PATCH (``merge``, ``strategic`` or ``json``); ``Conflict`` when its RV is stale.
 
         With ``subresource="scale"`` the patch applies to the parent's ``autoscaling/v1``
         ``Scale`` and only its ``spec.replicas`` is written back; returns the new Scale.
+        A patched object that no longer decodes is 422 ``Invalid`` on the field ``patch``.
         """
-        with self.lock:
+        with self.lock, self._dry_scope(dry_run):
             rtype = self.resource_type(resource)
             old = self._stored(rtype, name, namespace)
+            version = api_version or old["apiVersion"]
+            write = Write(manager, version, subresource or "")
             scaling = subresource == SCALE and has_scale(rtype.key)
             current = scale_of(old) if scaling else self._out(rtype, old)
             patched = apply_patch(current, body, patch_type)
@@ -256,8 +268,62 @@ class Store:
             if new_meta.get("name") != name:
                 raise BadRequest("metadata.name may not be changed by a patch")
             if scaling:
-                return self._write_scale(rtype, old, patched)
-            return self._update(rtype, old, patched, subresource)
+                return self._write_scale(rtype, old, patched, write)
+            # the stored object decodes, so only what a merge patch sends can fail to
+            checked = body if patch_type != "json" and isinstance(body, dict) else patched
+            problem = self.decode_problem(rtype, version, checked)
+            if problem is not None:
+                shown = json.dumps(patched, separators=(",", ":"))
+                raise invalid_error("", "", "", [invalid("patch", shown, problem)])
+            return self._update(rtype, old, patched, subresource, version, write)
+
+    def apply(
+        self,
+        resource: str,
+        name: str,
+        config: dict[str, Any],
+        *,
+        manager: str,
+        namespace: str | None = None,
+        subresource: str | None = None,
+        api_version: str | None = None,
+        force: bool = False,
+        dry_run: bool = False,
+    ) -> tuple[dict[str, Any], bool]:
+        """Server-side apply of ``config``; returns the object and whether it was created.
+
+        ``Conflict`` (409) when another manager owns a field this apply changes.
+        """
+        with self.lock, self._dry_scope(dry_run):
+            rtype = self.resource_type(resource)
+            version = str(api_version or rtype.preferred(self._minor))
+            write = Write(manager, version, subresource or "", "Apply")
+            ctx = self.context(rtype, version)
+            now = rfc3339(self._now())
+            config = clone(config)
+            meta(config)["name"] = name
+            live = self._bucket(rtype).get(self._key(rtype, name, namespace))
+            problem = self.decode_problem(rtype, version, config)
+            if problem is not None:
+                raise BadRequest(f"failed to create typed patch object: {problem}")
+            if live is None:
+                if subresource is not None:
+                    raise errors.not_found(rtype.plural, name, rtype.group)
+                new = apply(rtype.key, ctx, None, config, write, now, force=force, has_status=False)
+                new["apiVersion"] = version
+                self._prepare_create(rtype, new, namespace, version, keep_managed=True)
+                return self._insert(rtype, new, version, None), True
+            merged = apply(
+                rtype.key,
+                ctx,
+                self._out(rtype, live),
+                config,
+                write,
+                now,
+                force=force,
+                has_status=rtype.status_subresource,
+            )
+            return self._update(rtype, live, merged, subresource, version, None), False
 
     def delete(
         self,
@@ -282,9 +348,10 @@ class Store:
         namespace: str | None = None,
         grace: int | None = None,
         preconditions: dict[str, Any] | None = None,
+        dry_run: bool = False,
     ) -> tuple[dict[str, Any], bool]:
         """:meth:`delete`, also saying whether the object is gone; checks preconditions."""
-        with self.lock:
+        with self.lock, self._dry_scope(dry_run):
             rtype = self.resource_type(resource)
             old = self._stored(rtype, name, namespace)
             self._check_preconditions(rtype, old, preconditions or {})
@@ -317,20 +384,52 @@ class Store:
 
         return unsubscribe
 
+    # --- decoding and validation -----------------------------------------------------------
+
+    def context(self, rtype: ResourceType, api_version: str) -> Context:
+        """The schema context of ``rtype`` served as ``api_version``."""
+        group, _, version = api_version.rpartition("/")
+        return Context(group or rtype.group, version, self._minor)
+
+    def decode_problem(
+        self, rtype: ResourceType, api_version: str, obj: dict[str, Any]
+    ) -> str | None:
+        """The JSON decoder's error for ``obj`` (a wrong type somewhere), or ``None``."""
+        typedef = kind_type(rtype.key)
+        if typedef is None:
+            return None
+        return decode(typedef, obj, self.context(rtype, api_version)).error
+
+    def _check_decodes(self, rtype: ResourceType, api_version: str, obj: dict[str, Any]) -> None:
+        problem = self.decode_problem(rtype, api_version, obj)
+        if problem is not None:
+            version = api_version.rpartition("/")[2]
+            raise BadRequest(
+                f'{rtype.kind} in version "{version}" cannot be handled as a {rtype.kind}: '
+                f"{problem}"
+            )
+
+    def unknown_fields(
+        self, rtype: ResourceType, api_version: str, obj: dict[str, Any]
+    ) -> builtins.list[str]:
+        """Fields of ``obj`` its type does not have (strict field validation)."""
+        typedef = kind_type(rtype.key)
+        if typedef is None:
+            return []
+        return decode(typedef, obj, self.context(rtype, api_version)).unknown
+
     # --- watch support -----------------------------------------------------------------
 
-    def events_after(self, rv: int) -> builtins.list[WatchEvent] | None:
-        """Committed events newer than ``rv`` in order, or ``None`` when ``rv`` is too old."""
+    def events_after(self, resource: str, rv: int) -> builtins.list[WatchEvent] | None:
+        """``resource``'s committed events newer than ``rv``, or ``None`` when ``rv`` is
+        older than the watch cache's window."""
         with self.lock:
-            if rv < self._history_floor:
-                return None
-            newer: builtins.list[WatchEvent] = []
-            for event in reversed(self._history):
-                if event.rv <= rv:
-                    break
-                newer.append(event)
-            newer.reverse()
-            return newer
+            return self.watch_cache.events_after(resource, rv)
+
+    def history_floor(self, resource: str) -> int:
+        """The newest resourceVersion the watch cache dropped for ``resource``."""
+        with self.lock:
+            return self.watch_cache.floor(resource)
 
     def wait_for_change(self, after_rv: int, timeout: float) -> bool:
         """Block up to ``timeout`` seconds until a write newer than ``after_rv`` commits."""
@@ -361,7 +460,7 @@ class Store:
         return found
 
     def _out(self, rtype: ResourceType, obj: dict[str, Any]) -> dict[str, Any]:
-        out: dict[str, Any] = clone(obj)
+        out = clone_object(obj)
         out["apiVersion"] = rtype.preferred(self._minor)
         return out
 
@@ -378,48 +477,87 @@ class Store:
             )
         return str(namespace or in_body or "default")
 
-    def _new_name(self, rtype: ResourceType, ns: str, metadata: dict[str, Any]) -> str:
-        name = metadata.get("name")
-        prefix = metadata.get("generateName")
-        if not name and prefix:
-            self._validate_name(rtype, str(prefix).rstrip("-") or "x", str(prefix), "generateName")
-            for _ in range(8):
-                suffix = "".join(self._random.choice(_GENERATE_ALPHABET) for _ in range(5))
-                name = f"{prefix}{suffix}"
-                if (ns, name) not in self._bucket(rtype):
-                    break
-        if not name:
-            raise errors.Invalid(
-                f'{rtype.kind} "" is invalid: metadata.name: Required value: name or '
-                "generateName is required",
-                kind=rtype.kind,
-                causes=[
-                    {
-                        "reason": "FieldValueRequired",
-                        "message": "Required value: name or generateName is required",
-                        "field": "metadata.name",
-                    }
-                ],
-            )
-        name = str(name)
-        self._validate_name(rtype, name, name, "name")
-        metadata["name"] = name
+    @contextlib.contextmanager
+    def _dry_scope(self, dry_run: bool) -> Iterator[None]:
+        """Run a write without committing it (and without using up uids or IPs)."""
+        if not dry_run or self._dry:
+            yield
+            return
+        saved = (self._random.getstate(), self._service_ips)
+        self._dry = True
+        try:
+            yield
+        finally:
+            self._dry = False
+            self._random.setstate(saved[0])
+            self._service_ips = saved[1]
+
+    def _prepare_create(
+        self,
+        rtype: ResourceType,
+        new: dict[str, Any],
+        namespace: str | None,
+        api_version: str,
+        *,
+        keep_managed: bool = False,
+    ) -> None:
+        """Name, namespace, defaults and validation of an object about to be created."""
+        metadata = meta(new)
+        ns = self._write_namespace(rtype, namespace, metadata)
+        for field in _SERVER_FIELDS:
+            metadata.pop(field, None)
+        if not keep_managed:
+            metadata.pop("managedFields", None)
+        self._generate_name(rtype, ns, metadata)
+        if rtype.namespaced:
+            self._check_namespace_open(ns)
+            metadata["namespace"] = ns
+        else:
+            metadata.pop("namespace", None)
+        if rtype.status_subresource and rtype.key != "nodes":
+            new.pop("status", None)
+        apply_defaults(rtype.key, api_version, new)
+        validate_create(rtype, api_version, new, self._minor)
+        name = str(metadata["name"])
         if (ns, name) in self._bucket(rtype):
             raise errors.already_exists(rtype.plural, name, rtype.group)
-        return name
+        if rtype.key == "services":
+            self._assign_cluster_ip(new)
 
-    def _validate_name(self, rtype: ResourceType, checked: str, shown: str, field: str) -> None:
-        if rtype.key == "namespaces":
-            rule = "label"
-        elif rtype.group == "rbac.authorization.k8s.io":
-            rule = "segment"
-        else:
-            rule = "subdomain"
-        problem = name_problem(checked, rule)
-        if problem:
-            raise errors.invalid(
-                rtype.kind, shown, f"metadata.{field}", shown, problem, rtype.group
-            )
+    def _insert(
+        self, rtype: ResourceType, new: dict[str, Any], api_version: str, write: Write | None
+    ) -> dict[str, Any]:
+        """Commit a prepared object: server metadata, managedFields, the ADDED event."""
+        metadata = meta(new)
+        metadata["uid"] = str(uuid.UUID(int=self._random.getrandbits(128), version=4))
+        metadata["creationTimestamp"] = rfc3339(self._now())
+        metadata["generation"] = 1
+        if write is not None:
+            ctx = self.context(rtype, api_version)
+            record_update(rtype.key, ctx, None, new, write, rfc3339(self._now()), has_status=False)
+        self._normalize(rtype, new)
+        if rtype.key == _CRD and not self._dry:
+            self.registry.define_crd(new)
+        key = (str(metadata.get("namespace", "")), str(metadata["name"]))
+        self._commit("ADDED", rtype, key, new, None)
+        return self._out(rtype, new)
+
+    def _generate_name(self, rtype: ResourceType, ns: str, metadata: dict[str, Any]) -> None:
+        name = metadata.get("name")
+        prefix = metadata.get("generateName")
+        if name or not prefix:
+            return
+        rule = name_rule(rtype)
+        problems = rule(str(prefix).rstrip("-") or "x")
+        if problems:
+            causes = [invalid("metadata.generateName", str(prefix), p) for p in problems]
+            raise invalid_error(rtype.kind, rtype.group, "", causes)
+        for _ in range(8):
+            suffix = "".join(self._random.choice(_GENERATE_ALPHABET) for _ in range(5))
+            name = f"{prefix}{suffix}"
+            if (ns, name) not in self._bucket(rtype):
+                break
+        metadata["name"] = name
 
     def _check_namespace_open(self, ns: str) -> None:
         found = self._bucket(self.resource_type("namespaces")).get(("", ns))
@@ -448,6 +586,8 @@ class Store:
         old: dict[str, Any],
         new: dict[str, Any],
         subresource: str | None,
+        api_version: str,
+        write: Write | None,
     ) -> dict[str, Any]:
         old_meta = old["metadata"]
         sent_rv = (new.get("metadata") or {}).get("resourceVersion")
@@ -458,15 +598,27 @@ class Store:
         elif subresource is None:
             # The real server defaults every write, not only creates (before the spec
             # comparison that decides the generation).
-            apply_defaults(rtype.key, str(new.get("apiVersion") or old["apiVersion"]), new)
+            apply_defaults(rtype.key, api_version, new)
             result = _with_kept_fields(rtype, old, new)
         else:
             raise errors.no_such_resource()
         result["apiVersion"], result["kind"] = old["apiVersion"], old["kind"]
         meta(result)["resourceVersion"] = old_meta["resourceVersion"]
+        if write is not None:
+            record_update(
+                rtype.key,
+                self.context(rtype, api_version),
+                old,
+                result,
+                write,
+                rfc3339(self._now()),
+                has_status=rtype.status_subresource,
+            )
         if result == old:
             return self._out(rtype, old)
-        if rtype.key == _CRD:
+        if subresource is None:
+            validate_update(rtype, api_version, old, result, self._minor)
+        if rtype.key == _CRD and not self._dry:
             self.registry.define_crd(result)
         result_meta = meta(result)
         if result_meta.get("deletionTimestamp") and not result_meta.get("finalizers"):
@@ -485,7 +637,7 @@ class Store:
         return rtype
 
     def _write_scale(
-        self, rtype: ResourceType, old: dict[str, Any], scale: dict[str, Any]
+        self, rtype: ResourceType, old: dict[str, Any], scale: dict[str, Any], write: Write
     ) -> dict[str, Any]:
         """Write a Scale back to its parent: ``spec.replicas`` (and generation) only."""
         old_meta = old["metadata"]
@@ -505,6 +657,10 @@ class Store:
             **old_meta,
             "generation": int(old_meta.get("generation", 1)) + 1,
         }
+        ctx = self.context(rtype, old["apiVersion"])
+        now = rfc3339(self._now())
+        parent = Write(write.manager, old["apiVersion"], SCALE)
+        record_update(rtype.key, ctx, old, result, parent, now, has_status=True)
         key = (old_meta.get("namespace", ""), name)
         self._commit("MODIFIED", rtype, key, result, old)
         return scale_of(result)
@@ -585,7 +741,8 @@ class Store:
             if custom is not None and custom.custom:
                 for item in self.select(custom, None):
                     self._remove(custom, item)
-                self.registry.forget_crd(obj)
+                if not self._dry:
+                    self.registry.forget_crd(obj)
         return gone
 
     def _commit(
@@ -596,6 +753,10 @@ class Store:
         obj: dict[str, Any],
         prev: dict[str, Any] | None,
     ) -> None:
+        if self._dry:  # nothing is stored: a dry-run create has no resourceVersion yet
+            if prev is None:
+                meta(obj).pop("resourceVersion", None)
+            return
         self._rv += 1
         meta(obj)["resourceVersion"] = str(self._rv)
         bucket = self._bucket(rtype)
@@ -605,9 +766,7 @@ class Store:
             bucket[key] = obj
         self.generation += 1
         event = WatchEvent(self._rv, event_type, rtype.key, obj, prev)
-        if len(self._history) == self._history.maxlen:
-            self._history_floor = self._history[0].rv
-        self._history.append(event)
+        self.watch_cache.add(event)
         self._changed.notify_all()
         self._pending.append(event)
         self._dispatch()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from ekstwin.kubeapi.store import WatchEvent
+from ekstwin.kubeapi.watchcache import WatchEvent
 
 # (visible now, visible before) -> event type sent for a MODIFIED change
 _MODIFIED_AS = {(True, True): "MODIFIED", (True, False): "ADDED", (False, True): "DELETED"}
