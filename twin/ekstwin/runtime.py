@@ -80,6 +80,16 @@ class Sandbox:
         with twin.lock:
             self.world = build_aws(s, twin)
             create_all(self.store, system.add_ons(s))
+            roles = [
+                str(o["OutputValue"])
+                for stack in self.world.nodegroup_stacks
+                for o in twin.cloudformation.get_stack(stack).outputs or []
+                if o["OutputKey"] == "NodeInstanceRole"
+            ]
+            create_all(
+                self.store,
+                system.cluster_config_maps(s, endpoint=kube_url, node_role_arns=roles),
+            )
             self.ipamd = Ipamd(twin, self.clock)
             eniconfigs = [
                 (ENICONFIGS, eniconfig_object(az, self.world.subnet_ids[subnet]))

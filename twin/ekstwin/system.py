@@ -8,6 +8,7 @@ from typing import Any
 
 from ekstwin.scenario import Scenario, Workload
 from upgrader.adapters import jsonnet
+from upgrader.catalog.versions import catalog
 from upgrader.semver import Version
 
 Obj = dict[str, Any]
@@ -106,3 +107,134 @@ def workloads(scenario: Scenario) -> list[tuple[str, Obj]]:
         if budget is not None:
             out.append(("poddisruptionbudgets.policy", budget))
     return out
+
+
+# ConfigMaps EKS creates with the cluster, which the add-on manifests mount or read.
+
+_EKS_LABELS = {"eks.amazonaws.com/component": "kube-proxy", "k8s-app": "kube-proxy"}
+
+_KUBE_PROXY_KUBECONFIG = """kind: Config
+apiVersion: v1
+clusters:
+- cluster:
+    certificate-authority: /var/run/secrets/kubernetes.io/serviceaccount/ca.crt
+    server: {endpoint}
+  name: default
+contexts:
+- context:
+    cluster: default
+    namespace: default
+    user: default
+  name: default
+current-context: default
+users:
+- name: default
+  user:
+    tokenFile: /var/run/secrets/kubernetes.io/serviceaccount/token"""
+
+_KUBE_PROXY_CONFIG = """apiVersion: kubeproxy.config.k8s.io/v1alpha1
+bindAddress: 0.0.0.0
+clientConnection:
+  acceptContentTypes: ""
+  burst: 10
+  contentType: application/vnd.kubernetes.protobuf
+  kubeconfig: /var/lib/kube-proxy/kubeconfig
+  qps: 5
+clusterCIDR: ""
+configSyncPeriod: 15m0s
+conntrack:
+  maxPerCore: 32768
+  min: 131072
+  tcpCloseWaitTimeout: 1h0m0s
+  tcpEstablishedTimeout: 24h0m0s
+enableProfiling: false
+healthzBindAddress: 0.0.0.0:10256
+hostnameOverride: ""
+iptables:
+  masqueradeAll: false
+  masqueradeBit: 14
+  minSyncPeriod: 0s
+  syncPeriod: 30s
+ipvs:
+  excludeCIDRs: null
+  minSyncPeriod: 0s
+  scheduler: ""
+  syncPeriod: 30s
+kind: KubeProxyConfiguration
+metricsBindAddress: 0.0.0.0:10249
+mode: "iptables"
+nodePortAddresses: null
+oomScoreAdj: -998
+portRange: ""
+udpIdleTimeout: 250ms"""
+
+# The Corefile EKS ships, as the CoreDNS release the cluster runs reads it: `forward` since
+# 1.5 removed `proxy`; `ready` from 1.6; `upstream` until 1.7 removed it, which is when EKS's
+# Corefile gained `lameduck` (EKS 1.18's CoreDNS 1.7.0).
+_COREFILE = """.:53 {{
+    errors
+    health{health}{ready}
+    kubernetes cluster.local in-addr.arpa ip6.arpa {{
+      pods insecure{upstream}
+      fallthrough in-addr.arpa ip6.arpa
+    }}
+    prometheus :9153
+    {forward} . /etc/resolv.conf
+    cache 30
+    loop
+    reload
+    loadbalance
+}}
+"""
+
+
+def corefile(coredns: Version) -> str:
+    """The Corefile of the ``coredns`` ConfigMap for a CoreDNS release."""
+    modern = coredns >= Version.parse("1.7.0")
+    return _COREFILE.format(
+        health=" {\n      lameduck 5s\n    }" if modern else "",
+        ready="\n    ready" if coredns >= Version.parse("1.6.0") else "",
+        upstream="" if modern else "\n      upstream",
+        forward="forward" if coredns >= Version.parse("1.5.0") else "proxy",
+    )
+
+
+def _config_map(name: str, data: dict[str, str], labels: dict[str, str] | None = None) -> Obj:
+    meta: Obj = {"name": name, "namespace": "kube-system"}
+    if labels:
+        meta["labels"] = dict(labels)
+    return {"apiVersion": "v1", "kind": "ConfigMap", "metadata": meta, "data": data}
+
+
+def aws_auth(node_role_arns: list[str]) -> Obj:
+    """``aws-auth``: each node group's instance role may join as a node (EKS user guide)."""
+    roles = "".join(
+        f"- rolearn: {arn}\n"
+        "  username: system:node:{{EC2PrivateDNSName}}\n"
+        "  groups:\n"
+        "    - system:bootstrappers\n"
+        "    - system:nodes\n"
+        for arn in dict.fromkeys(node_role_arns)
+    )
+    return _config_map("aws-auth", {"mapRoles": roles})
+
+
+def cluster_config_maps(
+    scenario: Scenario, *, endpoint: str, node_role_arns: list[str]
+) -> list[tuple[str, Obj]]:
+    """(resource, object) pairs of the kube-system ConfigMaps EKS makes with a cluster:
+    ``aws-auth``, kube-proxy's kubeconfig (``kube-proxy``) and configuration
+    (``kube-proxy-config``), which its DaemonSet mounts, and CoreDNS's ``coredns``."""
+    coredns_labels = {"eks.amazonaws.com/component": "coredns", "k8s-app": "kube-dns"}
+    coredns = Version.parse(catalog().kubernetes(scenario.kubernetes.minor_str).coredns)
+    objs = [
+        aws_auth(node_role_arns),
+        _config_map(
+            "kube-proxy",
+            {"kubeconfig": _KUBE_PROXY_KUBECONFIG.format(endpoint=endpoint)},
+            _EKS_LABELS,
+        ),
+        _config_map("kube-proxy-config", {"config": _KUBE_PROXY_CONFIG}, _EKS_LABELS),
+        _config_map("coredns", {"Corefile": corefile(coredns)}, coredns_labels),
+    ]
+    return [_resource(o) for o in objs]

@@ -20,7 +20,12 @@ OWNER_RESOURCES = {
     "Node": "nodes",
     "Pod": "pods",
 }
-DEPENDENT_RESOURCES = ("replicasets.apps", "controllerrevisions.apps", "pods")
+DEPENDENT_RESOURCES = (
+    "replicasets.apps",
+    "controllerrevisions.apps",
+    "pods",
+    "leases.coordination.k8s.io",
+)
 
 
 class GarbageCollector:

@@ -3,10 +3,11 @@
 A pod starts a few virtual seconds after it is bound, once the node's ipamd
 hands it an address; without one it stays ContainerCreating with the event
 real clusters show. Host-network pods (aws-node, kube-proxy) use the node's
-address. A terminating pod gives its address back (into ipamd's cooldown) and
-is removed. aws-node pods starting and stopping drive the node's ipamd, whose pool
-manager the kubelet runs every 5 virtual seconds; ipamd's errors become Warning events on
-the node's aws-node pod (the twin keeps no container logs).
+address. A terminating pod stays (Terminating) for its grace period of virtual
+time, then is removed and gives its address back (into ipamd's cooldown). aws-node
+pods starting and stopping drive the node's ipamd, whose pool manager the kubelet
+runs every 5 virtual seconds; ipamd's errors become Warning events on the node's
+aws-node pod (the twin keeps no container logs).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from ekstwin.controllers.events import EventRecorder
 from ekstwin.controllers.ipamd import NO_IP_MESSAGE, Ipamd, config_of_pod
 from ekstwin.controllers.ipamd.eniconfig import eniconfig_subnet
 from ekstwin.controllers.nodes import NodeLifecycle
+from ekstwin.controllers.objects import parse_time
 from ekstwin.kubeapi import NotFound, Store
 
 START_SECONDS = 3.0
@@ -53,7 +55,7 @@ class Kubelet:
         self._warned: set[str] = set()
         self._uid_of: dict[Key, str] = {}
         self._no_ip: set[Key] = set()  # pods waiting for an address
-        self._stopping: dict[Key, float] = {}  # terminating pods -> virtual time they are gone
+        self._stopping: dict[Key, float] = {}  # terminating pods -> when the kubelet saw it
         store.subscribe(self._on_event)
         for pod in store.list("pods"):
             self._on_event("ADDED", "pods", pod)
@@ -103,6 +105,7 @@ class Kubelet:
         pod = self._store.find("pods", name, namespace=namespace)
         if pod is None:
             self._pending.pop(key, None)
+            self._stopping.pop(key, None)
             self._forget_gone(key)
             return False
         node = pod["spec"].get("nodeName")
@@ -112,7 +115,7 @@ class Kubelet:
         uid = pod["metadata"]["uid"]
         self._uid_of[key] = uid
         if pod["metadata"].get("deletionTimestamp"):
-            return self._stop(key, now)
+            return self._stop(pod, key, now)
         self._track(pod, node)
         phase = pod.get("status", {}).get("phase", "Pending")
         if phase == "Running":
@@ -158,9 +161,17 @@ class Kubelet:
         if config is not None:
             self._ipamd.cni_started(node, pod["metadata"]["uid"], config)
 
-    def _stop(self, key: Key, now: float) -> bool:
-        """Remove a terminating pod after its containers stopped; its IP goes to cooldown."""
-        stop_at = self._stopping.setdefault(key, now + STOP_SECONDS)
+    def _stop(self, pod: dict[str, Any], key: Key, now: float) -> bool:
+        """Remove a terminating pod once its containers stopped; its IP goes to cooldown.
+
+        A running pod's containers use their whole grace period (the pod is Terminating
+        until its ``deletionTimestamp``, deletion time plus grace, in virtual time); one
+        whose containers never started goes after the short stop delay.
+        """
+        started = self._stopping.setdefault(key, now)
+        stop_at = started + STOP_SECONDS
+        if pod.get("status", {}).get("phase") == "Running":
+            stop_at = parse_time(pod["metadata"]["deletionTimestamp"]) or stop_at
         self._pending[key] = stop_at
         if now < stop_at:
             return False

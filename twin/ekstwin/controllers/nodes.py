@@ -1,28 +1,83 @@
 """Node lifecycle bound to EC2 instances: a running instance of the cluster
 registers as a Node after a virtual boot time, turns Ready once aws-node runs
 on it, and its Node goes away when the instance stops running.
+
+Each node's kubelet keeps its status as a real one does: the four node conditions
+(``NetworkUnavailable`` is only set by cloud route controllers, which EKS with the VPC
+CNI does not run), heartbeats in virtual time (``lastHeartbeatTime`` every
+``nodeStatusUpdateFrequency``, 10 s, before the NodeLease feature; with it a Lease in
+``kube-node-lease`` renewed every 10 s and the status re-posted every
+``nodeStatusReportFrequency``: 1 min, 5 min from 1.17), ``lastTransitionTime`` only on
+changes. The node lifecycle controller's part: the ``unschedulable`` taint follows cordon
+(TaintNodesByCondition) and a NotReady node is tainted ``not-ready``.
 """
 
 from __future__ import annotations
 
 import contextlib
+from datetime import UTC, datetime
 from typing import Any
 
 from ekstwin.aws import AwsTwin, InstanceView
 from ekstwin.clock import VirtualClock
+from ekstwin.controllers.conditions import find_condition
 from ekstwin.controllers.ipamd import Ipamd, NodePool
 from ekstwin.controllers.ipamd.config import ENICONFIG_KEY
 from ekstwin.controllers.maxpods import kubelet_max_pods
+from ekstwin.controllers.objects import iso
 from ekstwin.kubeapi import NotFound, Store
 from upgrader.catalog.instances import bundled as bundled_instances
 from upgrader.catalog.versions import catalog
 
 BOOT_SECONDS = 60.0
+LEASES = "leases.coordination.k8s.io"
+LEASE_NAMESPACE = "kube-node-lease"
+STATUS_UPDATE_SECONDS = 10.0  # kubelet nodeStatusUpdateFrequency
+LEASE_RENEW_SECONDS = 10.0  # a quarter of the lease's duration, as the kubelet renews
+LEASE_DURATION_SECONDS = 40
+NODE_LEASE_SINCE = (1, 14)  # NodeLease beta, on by default (GA 1.17)
+NOT_READY_NO_EXECUTE_SINCE = (1, 13)  # TaintBasedEvictions beta, on by default
+UNSCHEDULABLE_TAINT_KEY = "node.kubernetes.io/unschedulable"
+NOT_READY_TAINT_KEY = "node.kubernetes.io/not-ready"
+# Taints this controller owns; any others (kubectl taint, managed updates) are left alone.
+_MANAGED_TAINTS = (UNSCHEDULABLE_TAINT_KEY, NOT_READY_TAINT_KEY)
 _NOT_READY = (
     "runtime network not ready: NetworkReady=false reason:NetworkPluginNotReady "
     "message:docker: network plugin is not ready: cni config uninitialized"
 )
 _SYSTEM_RESERVED_MIB = 1024
+
+
+def status_report_seconds(minor: tuple[int, int]) -> float:
+    """How often an unchanged node status is re-posted by a kubelet of ``minor``."""
+    if minor < NODE_LEASE_SINCE:
+        return STATUS_UPDATE_SECONDS
+    return 60.0 if minor < (1, 17) else 300.0
+
+
+def container_runtime(minor: tuple[int, int]) -> str:
+    """The container runtime of the EKS-optimised Amazon Linux 2 AMI for a minor."""
+    if minor >= (1, 24):
+        return "containerd://1.6.19"
+    if minor >= (1, 21):
+        return "docker://20.10.17"
+    return "docker://19.3.6" if minor >= (1, 15) else "docker://18.6.1"
+
+
+def kernel_version(minor: tuple[int, int]) -> str:
+    if minor >= (1, 24):
+        return "5.10.192-183.736.amzn2.x86_64"
+    return "4.14.123-111.109.amzn2.x86_64"
+
+
+def _minor(text: str) -> tuple[int, int]:
+    major, minor = text.split(".")[:2]
+    return int(major), int(minor)
+
+
+def _micro_time(ts: float) -> str:
+    """A Lease's MicroTime: RFC 3339 with microseconds."""
+    return datetime.fromtimestamp(ts, UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def kubelet_version(minor: str) -> str:
@@ -59,6 +114,9 @@ class NodeLifecycle:
         self._instances = bundled_instances()
         self.node_of_instance: dict[str, str] = {}
         self.node_ip: dict[str, str] = {}
+        self._kubelet_minor: dict[str, tuple[int, int]] = {}
+        self._next_status: dict[str, float] = {}  # node -> next heartbeat of its status
+        self._next_lease: dict[str, float] = {}  # node -> next renewal of its Lease
 
     def reconcile(self, now: float) -> bool:
         changed = False
@@ -79,11 +137,18 @@ class NodeLifecycle:
             if instance_id not in live:
                 del self.node_of_instance[instance_id]
                 self.node_ip.pop(node, None)
+                self._kubelet_minor.pop(node, None)
+                self._next_status.pop(node, None)
+                self._next_lease.pop(node, None)
                 self._ipamd.remove_node(node)
                 with contextlib.suppress(NotFound):
                     self._store.delete("nodes", node)
+                with contextlib.suppress(NotFound):
+                    self._store.delete(LEASES, node, namespace=LEASE_NAMESPACE)
                 changed = True
-        return self._update_ready() or changed
+        changed = self._update_status(now) or changed
+        changed = self._renew_leases(now) or changed
+        return self._update_taints(now) or changed
 
     def _member(self, inst: InstanceView) -> bool:
         tags = inst.tags
@@ -124,7 +189,10 @@ class NodeLifecycle:
             "apiVersion": "v1",
             "kind": "Node",
             "metadata": {"name": name, "labels": labels, **self._annotations(inst.az)},
-            "spec": {"providerID": f"aws:///{inst.az}/{inst.instance_id}"},
+            "spec": {
+                "providerID": f"aws:///{inst.az}/{inst.instance_id}",
+                "taints": self._not_ready_taints(self._clock.now()),
+            },
             "status": {
                 "capacity": dict(resources, memory=f"{itype.memory_mib}Mi"),
                 "allocatable": resources,
@@ -133,12 +201,13 @@ class NodeLifecycle:
                     {"type": "Hostname", "address": name},
                     {"type": "InternalDNS", "address": name},
                 ],
-                "conditions": [self._ready_condition(False)],
+                "conditions": node_conditions(False, [], self._clock.now()),
+                "daemonEndpoints": {"kubeletEndpoint": {"Port": 10250}},
                 "nodeInfo": {
                     "kubeletVersion": kubelet_version(minor),
                     "kubeProxyVersion": kubelet_version(minor),
-                    "containerRuntimeVersion": "docker://18.6.1",
-                    "kernelVersion": "4.14.123-111.109.amzn2.x86_64",
+                    "containerRuntimeVersion": container_runtime(_minor(minor)),
+                    "kernelVersion": kernel_version(_minor(minor)),
                     "osImage": "Amazon Linux 2",
                     "operatingSystem": "linux",
                     "architecture": "amd64",
@@ -149,6 +218,10 @@ class NodeLifecycle:
             },
         }
         self._store.create("nodes", node)
+        now = self._clock.now()
+        self._kubelet_minor[name] = _minor(minor)
+        self._next_status[name] = now + status_report_seconds(_minor(minor))
+        self._next_lease[name] = now  # the kubelet creates its Lease at once
         self.node_of_instance[inst.instance_id] = name
         self.node_ip[name] = inst.private_ip
         self._ipamd.add_node(
@@ -167,18 +240,8 @@ class NodeLifecycle:
         """One ENIConfig per AZ, chosen by the node annotation every CNI release reads (R§2.5)."""
         return {"annotations": {ENICONFIG_KEY: az}} if self._eniconfig_by_az else {}
 
-    def _ready_condition(self, ready: bool) -> dict[str, str]:
-        at = self._clock.iso()
-        return {
-            "type": "Ready",
-            "status": "True" if ready else "False",
-            "reason": "KubeletReady" if ready else "KubeletNotReady",
-            "message": "kubelet is posting ready status" if ready else _NOT_READY,
-            "lastHeartbeatTime": at,
-            "lastTransitionTime": at,
-        }
-
-    def _update_ready(self) -> bool:
+    def _update_status(self, now: float) -> bool:
+        """Post each node's status when Ready changes or its heartbeat is due."""
         changed = False
         cni_expected = bool(
             self._store.list(
@@ -192,15 +255,131 @@ class NodeLifecycle:
             if current is None:
                 continue
             conditions = current.get("status", {}).get("conditions", [])
-            was: dict[str, Any] = next((c for c in conditions if c.get("type") == "Ready"), {})
-            if (was.get("status") == "True") == ready:
+            was = find_condition(conditions, "Ready") or {}
+            due = now >= self._next_status.get(node, now)
+            if (was.get("status") == "True") == ready and not due:
                 continue
             self._store.patch(
                 "nodes",
                 node,
-                {"status": {"conditions": [self._ready_condition(ready)]}},
+                {"status": {"conditions": node_conditions(ready, conditions, now)}},
                 patch_type="strategic",
                 subresource="status",
             )
+            minor = self._kubelet_minor.get(node, NODE_LEASE_SINCE)
+            self._next_status[node] = now + status_report_seconds(minor)
             changed = True
         return changed
+
+    def _renew_leases(self, now: float) -> bool:
+        """Each NodeLease kubelet renews its Lease in ``kube-node-lease``."""
+        changed = False
+        for node in self.node_of_instance.values():
+            minor = self._kubelet_minor.get(node, (0, 0))
+            due = self._next_lease.get(node)
+            if minor < NODE_LEASE_SINCE or self._store.minor < NODE_LEASE_SINCE:
+                continue
+            if due is None or now < due:
+                continue
+            self._next_lease[node] = now + LEASE_RENEW_SECONDS
+            owner = self._store.find("nodes", node)
+            if owner is None:
+                continue
+            lease = self._store.find(LEASES, node, namespace=LEASE_NAMESPACE)
+            if lease is None:
+                self._store.create(LEASES, self._lease(owner, now), namespace=LEASE_NAMESPACE)
+            else:
+                self._store.patch(
+                    LEASES,
+                    node,
+                    {"spec": {"renewTime": _micro_time(now)}},
+                    namespace=LEASE_NAMESPACE,
+                )
+            changed = True
+        return changed
+
+    def _lease(self, node: dict[str, Any], now: float) -> dict[str, Any]:
+        name = node["metadata"]["name"]
+        owner = {"apiVersion": "v1", "kind": "Node", "name": name, "uid": node["metadata"]["uid"]}
+        return {
+            "apiVersion": "coordination.k8s.io/v1",
+            "kind": "Lease",
+            "metadata": {"name": name, "namespace": LEASE_NAMESPACE, "ownerReferences": [owner]},
+            "spec": {
+                "holderIdentity": name,
+                "leaseDurationSeconds": LEASE_DURATION_SECONDS,
+                "renewTime": _micro_time(now),
+            },
+        }
+
+    def _not_ready_taints(self, now: float) -> list[dict[str, Any]]:
+        """What the node lifecycle controller puts on a node whose kubelet says NotReady."""
+        taints: list[dict[str, Any]] = [{"key": NOT_READY_TAINT_KEY, "effect": "NoSchedule"}]
+        if self._store.minor >= NOT_READY_NO_EXECUTE_SINCE:
+            taints.append(
+                {"key": NOT_READY_TAINT_KEY, "effect": "NoExecute", "timeAdded": iso(now)}
+            )
+        return taints
+
+    def _update_taints(self, now: float) -> bool:
+        """The node lifecycle controller: ``unschedulable`` follows cordon, ``not-ready``
+        follows the Ready condition; other taints are kept as they are."""
+        changed = False
+        for node in self.node_of_instance.values():
+            current = self._store.find("nodes", node)
+            if current is None:
+                continue
+            spec = current.get("spec", {})
+            taints: list[dict[str, Any]] = list(spec.get("taints") or [])
+            conditions = current.get("status", {}).get("conditions", [])
+            ready = (find_condition(conditions, "Ready") or {}).get("status") == "True"
+            want = [t for t in taints if t.get("key") not in _MANAGED_TAINTS]
+            if spec.get("unschedulable"):
+                kept = [t for t in taints if t.get("key") == UNSCHEDULABLE_TAINT_KEY]
+                want.append(
+                    kept[0] if kept else {"key": UNSCHEDULABLE_TAINT_KEY, "effect": "NoSchedule"}
+                )
+            if not ready:
+                for new in self._not_ready_taints(now):
+                    old = [t for t in taints if _same_taint(t, new)]
+                    want.append(old[0] if old else new)
+            if want == taints:
+                continue
+            self._store.patch("nodes", node, {"spec": {"taints": want or None}})
+            changed = True
+        return changed
+
+
+def _same_taint(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return a.get("key") == b.get("key") and a.get("effect") == b.get("effect")
+
+
+_CONDITIONS = (
+    ("MemoryPressure", "KubeletHasSufficientMemory", "kubelet has sufficient memory available"),
+    ("DiskPressure", "KubeletHasNoDiskPressure", "kubelet has no disk pressure"),
+    ("PIDPressure", "KubeletHasSufficientPID", "kubelet has sufficient PID available"),
+)
+
+
+def node_conditions(ready: bool, old: list[dict[str, Any]], now: float) -> list[dict[str, Any]]:
+    """The kubelet's node conditions at ``now``: every heartbeat moves; a transition time
+    only where the status changed since ``old``."""
+    stamp = iso(now)
+    conditions = [
+        {"type": kind, "status": "False", "reason": reason, "message": message}
+        for kind, reason, message in _CONDITIONS
+    ]
+    conditions.append(
+        {
+            "type": "Ready",
+            "status": "True" if ready else "False",
+            "reason": "KubeletReady" if ready else "KubeletNotReady",
+            "message": "kubelet is posting ready status" if ready else _NOT_READY,
+        }
+    )
+    for c in conditions:
+        was = find_condition(old, c["type"])
+        same = was is not None and was.get("status") == c["status"]
+        c["lastHeartbeatTime"] = stamp
+        c["lastTransitionTime"] = was.get("lastTransitionTime", stamp) if was and same else stamp
+    return conditions
