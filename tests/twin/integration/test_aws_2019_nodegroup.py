@@ -160,7 +160,9 @@ def test_change_set_moves_the_group_to_a_launch_template_in_place(twin: Twin) ->
     configs = twin.asg.describe_launch_configurations()["LaunchConfigurations"]
     assert configs == []  # deleted in the cleanup phase
     events = [
-        e["ResourceStatus"] for e in twin.cfn.describe_stack_events(StackName=STACK)["StackEvents"]
+        e["ResourceStatus"]
+        for e in twin.cfn.describe_stack_events(StackName=STACK)["StackEvents"]
+        if e["LogicalResourceId"] == STACK
     ]
     assert events[:2] == ["UPDATE_COMPLETE", "UPDATE_COMPLETE_CLEANUP_IN_PROGRESS"]
     data = twin.ec2.describe_launch_template_versions(
@@ -222,7 +224,10 @@ def test_rolling_update_policy_replaces_the_configurations_instances(twin: Twin)
 def test_parameter_only_change_set_still_rolls_a_new_launch_configuration(twin: Twin) -> None:
     before = twin.group()
     old = sorted(i["InstanceId"] for i in before["Instances"])
-    assert twin.change_set("ami", None, NodeImageIdSSMParam=AL2.format("1.13")) == []
+    assert twin.change_set("ami", None, NodeImageIdSSMParam=AL2.format("1.13")) == [
+        ("Modify", GROUP),
+        ("Modify", "NodeLaunchConfig"),
+    ]
     twin.cfn.execute_change_set(StackName=STACK, ChangeSetName="ami")
     for _ in range(3):
         twin.later(PAUSE_SECONDS)

@@ -500,6 +500,7 @@ def test_subnet_addresses_limits_and_release(world: World) -> None:
     subnet = ec2.describe_subnets(SubnetIds=[a])["Subnets"][0]
     assert subnet["AvailableIpAddressCount"] == 2
     ec2.terminate_instances(InstanceIds=[instance])
+    world.later(60)  # shutting-down, then terminated
     left = ec2.describe_network_interfaces(Filters=[{"Name": "subnet-id", "Values": [a]}])
     statuses = {n["NetworkInterfaceId"]: n["Status"] for n in left["NetworkInterfaces"]}
     assert statuses == {eni_id: "available", spare[0]: "available", spare[1]: "available"}

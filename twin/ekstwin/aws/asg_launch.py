@@ -5,12 +5,15 @@ was launched from after its group has moved on, even once that configuration is 
 (moto reports the group's current one, and a template's default version). A launch
 template may put the security groups and the public-address choice on its primary network
 interface (moto reads neither there); it may not then name instance-level security groups
-too: EC2 refuses such a launch.
+too: EC2 refuses such a launch, as it refuses an image or instance type that does not exist
+(moto launches those).
 """
 
 from __future__ import annotations
 
 from typing import Any
+
+from moto.ec2.models.instance_types import INSTANCE_TYPES
 
 LAUNCH_CONFIGURATION = "launch-configuration"
 INTERFACE_AND_GROUPS = (
@@ -82,4 +85,14 @@ def run_arguments(group: Any) -> tuple[dict[str, Any], str | None]:
     elif group.launch_config is not None:
         kwargs["associate_public_ip"] = group.launch_config.associate_public_ip_address
         kwargs["key_name"] = group.launch_config.key_name
-    return kwargs, None
+    return kwargs, _refused_image_or_type(group)
+
+
+def _refused_image_or_type(group: Any) -> str | None:
+    """EC2's refusal of the group's image or instance type, if it refuses them."""
+    image, kind = group.image_id, group.instance_type
+    if image and image not in group.autoscaling_backend.ec2_backend.amis:
+        return f"The image id '[{image}]' does not exist."
+    if kind and kind not in INSTANCE_TYPES:
+        return f"The instance type '{kind}' does not exist."
+    return None

@@ -13,6 +13,7 @@ import re
 from typing import Any
 
 from moto.autoscaling.models import InstanceState
+from moto.core.exceptions import ServiceException
 from moto.moto_api._internal import mock_random
 
 from ekstwin.aws import addresses, asg_activities, asg_launch, asg_lifecycle
@@ -48,6 +49,18 @@ def _pick_subnet(group: Any, subnet_ids: list[str]) -> Any | None:
     return None
 
 
+def _record_failure(group: Any, reason: str) -> None:
+    asg_activities.record(
+        group,
+        f"Launching a new EC2 instance.  Status Reason: {reason} Launching EC2 instance failed.",
+        f"An instance was started in response to a difference between desired and "
+        f"actual capacity, increasing the capacity from {len(group.instance_states)} "
+        f"to {group.desired_capacity}.",
+        "Failed",
+        f"{reason} Launching EC2 instance failed.",
+    )
+
+
 def launch_instances(group: Any, count: int, propagated_tags: dict[str, str]) -> int:
     """Launch up to ``count`` instances into ``group``; returns how many started."""
     tags = dict(propagated_tags)
@@ -63,29 +76,25 @@ def launch_instances(group: Any, count: int, propagated_tags: dict[str, str]) ->
             first = group.autoscaling_backend.ec2_backend.get_subnet(subnet_ids[0])
             reason = addresses.RUN_INSTANCES_NO_ADDRESSES.format(subnet=first.id)
         if reason is not None:
-            asg_activities.record(
-                group,
-                "Launching a new EC2 instance.  Status Reason: "
-                f"{reason} Launching EC2 instance failed.",
-                f"An instance was started in response to a difference between desired and "
-                f"actual capacity, increasing the capacity from {len(group.instance_states)} "
-                f"to {group.desired_capacity}.",
-                "Failed",
-                f"{reason} Launching EC2 instance failed.",
-            )
+            _record_failure(group, reason)
             break
-        reservation = group.autoscaling_backend.ec2_backend.run_instances(
-            group.image_id,
-            1,
-            group.user_data,
-            group.security_groups,
-            instance_type=group.instance_type,
-            tags={"instance": dict(tags)},
-            placement=None if subnet else mock_random.choice(group.availability_zones),
-            is_instance_type_default=False,
-            subnet_id=subnet.id if subnet else None,
-            **run,
-        )
+        try:
+            reservation = group.autoscaling_backend.ec2_backend.run_instances(
+                group.image_id,
+                1,
+                group.user_data,
+                group.security_groups,
+                instance_type=group.instance_type,
+                tags={"instance": dict(tags)},
+                placement=None if subnet else mock_random.choice(group.availability_zones),
+                is_instance_type_default=False,
+                subnet_id=subnet.id if subnet else None,
+                **run,
+            )
+        except ServiceException as error:
+            # AWS: EC2 refusing the launch is a failed scaling activity, not an API error.
+            _record_failure(group, f"{error.message}")
+            break
         for instance in reservation.instances:
             instance.autoscaling_group = group
             instance.twin_launch_spec = launch_spec(group)

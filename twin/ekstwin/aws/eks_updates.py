@@ -15,9 +15,10 @@ from moto.eks.exceptions import (
     ResourceInUseException,
     ResourceNotFoundException,
 )
+from moto.eks.models import eks_backends
 from moto.moto_api._internal import mock_random
 
-from ekstwin.aws.state import EksUpdate, Operation, TwinState
+from ekstwin.aws.state import EksUpdate, Operation, TwinState, active
 from upgrader.catalog.versions import catalog
 from upgrader.errors import VersionError
 
@@ -32,8 +33,32 @@ def _invalid(cluster: str, message: str) -> InvalidParameterException:
     )
 
 
+def check_nodegroups(cluster: str) -> None:
+    """EKS refuses a control-plane update while a managed node group of the cluster is not
+    at the cluster's version (older or newer). The wording is EKS's as clients have
+    reported it (hashicorp/terraform-provider-aws#19478: HTTP 400 "Nodegroups eks-stg-gp
+    must be updated to match cluster version 1.18 before updating cluster version"); how
+    EKS joins several names is not documented (here ", ")."""
+    state = active()
+    if state is None:
+        return
+    found = eks_backends[state.account_id][state.region].clusters.get(cluster)
+    if found is None:
+        return
+    behind = sorted(
+        name for name, group in found.nodegroups.items() if str(group.version) != found.version
+    )
+    if behind:
+        raise _invalid(
+            cluster,
+            f"Nodegroups {', '.join(behind)} must be updated to match cluster version "
+            f"{found.version} before updating cluster version",
+        )
+
+
 def check_minor_step(cluster: str, current: str, target: str) -> None:
-    """Raise EKS's InvalidParameterException unless ``target`` is the next minor."""
+    """Raise EKS's InvalidParameterException unless ``target`` is the next minor and every
+    managed node group is at the cluster's version."""
     try:
         known = catalog()
         now = known.kubernetes(current).version
@@ -45,6 +70,7 @@ def check_minor_step(cluster: str, current: str, target: str) -> None:
         raise _invalid(
             cluster, f"Unsupported Kubernetes minor version update from {current} to {target}"
         )
+    check_nodegroups(cluster)
 
 
 def in_progress(state: TwinState, cluster: str) -> EksUpdate | None:

@@ -24,7 +24,7 @@ from moto.cloudformation import models as cfn_models
 from moto.cloudformation import parsing
 from moto.cloudformation import responses as cfn_responses
 from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.models import CloudFormationBackend, Stack
+from moto.cloudformation.models import ChangeSet, CloudFormationBackend, Stack
 from moto.cloudformation.responses import CloudFormationResponse
 from moto.core.responses import ActionResult, EmptyResult
 from moto.ec2.models import ec2_backends
@@ -41,8 +41,11 @@ from ekstwin.aws import (
     asg_launch,
     asg_lifecycle,
     asg_rollout,
+    change_set_diff,
     ec2_resources,
     eks_resources,
+    fidelity,
+    stack_events,
     stack_updates,
 )
 from ekstwin.aws.state import active
@@ -65,11 +68,13 @@ def install() -> None:
         if _installed:
             return
         _cloudformation()
+        _change_sets_and_events()
         _eks()
         _autoscaling()
         _lifecycle_hooks()
         _ec2()
         _ec2_interfaces()
+        fidelity.install()
         _installed = True
 
 
@@ -225,6 +230,92 @@ def _cloudformation() -> None:
 
     for module in (cfn_models, cfn_responses):
         _wrap(module, "yaml_tag_constructor", yaml_tag)
+
+
+def _change_sets_and_events() -> None:
+    # AWS: a change set lists each resource it adds, modifies (with Replacement, Scope and
+    # Details) or removes, parameter-only changes included (see change_set_diff).
+    def diff(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any) -> Any:
+            if active() is None:
+                return original(self)
+            creating = self.change_set_type == "CREATE"
+            return change_set_diff.diff(
+                self.stack, self.template_dict, self.parameters, creating=creating
+            )
+
+        return patched
+
+    _wrap(ChangeSet, "diff", diff)
+
+    # AWS: ChangeSetType defaults to UPDATE; CREATE for a stack that exists is refused; a
+    # change set without changes is created FAILED (moto: default CREATE, which listed every
+    # resource as Add, and "No updates are to be performed." as an error).
+    def create_change_set(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any) -> ActionResult:
+            if active() is None:
+                return original(self)  # type: ignore[no-any-return]
+            self.params.setdefault("ChangeSetType", "UPDATE")
+            if self.params["ChangeSetType"] == "CREATE":
+                change_set_diff.check_create(
+                    self.cloudformation_backend,
+                    self._get_param("StackName"),
+                    self._get_param("ChangeSetName"),
+                )
+            self._validate_different_update = lambda *_args: None
+            return original(self)  # type: ignore[no-any-return]
+
+        return patched
+
+    _wrap(CloudFormationResponse, "create_change_set", create_change_set)
+
+    def backend_create_change_set(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any, *args: Any, **kw: Any) -> tuple[str, str]:
+            change_set_id, stack_id = original(self, *args, **kw)
+            if active() is not None:
+                change_set_diff.settle(self.change_sets[change_set_id])
+            return change_set_id, stack_id
+
+        return patched
+
+    _wrap(CloudFormationBackend, "create_change_set", backend_create_change_set)
+
+    # AWS: DescribeChangeSet pages its Changes (NextToken).
+    def describe_change_set(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any) -> ActionResult:
+            if active() is None:
+                return original(self)  # type: ignore[no-any-return]
+            change_set = self.cloudformation_backend.describe_change_set(
+                change_set_name=self._get_param("ChangeSetName")
+            )
+            page = change_set_diff.page(change_set, self._get_param("NextToken"))
+            return ActionResult(page)
+
+        return patched
+
+    _wrap(CloudFormationResponse, "describe_change_set", describe_change_set)
+
+    # AWS: stack events carry the (virtual) time; CreateStack records every resource's
+    # CREATE_IN_PROGRESS / CREATE_COMPLETE (see stack_events).
+    def add_stack_event(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any, *args: Any, **kw: Any) -> None:
+            original(self, *args, **kw)
+            stack_events.stamp(self, self.events[-1])
+
+        return patched
+
+    _wrap(Stack, "_add_stack_event", add_stack_event)
+
+    def create_resources(original: Callable[..., Any]) -> Callable[..., Any]:
+        def patched(self: Any) -> None:
+            first = len(self.events)
+            original(self)
+            if active() is not None:
+                stack_events.record_creation(self, first)
+
+        return patched
+
+    _wrap(Stack, "create_resources", create_resources)
 
 
 def _eks() -> None:

@@ -7,6 +7,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -24,6 +25,46 @@ from ekstwin.aws.state import TwinState
 StartResponse = Callable[..., Any]
 REQUESTS_PATH = "/_sandbox/requests"
 FAULTS_PATH = "/_sandbox/faults"
+LOG = logging.getLogger("ekstwin.aws")
+INTERNAL_MESSAGE = "We encountered an internal error. Please try again."
+_JSON_SERVICES = frozenset({"eks", "ssm"})
+
+
+def internal_error(service: str) -> tuple[str, list[tuple[str, str]], bytes]:
+    """AWS's answer to a request that failed inside the service (HTTP 500, InternalFailure),
+    in the service's protocol: JSON (EKS, SSM), EC2's XML or the query protocols' XML."""
+    request_id = str(uuid.uuid4())
+    if service in _JSON_SERVICES:
+        body = json.dumps({"__type": "InternalFailure", "message": INTERNAL_MESSAGE}).encode()
+        kind = "application/json"
+        extra = [("x-amzn-ErrorType", "InternalFailure")]
+    elif service == "ec2":
+        body = (
+            '<?xml version="1.0" encoding="UTF-8"?>\n<Response><Errors><Error>'
+            f"<Code>InternalError</Code><Message>{INTERNAL_MESSAGE}</Message>"
+            f"</Error></Errors><RequestID>{request_id}</RequestID></Response>"
+        ).encode()
+        kind, extra = "text/xml", []
+    else:
+        body = (
+            "<ErrorResponse><Error><Type>Receiver</Type><Code>InternalFailure</Code>"
+            f"<Message>{INTERNAL_MESSAGE}</Message></Error>"
+            f"<RequestId>{request_id}</RequestId></ErrorResponse>"
+        ).encode()
+        kind, extra = "text/xml", []
+    headers = [
+        ("Content-Type", kind),
+        ("Content-Length", str(len(body))),
+        ("x-amzn-RequestId", request_id),
+        *extra,
+    ]
+    return "500 Internal Server Error", headers, body
+
+
+def _aws_shaped(headers: list[tuple[str, str]], body: bytes) -> bool:
+    kind = next((v for k, v in headers if k.lower() == "content-type"), "")
+    start = body.lstrip()[:1]
+    return "html" not in kind and start in (b"<", b"{")
 
 
 class TwinApp:
@@ -51,25 +92,37 @@ class TwinApp:
         action = action_of(
             service, method, path, query, raw, str(environ.get("HTTP_X_AMZ_TARGET", ""))
         )
-        captured: list[str] = []
+        captured: list[tuple[str, list[tuple[str, str]]]] = []
 
         def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
-            captured.append(status)
-            return start_response(status, headers, exc_info)
+            captured.append((status, list(headers)))
+            return lambda data: None  # the body goes back through the return value
 
-        with self.state.lock:
-            extra = (
-                eks_routes.handle(self.state, method, path, query, raw)
-                if service == "eks"
-                else None
-            )
-            if extra is not None:
-                status, headers, text = extra
-                reason = "OK" if status < 400 else "Error"
-                capture(f"{status} {reason}", list(headers.items()))
-                result: list[bytes] = [text.encode()]
-            else:
-                result = list(self.moto(environ, capture))
+        try:
+            with self.state.lock:
+                extra = (
+                    eks_routes.handle(self.state, method, path, query, raw)
+                    if service == "eks"
+                    else None
+                )
+                if extra is not None:
+                    code, named, text = extra
+                    reason = "OK" if code < 400 else "Error"
+                    capture(f"{code} {reason}", list(named.items()))
+                    body = text.encode()
+                else:
+                    body = b"".join(self.moto(environ, capture))
+            status, headers = captured[-1]
+            if status.startswith("500") and not _aws_shaped(headers, body):
+                # moto (Flask) already logged the exception; answer as AWS does.
+                status, headers, body = internal_error(service)
+        except Exception:
+            # AWS: a failure inside the service is an HTTP 500 InternalFailure; the twin
+            # logs it and keeps serving.
+            LOG.exception("%s %s failed inside the twin", service or "?", action or path)
+            status, headers, body = internal_error(service)
+        start_response(status, headers)
+        result = [body]
         self.state.flush()
         self.log.add(
             {
@@ -77,7 +130,7 @@ class TwinApp:
                 "action": action,
                 "method": method,
                 "path": path,
-                "status": int(captured[0].split()[0]) if captured else 0,
+                "status": int(status.split()[0]),
                 "mutating": is_mutating(action, method),
                 "time": time.time(),
             }

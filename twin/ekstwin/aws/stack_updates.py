@@ -24,11 +24,10 @@ from collections.abc import Callable
 from typing import Any
 
 from moto.cloudformation.exceptions import ValidationError
-from moto.cloudformation.models import Event
 from moto.cloudformation.parsing import clean_json, parse_and_update_resource
 from moto.core.exceptions import JsonRESTError, ServiceException
 
-from ekstwin.aws import eks_updates
+from ekstwin.aws import eks_updates, stack_events
 from ekstwin.aws.state import Operation, TwinState, require
 
 _UNRESOLVED = object()
@@ -86,21 +85,6 @@ def resolve(resource_map: Any, resource_json: dict[str, Any]) -> Any:
         return _UNRESOLVED
 
 
-def _resource_event(stack: Any, logical_id: str, rtype: str, status: str, reason: str) -> None:
-    stack.events.append(
-        Event(
-            stack_id=stack.stack_id,
-            stack_name=stack.name,
-            logical_resource_id=logical_id,
-            physical_resource_id="",
-            resource_type=rtype,
-            resource_status=status,
-            resource_status_reason=reason,
-            resource_properties=None,
-        )
-    )
-
-
 class StackUpdate:
     """One running stack update; continues after long operations finish."""
 
@@ -118,6 +102,11 @@ class StackUpdate:
         self.dropped: dict[str, tuple[Any, dict[str, Any]]] = {}
         self.failed: str | None = None
         self.failing = ""  # logical id of the resource whose update failed
+        # stack events: resources updated so far (rolled back on failure, newest last), the
+        # one whose long operation runs, and replaced resources' old physical ids
+        self.updated: list[str] = []
+        self.running = ""
+        self.replaced: list[tuple[str, str, str]] = []
         self.on_done: Callable[[str | None], None] = lambda _failure: None
 
     def start(self) -> None:
@@ -177,10 +166,32 @@ class StackUpdate:
                 self.dropped[name] = (resource, self.rm._resource_json_map[name])
 
     def cleanup(self) -> None:
-        """UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: delete the resources the template dropped."""
-        for resource, resource_json in self.dropped.values():
+        """UPDATE_COMPLETE_CLEANUP_IN_PROGRESS: delete the resources the template dropped
+        (replaced resources' old physical resources went at once; their events come here)."""
+        for name, rtype, physical in self.replaced:
+            stack_events.deleted(self.stack, name, rtype, physical)
+        for name, (resource, resource_json) in self.dropped.items():
+            rtype, physical = str(resource_json.get("Type", "")), stack_events.physical_id(resource)
+            stack_events.resource_event(
+                self.stack, name, rtype, "DELETE_IN_PROGRESS", None, physical
+            )
             self.rm._delete_resource(resource, resource_json)
+            stack_events.resource_event(self.stack, name, rtype, "DELETE_COMPLETE", None, physical)
         self.dropped.clear()
+
+    def rollback_events(self) -> None:
+        """The resources the failed update touched are updated back, newest first."""
+        names = list(self.updated)
+        if self.failing and self.failing not in names:
+            names.append(self.failing)
+        for name in reversed(names):
+            resource_json = self.rm._resource_json_map.get(name) or self.template["Resources"].get(
+                name, {}
+            )
+            rtype = str(resource_json.get("Type", ""))
+            physical = stack_events.physical_id(self.rm._parsed_resources.get(name))
+            for status in ("UPDATE_IN_PROGRESS", "UPDATE_COMPLETE"):
+                stack_events.resource_event(self.stack, name, rtype, status, None, physical)
 
     def keep_dropped(self) -> None:
         """The update failed: the resources it would have deleted stay in the stack."""
@@ -197,12 +208,18 @@ class StackUpdate:
             condition = resource_json.get("Condition")
             if condition and not rm.lazy_condition_map[condition]:
                 continue
+            rtype = str(resource_json.get("Type", ""))
             if name not in rm._parsed_resources:
-                _ = rm[name]  # creates it
+                stack_events.created(self.stack, name, rtype, rm[name])  # rm[name] creates it
                 continue
             after = resolve(rm, resource_json)
             if after is _UNRESOLVED or after == self.before.get(name):
                 continue
+            physical = stack_events.physical_id(rm._parsed_resources[name])
+            stack_events.resource_event(
+                self.stack, name, rtype, "UPDATE_IN_PROGRESS", None, physical
+            )
+            self.updated.append(name)
             self.state.collecting = []
             self.state.previous_resources = self.before
             try:
@@ -217,10 +234,18 @@ class StackUpdate:
                 started, self.state.collecting = self.state.collecting or [], None
             if changed is not None:
                 rm._parsed_resources[name] = changed
+            now = stack_events.physical_id(rm._parsed_resources[name])
+            if now != physical:
+                self.replaced.append((name, rtype, physical))
+                stack_events.resource_event(
+                    self.stack, name, rtype, "UPDATE_IN_PROGRESS", stack_events.REPLACING, now
+                )
             running = [op for op in started if not op.done]
             if running:
+                self.running = name
                 self._wait(running)
                 return
+            stack_events.resource_event(self.stack, name, rtype, "UPDATE_COMPLETE", None, now)
         self.on_done(None)
 
     def _wait(self, running: list[Operation]) -> None:
@@ -232,9 +257,19 @@ class StackUpdate:
                 self.failed = op.failure
             if left:
                 return
+            name, self.running = self.running, ""
+            rtype = str(self.rm._resource_json_map[name].get("Type", ""))
+            physical = stack_events.physical_id(self.rm._parsed_resources.get(name))
             if self.failed is not None:
-                self.on_done(self.failed)
+                stack_events.resource_event(
+                    self.stack, name, rtype, "UPDATE_FAILED", self.failed, physical
+                )
+                self.failing = name
+                self.on_done(_failed_to_update(name))
             else:
+                stack_events.resource_event(
+                    self.stack, name, rtype, "UPDATE_COMPLETE", None, physical
+                )
                 self._continue()
 
         for op in running:
@@ -245,8 +280,20 @@ class StackUpdate:
         reason = getattr(error, "message", "") or str(error)
         if hasattr(error, "description"):  # EKS errors carry their message in JSON
             reason = json.loads(error.description).get("message", reason)
-        _resource_event(self.stack, self.failing, resource.get("Type", ""), "UPDATE_FAILED", reason)
-        self.on_done(f"The following resource(s) failed to update: [{self.failing}].")
+        rtype = str(resource.get("Type", ""))
+        physical = stack_events.physical_id(self.rm._parsed_resources.get(self.failing))
+        if self.failing not in self.updated:
+            stack_events.resource_event(
+                self.stack, self.failing, rtype, "UPDATE_IN_PROGRESS", None, physical
+            )
+        stack_events.resource_event(
+            self.stack, self.failing, rtype, "UPDATE_FAILED", reason, physical
+        )
+        self.on_done(_failed_to_update(self.failing))
+
+
+def _failed_to_update(name: str) -> str:
+    return f"The following resource(s) failed to update: [{name}]. "
 
 
 def _has_changes(stack: Any, template: dict[str, Any], parameters: dict[str, Any]) -> bool:
@@ -283,10 +330,11 @@ def run_update(
             stack.status = "UPDATE_COMPLETE"
             return
         update.keep_dropped()
-        stack._add_stack_event("UPDATE_FAILED", resource_status_reason=failure)
         stack._add_stack_event("UPDATE_ROLLBACK_IN_PROGRESS", resource_status_reason=failure)
         stack.template, stack.template_dict, stack.parameters = old
         stack.resource_map._template = old[1]
+        update.rollback_events()
+        stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
         stack._add_stack_event("UPDATE_ROLLBACK_COMPLETE")
         stack.status = "UPDATE_ROLLBACK_COMPLETE"
 

@@ -6,6 +6,7 @@ Only one twin runs per process at a time (``activate`` refuses a second one).
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -14,6 +15,8 @@ from typing import Any
 
 from ekstwin.aws.views import TwinHooks
 from ekstwin.clock import Timer, VirtualClock
+
+LOG = logging.getLogger("ekstwin.aws")
 
 
 @dataclass(slots=True)
@@ -116,8 +119,12 @@ class TwinState:
         """A clock timer whose callback runs under the lock, then flushes deferred hooks."""
 
         def locked() -> None:
-            with self.lock:
-                fn()
+            try:
+                with self.lock:
+                    fn()
+            except Exception:
+                # AWS keeps running when one of its workflows fails; so does the twin's clock.
+                LOG.exception("a scheduled twin operation failed")
             self.flush()
 
         return self.clock.call_later(max(0.0, delay), locked)

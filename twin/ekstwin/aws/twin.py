@@ -23,9 +23,17 @@ from moto.eks.models import eks_backends
 from moto.iam.models import iam_backends
 from moto.moto_api._internal import mock_random
 from moto.moto_api._internal.models import moto_api_backend
-from moto.ssm.models import Parameter, ssm_backends
+from moto.ssm.models import ssm_backends
 
-from ekstwin.aws import addresses, amis, eks_resources, patches, stack_updates
+from ekstwin.aws import (
+    addresses,
+    amis,
+    cluster_ca,
+    eks_resources,
+    patches,
+    ssm_public,
+    stack_updates,
+)
 from ekstwin.aws.errors import AwsError
 from ekstwin.aws.requestlog import RequestLog
 from ekstwin.aws.server import TwinApp, TwinServer
@@ -70,7 +78,8 @@ class AwsTwin:
             hooks=self.hooks,
             control_plane_update_seconds=control_plane_update_seconds,
             kube_endpoint=kube_endpoint,
-            kube_ca_data=kube_ca_data,
+            # AWS: the cluster CA is a real certificate (a sandbox passes its own)
+            kube_ca_data=kube_ca_data or cluster_ca.certificate_data(),
         )
         self.lock: threading.RLock = self._state.lock
         self.requests = RequestLog()
@@ -149,20 +158,15 @@ class AwsTwin:
                             hypervisor="xen",
                             region_name=self.region,
                         )
-                    ssm._parameters[path] = [
-                        Parameter(  # type: ignore[abstract]
-                            account_id=self.account_id,
-                            name=path,
-                            value=image,
-                            parameter_type="String",
-                            description=None,
-                            allowed_pattern=None,
-                            keyid=None,
-                            last_modified_date=self._state.now(),
-                            version=1,
-                            data_type="aws:ec2:image",
-                        )
-                    ]
+                    ssm_public.seed_recommended(
+                        ssm,
+                        self.account_id,
+                        path,
+                        image_id=image,
+                        image_name=amis.image_name(minor, family),
+                        release_version=amis.release_version(release.kube_proxy),
+                        now=self._state.now(),
+                    )
 
     def ami_for(self, kubernetes_minor: str) -> str:
         """The EKS AMI (default family of that version) for ``kubernetes_minor``."""
