@@ -27,6 +27,7 @@ from ekstwin.controllers.managed_updates import ManagedNodegroupUpdates
 from ekstwin.controllers.nodes import NodeLifecycle
 from ekstwin.controllers.standard import status_controllers, workload_controllers
 from ekstwin.kubeapi import KubeApiServer, Store
+from ekstwin.kubeapi.auth import Authenticator
 from ekstwin.scenario import Scenario
 from ekstwin.world import World, build_aws, create_all
 from upgrader.errors import BadInputError
@@ -58,7 +59,12 @@ class Sandbox:
         self.clock = VirtualClock(speed, start=time.time() - CLOCK_HEADSTART_SECONDS)
         self.store = Store(kubernetes_version=scenario.kubernetes.minor_str, now=self.clock.now)
         self.token = secrets.token_urlsafe(24)
-        self.kube = KubeApiServer(self.store, now=self.clock.now)  # table ages: virtual time
+        # scenario `auth: eks`, as EKS: 401 without a valid EKS token (15 virtual minutes from
+        # first use, see kubeapi.auth) or the kubeconfig's own admin token.
+        self.auth = Authenticator(self.clock.now, static_tokens=[self.token])
+        self.kube = KubeApiServer(
+            self.store, now=self.clock.now, auth=self.auth if scenario.auth == "eks" else None
+        )
         self.twin: AwsTwin | None = None
         self.world: World | None = None
         self.ipamd: Ipamd | None = None
@@ -76,6 +82,7 @@ class Sandbox:
         twin = AwsTwin(self.clock, region=s.region, kube_endpoint=kube_url)
         self.twin = twin
         aws_url = twin.start()
+        self.auth.sts_endpoints.append(aws_url)  # clients sign STS URLs for AWS_ENDPOINT_URL
         twin.hooks.cluster_version_changed.append(self._cluster_version_changed)
         with twin.lock:
             self.world = build_aws(s, twin)

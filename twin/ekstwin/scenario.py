@@ -82,6 +82,9 @@ class Faults:
     stuck_ipamd_nodes: int = 0
 
 
+AUTH_MODES = ("none", "eks")
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Scenario:
     """A whole sandbox world and the upgrade target it is meant for."""
@@ -100,6 +103,10 @@ class Scenario:
     target_cni: Version | None
     coredns_replicas: int = 2
     cni_eniconfigs: tuple[tuple[str, str], ...] = ()  # AZ -> subnet name (custom networking)
+    # "eks": the API server demands an EKS token (401 otherwise; 15 virtual minutes each) or
+    # the kubeconfig's admin token. "none" (default) until the sandbox serves HTTPS: kubectl
+    # sends no bearer token over plain HTTP, so "eks" shuts kubectl out.
+    auth: str = "none"
 
     def subnet(self, name: str) -> ScenarioSubnet:
         return next(s for s in self.subnets if s.name == name)
@@ -238,6 +245,7 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         "faults",
         "target",
         "coredns",
+        "auth",
     }
     for key in sorted(set(raw) - known):
         p.add(key, f"is not a scenario key (known: {', '.join(sorted(known))})")
@@ -374,6 +382,9 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
             p.add("target.kubernetes", err.message)
     coredns = raw.get("coredns") or {}
     coredns_replicas = _int(p, "coredns.replicas", coredns.get("replicas", 2))
+    auth = str(raw.get("auth", "none"))
+    if auth not in AUTH_MODES:
+        p.add("auth", f"is {auth!r}; one of {', '.join(AUTH_MODES)}")
     p.raise_if_any()
     assert kube is not None and cni_version is not None and target_kube is not None
     return Scenario(
@@ -391,4 +402,5 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         target_cni=target_cni,
         coredns_replicas=coredns_replicas,
         cni_eniconfigs=eniconfigs,
+        auth=auth,
     )

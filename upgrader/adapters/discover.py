@@ -74,8 +74,12 @@ def _kube_reader(config: Config, access: compute.ClusterAccess, aws: Aws) -> Kub
     """From the config's kubeconfig, else the EKS endpoint and CA with an IAM token."""
     if config.kubeconfig is not None:
         return KubeReader.from_kubeconfig(config.kubeconfig)
-    token = eks_auth.token(config.cluster, aws.session)
-    return KubeReader.from_endpoint(access.endpoint, access.certificate_authority, token)
+    return KubeReader.from_endpoint(
+        access.endpoint,
+        access.certificate_authority,
+        eks_auth.credentials(config.cluster, aws.session),
+        cluster=config.cluster,
+    )
 
 
 def ami_parameter_paths(cluster: EksCluster, config: Config) -> list[str]:

@@ -13,6 +13,7 @@ from typing import Any
 import boto3
 
 from upgrader.adapters.aws import aws_errors
+from upgrader.adapters.kube import TOKEN_REFRESH_SECONDS, Credentials
 
 TOKEN_PREFIX = "k8s-aws-v1."
 CLUSTER_ID_HEADER = "x-k8s-aws-id"
@@ -36,3 +37,21 @@ def token(cluster: str, session: boto3.session.Session) -> str:
         )
     encoded = base64.urlsafe_b64encode(url.encode("utf-8")).decode("ascii").rstrip("=")
     return TOKEN_PREFIX + encoded
+
+
+def credentials(
+    cluster: str,
+    session: boto3.session.Session,
+    *,
+    refresh_after: float = TOKEN_REFRESH_SECONDS,
+) -> Credentials:
+    """EKS tokens for ``cluster``: one now, a new one every 14 minutes and after a 401."""
+    return Credentials(
+        lambda: token(cluster, session),
+        advice=(
+            f"check that the AWS identity in use (AWS_PROFILE, credentials, region) is the one "
+            f"mapped in EKS cluster {cluster}'s aws-auth ConfigMap, and that this machine's "
+            "clock is right (EKS tokens are valid for 15 minutes from their signing time)"
+        ),
+        refresh_after=refresh_after,
+    )

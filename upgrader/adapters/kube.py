@@ -9,7 +9,9 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from collections.abc import Iterator
+import threading
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
@@ -25,40 +27,139 @@ from upgrader.errors import BadInputError
 
 Json = dict[str, Any]
 PAGE_SIZE = 500
+TOKEN_REFRESH_SECONDS = 14 * 60.0  # EKS tokens live 15 minutes; clients renew after 14
 REQUEST_TIMEOUT_SECONDS = 60
 
 
-class KubeReader:
-    """GETs against one Kubernetes API server; ``where`` names it in errors."""
+class Credentials:
+    """A bearer token that is made anew before it expires and on demand (after a 401).
 
-    def __init__(self, api: ApiClient, where: str) -> None:
+    ``issue`` makes a token: an EKS token signed now, or the kubeconfig's credentials
+    (re-running its ``exec`` plugin, ``aws eks get-token`` say). EKS tokens are valid
+    for 15 minutes after signing; like ``aws eks get-token`` and client-go, a new one is
+    made after ``refresh_after`` seconds (14 minutes) on ``clock`` (monotonic wall time).
+    ``advice`` says what to check when even a fresh token is refused. The token is held
+    here and in the client's Configuration only: never logged, never in an error.
+    """
+
+    def __init__(
+        self,
+        issue: Callable[[], str],
+        *,
+        advice: str,
+        first: str | None = None,
+        refresh_after: float = TOKEN_REFRESH_SECONDS,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._issue = issue
+        self.advice = advice
+        self.refresh_after = refresh_after
+        self._clock = clock
+        self._lock = threading.Lock()
+        self._token = issue() if first is None else first
+        self._issued = clock()
+        self.issued = 1  # how many tokens were made (the first included)
+
+    def current(self) -> str:
+        """The token to send now, made anew when it is ``refresh_after`` seconds old."""
+        with self._lock:
+            if self._clock() - self._issued >= self.refresh_after:
+                self._renew()
+            return self._token
+
+    def renew(self) -> str:
+        """A new token now (the server refused the current one)."""
+        with self._lock:
+            self._renew()
+            return self._token
+
+    def _renew(self) -> None:
+        self._token = self._issue()
+        self._issued = self._clock()
+        self.issued += 1
+
+    def install(self, configuration: Configuration) -> None:
+        """Make every request of ``configuration``'s clients (calls, watches, long polls)
+        ask for the current token: the client calls this hook while building each one."""
+        configuration.api_key_prefix = {"BearerToken": "Bearer"}
+        configuration.api_key = {"BearerToken": self._token}
+
+        def refresh(config: Configuration) -> None:
+            config.api_key["BearerToken"] = self.current()
+
+        configuration.refresh_api_key_hook = refresh  # type: ignore[assignment]
+
+
+class KubeReader:
+    """GETs against one Kubernetes API server; ``where`` names it in errors.
+
+    With ``credentials``, a 401 makes a new token and retries the call once; a second 401
+    is an access error (exit 2) naming the cluster and what to check.
+    """
+
+    def __init__(self, api: ApiClient, where: str, credentials: Credentials | None = None) -> None:
         self.api = api
         self.where = where
+        self.credentials = credentials
+        if credentials is not None:
+            credentials.install(api.configuration)
 
     @classmethod
     def from_kubeconfig(cls, path: Path) -> KubeReader:
-        """A reader for the current context of the kubeconfig at ``path``."""
-        try:
-            api = new_client_from_config(config_file=str(path), persist_config=False)  # type: ignore[no-untyped-call]
-        except (ConfigException, OSError, ValueError, TypeError) as err:
-            raise BadInputError(
-                f"kubeconfig {path}",
-                f"cannot be used: {scrub(str(err))}",
-                "fix the kubeconfig, or drop `kubeconfig` from the config to use the "
-                "EKS endpoint and an IAM token",
-            ) from None
-        return cls(api, f"Kubernetes API {api.configuration.host}")
+        """A reader for the current context of the kubeconfig at ``path``.
+
+        Its token (static, or from an ``exec`` plugin such as ``aws eks get-token``) is
+        read again from the kubeconfig every 14 minutes and after a 401, re-running the
+        plugin (a plugin whose tokens live less than 14 minutes is caught by the 401).
+        """
+        api = _kubeconfig_client(path)
+        configuration = api.configuration
+        token = _kubeconfig_token(configuration)
+        if token is None:  # client certificates, or no user: nothing to refresh
+            return cls(api, f"Kubernetes API {configuration.host}")
+        configuration.api_key_prefix = {"BearerToken": "Bearer"}
+
+        def issue() -> str:
+            fresh = _kubeconfig_client(path)
+            fresh_token = _kubeconfig_token(fresh.configuration)
+            fresh.close()  # type: ignore[no-untyped-call]
+            return fresh_token or ""
+
+        credentials = Credentials(
+            issue,
+            first=token,
+            advice=(
+                f"check the credentials of the kubeconfig {path}'s user (for `aws eks "
+                "get-token`: the AWS profile, region and cluster name it is given), and that "
+                "the identity is mapped in the cluster's aws-auth ConfigMap"
+            ),
+        )
+        return cls(api, f"Kubernetes API {configuration.host}", credentials)
 
     @classmethod
-    def from_endpoint(cls, endpoint: str, certificate_authority: str, token: str) -> KubeReader:
-        """A reader for an EKS endpoint with its base64 CA bundle and a bearer token."""
+    def from_endpoint(
+        cls,
+        endpoint: str,
+        certificate_authority: str,
+        token: str | Credentials,
+        *,
+        cluster: str = "",
+    ) -> KubeReader:
+        """A reader for an EKS endpoint with its base64 CA bundle and a bearer token
+        (fixed, or :class:`Credentials` made anew before expiry and after a 401)."""
         configuration = Configuration(host=endpoint)
-        configuration.api_key = {"BearerToken": token}
         configuration.api_key_prefix = {"BearerToken": "Bearer"}
+        credentials = token if isinstance(token, Credentials) else None
+        configuration.api_key = {"BearerToken": token if isinstance(token, str) else ""}
         pem = _pem(certificate_authority)
         if pem is not None:
             configuration.ca_cert_data = pem
-        return cls(ApiClient(configuration), f"Kubernetes API {endpoint}")
+        where = (
+            f"EKS cluster {cluster} (Kubernetes API {endpoint})"
+            if cluster
+            else (f"Kubernetes API {endpoint}")
+        )
+        return cls(ApiClient(configuration), where, credentials)
 
     def close(self) -> None:
         self.api.close()  # type: ignore[no-untyped-call]
@@ -79,7 +180,30 @@ class KubeReader:
         body: Json | None = None,
         content_type: str = "application/json",
     ) -> tuple[int, bytes]:
-        """Send one request; the HTTP status and raw body. Only transport failures raise."""
+        """Send one request; the HTTP status and raw body. Only transport failures raise,
+        and a 401 that a new token does not cure."""
+        status, data = self._send(method, path, query, body=body, content_type=content_type)
+        if status != 401 or self.credentials is None:
+            return status, data
+        self.credentials.renew()  # expired or revoked: a new token, and one more try
+        status, data = self._send(method, path, query, body=body, content_type=content_type)
+        if status == 401:
+            raise CloudAccessError(
+                self.where,
+                f"{method} {path} was refused (HTTP 401 Unauthorized) even with a new token",
+                self.credentials.advice,
+            )
+        return status, data
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        query: tuple[tuple[str, str], ...],
+        *,
+        body: Json | None,
+        content_type: str,
+    ) -> tuple[int, bytes]:
         header_params = {"Accept": "application/json"}
         if body is not None:
             header_params["Content-Type"] = content_type
@@ -184,6 +308,24 @@ class KubeReader:
                 f"{doing} failed: {type(err).__name__}: {scrub(str(err))}",
                 "check that the API server is reachable from here (private endpoint? VPN?)",
             ) from None
+
+
+def _kubeconfig_client(path: Path) -> ApiClient:
+    try:
+        return new_client_from_config(config_file=str(path), persist_config=False)  # type: ignore[no-untyped-call,no-any-return]
+    except (ConfigException, OSError, ValueError, TypeError) as err:
+        raise BadInputError(
+            f"kubeconfig {path}",
+            f"cannot be used: {scrub(str(err))}",
+            "fix the kubeconfig, or drop `kubeconfig` from the config to use the "
+            "EKS endpoint and an IAM token",
+        ) from None
+
+
+def _kubeconfig_token(configuration: Configuration) -> str | None:
+    """The bare bearer token the kubeconfig loader put in ``configuration``, if any."""
+    value = str(configuration.api_key.get("BearerToken") or "")
+    return value.removeprefix("Bearer ").strip() or None
 
 
 def _not_served(where: str, path: str) -> CloudError:

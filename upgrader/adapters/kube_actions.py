@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, NoReturn
 
-from upgrader.adapters import compute, eks_auth, kube_state
+from upgrader.adapters import compute, eks_auth, kube, kube_state
 from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.errors import CloudAccessError, CloudError, CloudNotFoundError, scrub
 from upgrader.adapters.kube import Json, KubeReader
@@ -25,7 +25,7 @@ from upgrader.config import Config
 from upgrader.model.kube import Node, Pod
 
 CONFLICT_RETRIES = 5
-TOKEN_REFRESH_SECONDS = 600.0  # EKS tokens are valid for 15 minutes
+TOKEN_REFRESH_SECONDS = kube.TOKEN_REFRESH_SECONDS  # EKS tokens are valid for 15 minutes
 DISCOVERY_TTL_SECONDS = 60.0  # served APIs change when the control plane is upgraded
 LAST_APPLIED = kube_state.LAST_APPLIED
 _BUDGET = re.compile(r"disruption budget (\S+)")
@@ -109,8 +109,9 @@ class KubeActions:
 
     @classmethod
     def connect(cls, config: Config, aws: AwsActions | None = None) -> KubeActions:
-        """From the config's kubeconfig, else the EKS endpoint and CA with an IAM token
-        (refreshed before it expires, for applies that run longer than 15 minutes)."""
+        """From the config's kubeconfig, else the EKS endpoint and CA with an IAM token;
+        either token is made anew before it expires (applies run longer than 15 minutes)
+        and after a 401 (see :class:`kube.Credentials`)."""
         if config.kubeconfig is not None:
             return cls(KubeReader.from_kubeconfig(config.kubeconfig))
         aws = aws or AwsActions.connect(config.region)
@@ -119,16 +120,9 @@ class KubeActions:
         reader = KubeReader.from_endpoint(
             access.endpoint,
             access.certificate_authority,
-            eks_auth.token(config.cluster, session),
+            eks_auth.credentials(config.cluster, session, refresh_after=TOKEN_REFRESH_SECONDS),
+            cluster=config.cluster,
         )
-        issued = [time.monotonic()]
-
-        def refresh(configuration: Any) -> None:
-            if time.monotonic() - issued[0] > TOKEN_REFRESH_SECONDS:
-                configuration.api_key["BearerToken"] = eks_auth.token(config.cluster, session)
-                issued[0] = time.monotonic()
-
-        reader.api.configuration.refresh_api_key_hook = refresh
         return cls(reader)
 
     def close(self) -> None:

@@ -20,6 +20,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from ekstwin.kubeapi import authorization, discovery, errors, tables
+from ekstwin.kubeapi.auth import Authenticator, TokenError
 from ekstwin.kubeapi.errors import ApiError, BadRequest, InternalError, Unauthorized
 from ekstwin.kubeapi.fielderrors import forbidden, invalid, invalid_error
 from ekstwin.kubeapi.openapi import V3_SINCE, OpenApi, accepts_protobuf_v2
@@ -42,6 +43,7 @@ log = logging.getLogger(__name__)
 
 HEALTH_PATHS = frozenset({"/healthz", "/readyz", "/livez"})
 PUBLIC_PATHS = frozenset({"/version", "/version/", *HEALTH_PATHS})
+HEALTH_PREFIXES = ("/healthz/", "/livez/", "/readyz/")
 REQUESTS_PATH = "/_sandbox/requests"
 RV_MATCHES = ("Exact", "NotOlderThan")
 CONTINUE_EXPIRED = (
@@ -56,17 +58,28 @@ BOOKMARK_SECONDS = 1.0
 
 
 class KubeApiServer:
-    """Serve ``store`` over HTTP on 127.0.0.1; ``token`` demands ``Authorization: Bearer``.
+    """Serve ``store`` over HTTP on 127.0.0.1; ``auth`` (or a static ``token``) demands
+    ``Authorization: Bearer`` on every path but the public ones (401 otherwise).
 
     ``now`` is the server's clock (the ages in ``kubectl get`` tables count from it).
     """
 
     def __init__(
-        self, store: Store, *, token: str | None = None, now: Callable[[], float] = time.time
+        self,
+        store: Store,
+        *,
+        token: str | None = None,
+        now: Callable[[], float] = time.time,
+        auth: Authenticator | None = None,
     ) -> None:
         self.store = store
         self.token = token
         self.now = now
+        # Without ``auth`` or ``token`` every request is let in (kubectl over plain HTTP
+        # sends no credentials); ``token`` alone is a static token (any EKS token refused).
+        if auth is None and token is not None:
+            auth = Authenticator(now, static_tokens=[token], eks_tokens=False)
+        self.auth = auth
         self.requests: list[dict[str, Any]] = []
         self.openapi = OpenApi()
         self.url = ""
@@ -103,9 +116,20 @@ class KubeApiServer:
         self._httpd = None
         self._thread = None
 
-    def record(self, method: str, path: str, query: dict[str, str], status: int) -> None:
+    def record(
+        self,
+        method: str,
+        path: str,
+        query: dict[str, str],
+        status: int,
+        credential: str | None = None,
+    ) -> None:
+        """Log one request; ``credential`` is the token's fingerprint, never the token."""
+        entry: dict[str, Any] = {"method": method, "path": path, "query": query, "status": status}
+        if credential is not None:
+            entry["credential"] = credential
         with self._log_lock:
-            self.requests.append({"method": method, "path": path, "query": query, "status": status})
+            self.requests.append(entry)
 
     def request_log(self) -> list[dict[str, Any]]:
         with self._log_lock:
@@ -187,6 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
         self._multi = parse_qs(parts.query, keep_blank_values=True)
         query = {k: v[-1] for k, v in self._multi.items()}
         self._warnings: list[str] = []
+        self._credential: str | None = None
         status = 500
         try:
             raw = self._read_body()
@@ -194,7 +219,7 @@ class _Handler(BaseHTTPRequestHandler):
                 status = 200
                 self._send_json(200, self.api.request_log())
                 return
-            self._authorize(parts.path)
+            self._credential = self._authenticate(path)
             status = self._dispatch(method, path, query, raw)
         except ApiError as exc:
             status = exc.code
@@ -208,7 +233,7 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(error.code, error.status())
         finally:
             if path != REQUESTS_PATH:
-                self.api.record(method, parts.path, query, status)
+                self.api.record(method, parts.path, query, status, self._credential)
 
     def _read_body(self) -> bytes:
         try:
@@ -221,12 +246,20 @@ class _Handler(BaseHTTPRequestHandler):
             raise BadRequest("invalid Content-Length header")
         return self.rfile.read(length) if length else b""
 
-    def _authorize(self, path: str) -> None:
-        token = self.api.token
-        if token is None or path in PUBLIC_PATHS:
-            return
-        if self.headers.get("Authorization", "").strip() != f"Bearer {token}":
-            raise Unauthorized("Unauthorized")
+    def _authenticate(self, path: str) -> str | None:
+        """The EKS-token fingerprint of an authenticated request (None: static, public, open).
+
+        Like kube-apiserver, a missing or refused token is a bare 401 ``Unauthorized``;
+        why it was refused is logged here, never sent back (nor is the token logged).
+        """
+        auth = self.api.auth
+        if auth is None or path in PUBLIC_PATHS or path.startswith(HEALTH_PREFIXES):
+            return None
+        try:
+            return auth.authenticate(self.headers.get("Authorization", "")).credential
+        except TokenError as exc:
+            log.info("kubeapi: %s %s: 401: %s", self.command, path, exc)
+            raise Unauthorized("Unauthorized") from None
 
     def _send_json(self, code: int, body: Any) -> None:
         self._send_bytes(code, json.dumps(body, separators=(",", ":")).encode(), "application/json")
