@@ -36,6 +36,10 @@ STATUS_UPDATE_SECONDS = 10.0  # kubelet nodeStatusUpdateFrequency
 LEASE_RENEW_SECONDS = 10.0  # a quarter of the lease's duration, as the kubelet renews
 LEASE_DURATION_SECONDS = 40
 NODE_LEASE_SINCE = (1, 14)  # NodeLease beta, on by default (GA 1.17)
+# Heartbeats and lease renewals are store writes that wake every controller; at very high
+# clock speeds (the runbooks script runs at 100000x) a 10-virtual-second renewal would be a
+# write every 0.1 ms. They are spaced at least this much wall time apart instead.
+MIN_WALL_SECONDS_BETWEEN_BEATS = 0.05
 NOT_READY_NO_EXECUTE_SINCE = (1, 13)  # TaintBasedEvictions beta, on by default
 UNSCHEDULABLE_TAINT_KEY = "node.kubernetes.io/unschedulable"
 NOT_READY_TAINT_KEY = "node.kubernetes.io/not-ready"
@@ -220,7 +224,7 @@ class NodeLifecycle:
         self._store.create("nodes", node)
         now = self._clock.now()
         self._kubelet_minor[name] = _minor(minor)
-        self._next_status[name] = now + status_report_seconds(_minor(minor))
+        self._next_status[name] = now + self._every(status_report_seconds(_minor(minor)))
         self._next_lease[name] = now  # the kubelet creates its Lease at once
         self.node_of_instance[inst.instance_id] = name
         self.node_ip[name] = inst.private_ip
@@ -267,9 +271,13 @@ class NodeLifecycle:
                 subresource="status",
             )
             minor = self._kubelet_minor.get(node, NODE_LEASE_SINCE)
-            self._next_status[node] = now + status_report_seconds(minor)
+            self._next_status[node] = now + self._every(status_report_seconds(minor))
             changed = True
         return changed
+
+    def _every(self, virtual_seconds: float) -> float:
+        """A kubelet period in virtual seconds, floored at a few wall milliseconds."""
+        return max(virtual_seconds, MIN_WALL_SECONDS_BETWEEN_BEATS * self._clock.speed)
 
     def _renew_leases(self, now: float) -> bool:
         """Each NodeLease kubelet renews its Lease in ``kube-node-lease``."""
@@ -281,7 +289,7 @@ class NodeLifecycle:
                 continue
             if due is None or now < due:
                 continue
-            self._next_lease[node] = now + LEASE_RENEW_SECONDS
+            self._next_lease[node] = now + self._every(LEASE_RENEW_SECONDS)
             owner = self._store.find("nodes", node)
             if owner is None:
                 continue
