@@ -4,6 +4,7 @@ shipped template transformed, never a hand-written copy."""
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ekstwin.templates import aws_2019_nodegroup
@@ -57,3 +58,13 @@ def launch_template_body(*, rolling: bool = False, instance_groups: bool = False
             "AutoScalingScheduledAction": {"IgnoreUnmodifiedGroupSizeProperties": True}
         }
     return json.dumps(template)
+
+
+def change_set_parameters(keys: Iterable[str], changed: Mapping[str, str]) -> list[dict[str, Any]]:
+    """CreateChangeSet's Parameters: ``changed`` values, every other key its previous value."""
+    return [
+        {"ParameterKey": k, "ParameterValue": changed[k]}
+        if k in changed
+        else {"ParameterKey": k, "UsePreviousValue": True}
+        for k in keys
+    ]

@@ -15,7 +15,12 @@ from ekstwin.clock import VirtualClock
 from ekstwin.scenario import load
 from ekstwin.templates import aws_2019_nodegroup
 from ekstwin.world import build_aws
-from tests.twin.nodegroup_2019 import GROUP, LAUNCH_TEMPLATE, launch_template_body
+from tests.twin.nodegroup_2019 import (
+    GROUP,
+    LAUNCH_TEMPLATE,
+    change_set_parameters,
+    launch_template_body,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -76,12 +81,7 @@ class Twin:
             ChangeSetName=name,
             ChangeSetType="UPDATE",
             Capabilities=["CAPABILITY_IAM"],
-            Parameters=[
-                {"ParameterKey": k, "ParameterValue": changed[k]}
-                if k in changed
-                else {"ParameterKey": k, "UsePreviousValue": True}
-                for k in keys
-            ],
+            Parameters=change_set_parameters(keys, changed),
             **template,
         )
         described = self.cfn.describe_change_set(StackName=STACK, ChangeSetName=name)

@@ -25,6 +25,7 @@ from tests.twin.nodegroup_2019 import (
     GROUP,
     LAUNCH_CONFIGURATION,
     LAUNCH_TEMPLATE,
+    change_set_parameters,
     launch_template_body,
 )
 
@@ -69,12 +70,7 @@ class Twin:
             StackName=stack,
             ChangeSetName=name,
             Capabilities=["CAPABILITY_IAM"],
-            Parameters=[
-                {"ParameterKey": k, "ParameterValue": changed[k]}
-                if k in changed
-                else {"ParameterKey": k, "UsePreviousValue": True}
-                for k in keys
-            ],
+            Parameters=change_set_parameters(keys, changed),
             **source,
         )
         described: dict[str, Any] = self.cfn.describe_change_set(

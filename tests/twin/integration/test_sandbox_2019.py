@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from tests.support.sandbox_clients import SandboxClients, sandbox, wait_for
-from tests.twin.nodegroup_2019 import launch_template_body
+from tests.twin.nodegroup_2019 import change_set_parameters, launch_template_body
 
 pytestmark = pytest.mark.integration
 
@@ -48,12 +48,7 @@ def _execute(live: SandboxClients, name: str, body: str | None, **changed: str) 
         ChangeSetName=name,
         ChangeSetType="UPDATE",
         Capabilities=["CAPABILITY_IAM"],
-        Parameters=[
-            {"ParameterKey": k, "ParameterValue": changed[k]}
-            if k in changed
-            else {"ParameterKey": k, "UsePreviousValue": True}
-            for k in keys
-        ],
+        Parameters=change_set_parameters(keys, changed),
         **({"TemplateBody": body} if body else {"UsePreviousTemplate": True}),
     )
     live.cfn.execute_change_set(StackName=STACK, ChangeSetName=name)
