@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, unquote
 from moto.eks.exceptions import EKSError, ResourceNotFoundException
 from moto.eks.models import eks_backends
 
-from ekstwin.aws import eks_resources, eks_updates
+from ekstwin.aws import eks_addons, eks_insights, eks_resources, eks_updates
 from ekstwin.aws.state import TwinState
 
 Response = tuple[int, dict[str, str], str]
@@ -41,6 +41,8 @@ def handle(state: TwinState, method: str, path: str, query: str, body: bytes) ->
         match = _NODEGROUP_VERSION.match(path)
         if match and method == "POST":
             return _nodegroup_version(state, match.group(1), match.group(2), body)
+        found = eks_addons.handle(state, method, path, query, body)
+        return found if found is not None else eks_insights.handle(state, method, path, body)
     except EKSError as error:
         headers: dict[str, str] = {
             "Content-Type": "application/json",
@@ -56,6 +58,9 @@ def _cluster_updates(
     backend = eks_backends[state.account_id][state.region]
     if name not in backend.clusters:
         raise _not_found(f"No cluster found for name: {name}.")
+    addon = parse_qs(query).get("addonName")
+    if addon and method == "GET":
+        return eks_addons.updates(state, name, addon[0], update_id)
     named = parse_qs(query).get("nodegroupName")
     nodegroup = named[0] if named else None
     updates = [u for u in state.eks_updates.get(name, []) if u.nodegroup == nodegroup]
