@@ -8,15 +8,19 @@ the store's); HTTP requests to the Kubernetes API take only the store's.
 
 from __future__ import annotations
 
+import json
 import random
 import secrets
 import threading
 import time
+import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from ekstwin import system
 from ekstwin.aws import AwsTwin
+from ekstwin.aws.server import FAULTS_PATH
 from ekstwin.clock import DEFAULT_SPEED, VirtualClock
 from ekstwin.controllers.base import ControllerManager
 from ekstwin.controllers.ipamd import Ipamd
@@ -33,6 +37,9 @@ from ekstwin.world import World, build_aws, create_all
 from upgrader.errors import BadInputError
 
 SETTLE_TIMEOUT_SECONDS = 60.0
+NODEGROUP_STACK_FAILURE = (
+    'Resource handler returned message: "Internal Failure" (HandlerErrorCode: InternalFailure)'
+)
 # Virtual time starts this far in the past and runs faster than the wall clock, so
 # timestamps stay in the past (kubectl ages, pod ages) for hours of wall time.
 CLOCK_HEADSTART_SECONDS = 30 * 24 * 3600
@@ -79,7 +86,16 @@ class Sandbox:
         """Start both servers, build the world and let it settle."""
         s = self.scenario
         kube_url = self.kube.start()
-        twin = AwsTwin(self.clock, region=s.region, kube_endpoint=kube_url)
+        slow = s.faults.slow_control_plane_minutes
+        if slow is None:
+            twin = AwsTwin(self.clock, region=s.region, kube_endpoint=kube_url)
+        else:
+            twin = AwsTwin(
+                self.clock,
+                region=s.region,
+                kube_endpoint=kube_url,
+                control_plane_update_seconds=slow * 60.0,
+            )
         self.twin = twin
         aws_url = twin.start()
         self.auth.sts_endpoints.append(aws_url)  # clients sign STS URLs for AWS_ENDPOINT_URL
@@ -132,7 +148,40 @@ class Sandbox:
         self.wait_until(self.settled, SETTLE_TIMEOUT_SECONDS, "the nodes to be Ready")
         create_all(self.store, system.workloads(s))
         self.wait_until(self.settled, SETTLE_TIMEOUT_SECONDS, "the workloads to run")
+        self._inject_faults(aws_url)
         return Endpoints(aws_url, kube_url, self.token, s.region, s.name)
+
+    def _inject_faults(self, aws_url: str) -> None:
+        """The scenario's request faults, on once the world has settled (setup is fault-free)."""
+        f = self.scenario.faults
+        assert self.world is not None
+        self.kube.faults.configure(
+            {"apiserver_429": f.apiserver_429, "apiserver_500": f.apiserver_500}
+        )
+        specs: list[dict[str, Any]] = []
+        if f.aws_throttle or f.aws_5xx:
+            specs.append({"aws_throttle": dict(f.aws_throttle), "aws_5xx": dict(f.aws_5xx)})
+        if f.nodegroup_stack_update_fails:
+            resource = f.nodegroup_stack_update_fails
+            specs += [
+                {
+                    "fail_stack_update": {
+                        "stack": stack,
+                        "resource": resource,
+                        "reason": NODEGROUP_STACK_FAILURE,
+                    }
+                }
+                for stack in self.world.nodegroup_stacks
+            ]
+        for spec in specs:
+            request = urllib.request.Request(
+                aws_url + FAULTS_PATH,
+                data=json.dumps(spec).encode(),
+                headers={"Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=10) as response:
+                response.read()
 
     def _stuck_instances(self) -> frozenset[str]:
         assert self.twin is not None

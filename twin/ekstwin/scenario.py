@@ -80,6 +80,26 @@ class Workload:
 class Faults:
     leaked_enis: tuple[tuple[str, int], ...] = ()
     stuck_ipamd_nodes: int = 0
+    # {service: rate}: that fraction of the service's calls throttled / answered 5xx
+    aws_throttle: tuple[tuple[str, float], ...] = ()
+    aws_5xx: tuple[tuple[str, float], ...] = ()
+    apiserver_429: float = 0.0  # Kubernetes API requests answered 429 (Retry-After: 1)
+    apiserver_500: float = 0.0
+    slow_control_plane_minutes: int | None = None  # default: the twin's (40 minutes)
+    nodegroup_stack_update_fails: str | None = None  # a logical id of the node-group stacks
+
+
+FAULT_SERVICES = ("ec2", "autoscaling", "cloudformation", "eks", "ssm", "sts", "iam")
+FAULT_KEYS = (
+    "leaked_enis",
+    "stuck_ipamd_nodes",
+    "aws_throttle",
+    "aws_5xx",
+    "apiserver_429",
+    "apiserver_500",
+    "slow_control_plane_minutes",
+    "nodegroup_stack_update_fails",
+)
 
 
 AUTH_MODES = ("none", "eks")
@@ -183,6 +203,59 @@ def _int(p: _Problems, key: str, value: Any, minimum: int = 0) -> int:
         p.add(key, f"{value!r} must be a whole number >= {minimum}")
         return minimum
     return value
+
+
+def _rate(p: _Problems, key: str, value: Any) -> float:
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        p.add(key, f"{value!r} must be a number from 0 to 1")
+        return 0.0
+    return float(value)
+
+
+def _service_rates(p: _Problems, key: str, value: Any) -> tuple[tuple[str, float], ...]:
+    if value is None:
+        return ()
+    if not isinstance(value, dict):
+        p.add(key, f"{value!r} must be a mapping of service to rate, like {{ec2: 0.1}}")
+        return ()
+    out = []
+    for service, rate in value.items():
+        if service not in FAULT_SERVICES:
+            p.add(f"{key}.{service}", f"is not a service (known: {', '.join(FAULT_SERVICES)})")
+        out.append((str(service), _rate(p, f"{key}.{service}", rate)))
+    return tuple(sorted(out))
+
+
+def _faults(p: _Problems, raw: Any) -> Faults:
+    """The ``faults:`` mapping; every fault off unless set."""
+    if not isinstance(raw, dict):
+        p.add("faults", f"{raw!r} must be a mapping")
+        raw = {}
+    for key in sorted(set(raw) - set(FAULT_KEYS)):
+        p.add(f"faults.{key}", f"is not a fault (known: {', '.join(sorted(FAULT_KEYS))})")
+    leaked = tuple(
+        sorted(
+            (str(k), _int(p, f"faults.leaked_enis.{k}", v))
+            for k, v in (raw.get("leaked_enis") or {}).items()
+        )
+    )
+    slow = raw.get("slow_control_plane_minutes")
+    fails = raw.get("nodegroup_stack_update_fails")
+    if fails is not None and (not isinstance(fails, str) or not fails):
+        p.add("faults.nodegroup_stack_update_fails", f"{fails!r} must be a logical resource id")
+        fails = None
+    return Faults(
+        leaked_enis=leaked,
+        stuck_ipamd_nodes=_int(p, "faults.stuck_ipamd_nodes", raw.get("stuck_ipamd_nodes", 0)),
+        aws_throttle=_service_rates(p, "faults.aws_throttle", raw.get("aws_throttle")),
+        aws_5xx=_service_rates(p, "faults.aws_5xx", raw.get("aws_5xx")),
+        apiserver_429=_rate(p, "faults.apiserver_429", raw.get("apiserver_429", 0)),
+        apiserver_500=_rate(p, "faults.apiserver_500", raw.get("apiserver_500", 0)),
+        slow_control_plane_minutes=None
+        if slow is None
+        else _int(p, "faults.slow_control_plane_minutes", slow, minimum=1),
+        nodegroup_stack_update_fails=fails,
+    )
 
 
 def _quantity(p: _Problems, key: str, value: Any, pattern: re.Pattern[str]) -> int:
@@ -357,20 +430,8 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
             )
         )
 
-    faults_raw = raw.get("faults") or {}
-    leaked = tuple(
-        sorted(
-            (str(k), _int(p, f"faults.leaked_enis.{k}", v))
-            for k, v in (faults_raw.get("leaked_enis") or {}).items()
-        )
-    )
-    refs("faults.leaked_enis", [k for k, _ in leaked])
-    faults = Faults(
-        leaked_enis=leaked,
-        stuck_ipamd_nodes=_int(
-            p, "faults.stuck_ipamd_nodes", faults_raw.get("stuck_ipamd_nodes", 0)
-        ),
-    )
+    faults = _faults(p, raw.get("faults") or {})
+    refs("faults.leaked_enis", [k for k, _ in faults.leaked_enis])
 
     target = raw["target"] if isinstance(raw["target"], dict) else {}
     target_kube = _version(p, "target.kubernetes", target.get("kubernetes"))

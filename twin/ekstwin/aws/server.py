@@ -19,6 +19,7 @@ from moto.moto_server.werkzeug_app import (
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from ekstwin.aws import eks_routes
+from ekstwin.aws.faults import AwsFaults
 from ekstwin.aws.requestlog import RequestLog, action_of, is_mutating, service_of
 from ekstwin.aws.state import TwinState
 
@@ -74,6 +75,7 @@ class TwinApp:
         self.state = state
         self.log = log
         self.moto = DomainDispatcherApplication(create_backend_app)
+        self.faults = AwsFaults()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
         method = str(environ.get("REQUEST_METHOD", "GET"))
@@ -92,6 +94,23 @@ class TwinApp:
         action = action_of(
             service, method, path, query, raw, str(environ.get("HTTP_X_AMZ_TARGET", ""))
         )
+        fault = self.faults.draw(service) if service else None
+        if fault is not None:
+            kind, (status, headers, body) = fault
+            start_response(status, headers)
+            self.log.add(
+                {
+                    "service": service,
+                    "action": action,
+                    "method": method,
+                    "path": path,
+                    "status": int(status.split()[0]),
+                    "mutating": is_mutating(action, method),
+                    "time": time.time(),
+                    "fault": kind,
+                }
+            )
+            return [body]
         captured: list[tuple[str, list[tuple[str, str]]]] = []
 
         def capture(status: str, headers: Any, exc_info: Any = None) -> Any:
@@ -137,17 +156,35 @@ class TwinApp:
         )
         return result
 
-    def _fault(self, spec: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
-        """Test hook: ``{"fail_stack_update": {"stack", "resource", "reason"}}``."""
+    def _fault(self, spec: Any, start_response: StartResponse) -> Iterable[bytes]:
+        """Test hook: ``{"fail_stack_update": {"stack", "resource", "reason"}}`` and/or the
+        rates ``{"aws_throttle": {service: rate}, "aws_5xx": {service: rate}}``."""
+        problems: list[str] = []
+        if not isinstance(spec, dict) or not spec:
+            spec, problems = {}, ["expected a JSON object"]
+        unknown = set(spec) - {"fail_stack_update", "aws_throttle", "aws_5xx"}
+        known = "aws_5xx, aws_throttle, fail_stack_update"
+        problems += [f"{k}: is not a fault (known: {known})" for k in sorted(unknown)]
         fail = spec.get("fail_stack_update")
-        if not isinstance(fail, dict) or not {"stack", "resource", "reason"} <= set(fail):
+        if fail is not None and (
+            not isinstance(fail, dict) or not {"stack", "resource", "reason"} <= set(fail)
+        ):
+            problems.append("expected {fail_stack_update: {stack, resource, reason}}")
+        rates = {k: v for k, v in spec.items() if k in ("aws_throttle", "aws_5xx")}
+        if not problems:
+            try:
+                self.faults.configure(rates)
+            except ValueError as err:
+                problems.append(str(err))
+        if problems:
             start_response("400 Bad Request", [("Content-Type", "text/plain")])
-            return [b"expected {fail_stack_update: {stack, resource, reason}}"]
-        with self.state.lock:
-            self.state.stack_update_faults[str(fail["stack"])] = (
-                str(fail["resource"]),
-                str(fail["reason"]),
-            )
+            return ["; ".join(problems).encode()]
+        if fail is not None:
+            with self.state.lock:
+                self.state.stack_update_faults[str(fail["stack"])] = (
+                    str(fail["resource"]),
+                    str(fail["reason"]),
+                )
         start_response("204 No Content", [])
         return []
 

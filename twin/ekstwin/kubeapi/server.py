@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, urlsplit
 from ekstwin.kubeapi import authorization, discovery, errors, tables
 from ekstwin.kubeapi.auth import Authenticator, TokenError
 from ekstwin.kubeapi.errors import ApiError, BadRequest, InternalError, Unauthorized
+from ekstwin.kubeapi.faults import ApiFaults
 from ekstwin.kubeapi.fielderrors import forbidden, invalid, invalid_error
 from ekstwin.kubeapi.openapi import V3_SINCE, OpenApi, accepts_protobuf_v2
 from ekstwin.kubeapi.options import (
@@ -81,6 +82,7 @@ class KubeApiServer:
             auth = Authenticator(now, static_tokens=[token], eks_tokens=False)
         self.auth = auth
         self.requests: list[dict[str, Any]] = []
+        self.faults = ApiFaults()  # injected 429/500s (scenario faults, /_sandbox/faults)
         self.openapi = OpenApi()
         self.url = ""
         self._log_lock = threading.Lock()
@@ -220,6 +222,10 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, self.api.request_log())
                 return
             self._credential = self._authenticate(path)
+            faulted = self.api.faults.intercept(self, method, path, raw)
+            if faulted is not None:
+                status = faulted
+                return
             status = self._dispatch(method, path, query, raw)
         except ApiError as exc:
             status = exc.code
