@@ -29,11 +29,11 @@ import yaml
 from moto.eks.exceptions import (
     InvalidParameterException,
     ResourceInUseException,
-    ResourceNotFoundException,
 )
 from moto.eks.models import eks_backends
 from moto.moto_api._internal import mock_random
 
+from ekstwin.aws import eks_clusters
 from ekstwin.aws.state import EksUpdate, TwinState
 from upgrader.catalog.versions import catalog
 from upgrader.semver import Version
@@ -75,13 +75,6 @@ def _ok(payload: dict[str, Any]) -> Response:
 
 def _invalid(message: str, cluster: str | None = None, addon: str | None = None) -> Exception:
     return InvalidParameterException(
-        clusterName=cluster, nodegroupName=None, fargateProfileName=None, addonName=addon,
-        message=message,
-    )  # fmt: skip
-
-
-def _not_found(message: str, cluster: str | None = None, addon: str | None = None) -> Exception:
-    return ResourceNotFoundException(
         clusterName=cluster, nodegroupName=None, fargateProfileName=None, addonName=addon,
         message=message,
     )  # fmt: skip
@@ -338,18 +331,11 @@ class _Store:
 
 
 def _cluster(state: TwinState, name: str) -> Any:
-    found = eks_backends[state.account_id][state.region].clusters.get(name)
-    if found is None:
-        raise _not_found(f"No cluster found for name: {name}.")
-    return found
+    return eks_clusters.cluster(state, name)
 
 
 def _store(cluster: Any) -> _Store:
-    store = getattr(cluster, _ATTR, None)
-    if store is None:
-        store = _Store()
-        setattr(cluster, _ATTR, store)
-    return store
+    return eks_clusters.attached(cluster, _ATTR, _Store)
 
 
 def addons_of(state: TwinState, cluster: str) -> dict[str, Addon]:
@@ -360,7 +346,7 @@ def addons_of(state: TwinState, cluster: str) -> dict[str, Addon]:
 def _get(store: _Store, cluster: str, name: str) -> Addon:
     addon = store.addons.get(name)
     if addon is None:
-        raise _not_found(f"No addon: {name} found in cluster: {cluster}", cluster, name)
+        raise eks_clusters.not_found(f"No addon: {name} found in cluster: {cluster}", cluster, name)
     return addon
 
 
@@ -528,13 +514,15 @@ def updates(state: TwinState, cluster_name: str, name: str, update_id: str | Non
     store = _store(_cluster(state, cluster_name))
     found = store.updates.get(name)
     if found is None:
-        raise _not_found(f"No addon: {name} found in cluster: {cluster_name}", cluster_name, name)
+        raise eks_clusters.not_found(
+            f"No addon: {name} found in cluster: {cluster_name}", cluster_name, name
+        )
     if update_id is None:
         return _ok({"updateIds": [u.id for u in found]})
     for record in found:
         if record.id == update_id:
             return _ok({"update": record.to_json()})
-    raise _not_found(f"No update found for ID: {update_id}.", cluster_name, name)
+    raise eks_clusters.not_found(f"No update found for ID: {update_id}.", cluster_name, name)
 
 
 def handle(state: TwinState, method: str, path: str, query: str, body: bytes) -> Response | None:
@@ -566,7 +554,7 @@ def handle(state: TwinState, method: str, path: str, query: str, body: bytes) ->
     if path == "/addons/configuration-schemas" and method == "GET":
         name, version = args.get("addonName", ""), args.get("addonVersion", "")
         if name not in SCHEMAS or version not in version_table()[name]:
-            raise _not_found(
+            raise eks_clusters.not_found(
                 f"No configuration schema found for addon: {name}, version: {version}",
                 addon=name,
             )

@@ -24,9 +24,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote
 
-from moto.eks.exceptions import ResourceNotFoundException
-from moto.eks.models import eks_backends
-
+from ekstwin.aws import eks_clusters
 from ekstwin.aws.state import TwinState, require
 from upgrader.catalog.versions import RemovedApi, catalog
 from upgrader.errors import VersionError
@@ -55,26 +53,12 @@ class _Store:
     seen: dict[str, tuple[str, datetime]] = field(default_factory=dict)
 
 
-def _not_found(message: str) -> ResourceNotFoundException:
-    return ResourceNotFoundException(
-        clusterName=None, nodegroupName=None, fargateProfileName=None, addonName=None,
-        message=message,
-    )  # fmt: skip
-
-
 def _cluster(state: TwinState, name: str) -> Any:
-    found = eks_backends[state.account_id][state.region].clusters.get(name)
-    if found is None:
-        raise _not_found(f"No cluster found for name: {name}.")
-    return found
+    return eks_clusters.cluster(state, name)
 
 
 def _store(cluster: Any) -> _Store:
-    store = getattr(cluster, _ATTR, None)
-    if store is None:
-        store = _Store()
-        setattr(cluster, _ATTR, store)
-    return store
+    return eks_clusters.attached(cluster, _ATTR, _Store)
 
 
 def report_deprecated_api_usage(
@@ -307,5 +291,5 @@ def handle(state: TwinState, method: str, path: str, body: bytes) -> Response | 
         for insight in insights(state, match.group(1)):
             if insight["id"] == match.group(2):
                 return 200, {"Content-Type": "application/json"}, json.dumps({"insight": insight})
-        raise _not_found(f"No insight found for id: {match.group(2)}.")
+        raise eks_clusters.not_found(f"No insight found for id: {match.group(2)}.")
     return None
