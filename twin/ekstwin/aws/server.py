@@ -98,18 +98,7 @@ class TwinApp:
         if fault is not None:
             kind, (status, headers, body) = fault
             start_response(status, headers)
-            self.log.add(
-                {
-                    "service": service,
-                    "action": action,
-                    "method": method,
-                    "path": path,
-                    "status": int(status.split()[0]),
-                    "mutating": is_mutating(action, method),
-                    "time": time.time(),
-                    "fault": kind,
-                }
-            )
+            self.log.add({**_entry(service, action, method, path, status), "fault": kind})
             return [body]
         captured: list[tuple[str, list[tuple[str, str]]]] = []
 
@@ -143,17 +132,7 @@ class TwinApp:
         start_response(status, headers)
         result = [body]
         self.state.flush()
-        self.log.add(
-            {
-                "service": service,
-                "action": action,
-                "method": method,
-                "path": path,
-                "status": int(status.split()[0]),
-                "mutating": is_mutating(action, method),
-                "time": time.time(),
-            }
-        )
+        self.log.add(_entry(service, action, method, path, status))
         return result
 
     def _fault(self, spec: Any, start_response: StartResponse) -> Iterable[bytes]:
@@ -214,3 +193,16 @@ class TwinServer:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join()
+
+
+def _entry(service: str | None, action: str, method: str, path: str, status: str) -> Any:
+    """One request-log entry (``GET /_sandbox/requests``)."""
+    return {
+        "service": service,
+        "action": action,
+        "method": method,
+        "path": path,
+        "status": int(status.split(maxsplit=1)[0]),
+        "mutating": is_mutating(action, method),
+        "time": time.time(),
+    }
