@@ -59,15 +59,19 @@ def _break_a_node(live: SandboxClients) -> str:
         if p.metadata.name.startswith("aws-node") and p.spec.node_name == node
     )
     core.delete_namespaced_pod(aws_node.metadata.name, "kube-system")
+    # The old pod stays Running through its grace period: wait for its replacement, or the
+    # probe may still get an address from the datastore before it wedges.
     wait_for(
         lambda: any(
             p.metadata.name.startswith("aws-node")
+            and p.metadata.uid != aws_node.metadata.uid
+            and p.metadata.deletion_timestamp is None
             and p.spec.node_name == node
             and p.status.phase == "Running"
             for p in core.list_namespaced_pod("kube-system").items
         ),
         "aws-node to run again",
-        timeout=10,
+        timeout=20,
     )
     core.create_namespaced_pod(
         "app",
@@ -105,7 +109,7 @@ def _break_a_node(live: SandboxClients) -> str:
         statuses = core.read_namespaced_pod("probe", "app").status.container_statuses or []
         return bool(statuses and statuses[0].state.waiting is not None)
 
-    wait_for(probe_waiting, "the probe pod to wait", timeout=10)
+    wait_for(probe_waiting, "the probe pod to wait", timeout=20)
     return str(node)
 
 
