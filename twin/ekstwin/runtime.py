@@ -40,9 +40,6 @@ SETTLE_TIMEOUT_SECONDS = 60.0
 NODEGROUP_STACK_FAILURE = (
     'Resource handler returned message: "Internal Failure" (HandlerErrorCode: InternalFailure)'
 )
-# Virtual time starts this far in the past and runs faster than the wall clock, so
-# timestamps stay in the past (kubectl ages, pod ages) for hours of wall time.
-CLOCK_HEADSTART_SECONDS = 30 * 24 * 3600
 
 
 class SandboxError(BadInputError):
@@ -63,7 +60,8 @@ class Sandbox:
 
     def __init__(self, scenario: Scenario, *, speed: float = DEFAULT_SPEED) -> None:
         self.scenario = scenario
-        self.clock = VirtualClock(speed, start=time.time() - CLOCK_HEADSTART_SECONDS)
+        # one clock for every service's timestamps, starting at wall-clock now (DESIGN §8)
+        self.clock = VirtualClock(speed)
         self.store = Store(kubernetes_version=scenario.kubernetes.minor_str, now=self.clock.now)
         self.token = secrets.token_urlsafe(24)
         # scenario `auth: eks`, as EKS: 401 without a valid EKS token (15 virtual minutes from

@@ -34,7 +34,7 @@ from moto.eks.models import eks_backends
 from moto.moto_api._internal import mock_random
 
 from ekstwin.aws import eks_clusters
-from ekstwin.aws.state import EksUpdate, TwinState
+from ekstwin.aws.state import EksUpdate, TwinState, epoch
 from upgrader.catalog.versions import catalog
 from upgrader.semver import Version
 
@@ -310,8 +310,8 @@ class Addon:
             "addonVersion": self.version,
             "health": {"issues": []},
             "addonArn": self.arn,
-            "createdAt": self.created_at.timestamp(),
-            "modifiedAt": self.modified_at.timestamp(),
+            "createdAt": epoch(self.created_at),
+            "modifiedAt": epoch(self.modified_at),
             "tags": self.tags,
             "publisher": "eks",
             "owner": "aws",

@@ -25,7 +25,7 @@ from typing import Any
 from urllib.parse import unquote
 
 from ekstwin.aws import eks_clusters
-from ekstwin.aws.state import TwinState, require
+from ekstwin.aws.state import TwinState, epoch, require
 from upgrader.catalog.versions import RemovedApi, catalog
 from upgrader.errors import VersionError
 
@@ -130,7 +130,7 @@ def _deprecated(state: TwinState, cluster: Any, current: str, target: str) -> di
                     {
                         "userAgent": u.user_agent,
                         "numberOfRequestsLast30Days": u.requests,
-                        "lastRequestTime": u.last.timestamp(),
+                        "lastRequestTime": epoch(u.last),
                     }
                     for u in calls
                 ],
@@ -150,8 +150,8 @@ def _deprecated(state: TwinState, cluster: Any, current: str, target: str) -> di
         "name": f"Deprecated APIs removed in Kubernetes v{target}",
         "category": CATEGORY,
         "kubernetesVersion": target,
-        "lastRefreshTime": now.timestamp(),
-        "lastTransitionTime": _status(store, insight, status, now).timestamp(),
+        "lastRefreshTime": epoch(now),
+        "lastTransitionTime": epoch(_status(store, insight, status, now)),
         "description": (
             f"Checks for usage of deprecated APIs that are scheduled for removal in Kubernetes "
             f"v{target}. Upgrading your cluster before migrating to the updated APIs supported "
@@ -225,8 +225,8 @@ def _skew(state: TwinState, cluster: Any, current: str, target: str) -> dict[str
         "name": "Kubelet version skew",
         "category": CATEGORY,
         "kubernetesVersion": target,
-        "lastRefreshTime": now.timestamp(),
-        "lastTransitionTime": _status(store, insight, worst, now).timestamp(),
+        "lastRefreshTime": epoch(now),
+        "lastTransitionTime": epoch(_status(store, insight, worst, now)),
         "description": (
             "Checks for kubelet versions of worker nodes in the cluster to see if upgrade would "
             "cause noncompliance with supported Kubernetes kubelet version skew policy."

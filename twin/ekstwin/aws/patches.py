@@ -47,6 +47,7 @@ from ekstwin.aws import (
     fidelity,
     stack_events,
     stack_updates,
+    virtual_time,
 )
 from ekstwin.aws.state import active
 from upgrader.catalog.versions import catalog
@@ -75,6 +76,7 @@ def install() -> None:
         _ec2()
         _ec2_interfaces()
         fidelity.install()
+        virtual_time.install()
         _installed = True
 
 
@@ -316,6 +318,8 @@ def _change_sets_and_events() -> None:
         return patched
 
     _wrap(Stack, "create_resources", create_resources)
+    # moto's ResourceMap calls parse_and_create_resource by its module name
+    parsing.parse_and_create_resource = stack_events.timed(parsing.parse_and_create_resource)
 
 
 def _eks() -> None:

@@ -24,7 +24,7 @@ from moto.autoscaling.exceptions import ValidationError
 from moto.moto_api._internal import mock_random
 
 from ekstwin.aws import asg_launch
-from ekstwin.aws.state import active
+from ekstwin.aws.state import active, epoch
 
 POLICIES = (
     "Default",
@@ -47,7 +47,7 @@ def check_policies(policies: list[str]) -> None:
 
 def _launch_time(member: Any) -> float:
     instance = member.instance
-    return float(instance.__dict__.get("twin_launch_time", instance.launch_time.timestamp()))
+    return float(instance.__dict__.get("twin_launch_time", epoch(instance.launch_time)))
 
 
 def _source_age(group: Any, member: Any) -> float:
@@ -57,7 +57,7 @@ def _source_age(group: Any, member: Any) -> float:
     if kind == asg_launch.LAUNCH_CONFIGURATION:
         config = group.autoscaling_backend.launch_configurations.get(name)
         created = getattr(config, "created_time", None)
-        return -1e12 + (created.timestamp() if created is not None else 0.0)
+        return -1e12 + (epoch(created) if created is not None else 0.0)
     return float(name) if name.isdigit() else 0.0
 
 

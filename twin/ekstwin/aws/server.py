@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import email.utils
 import io
 import json
 import logging
@@ -9,6 +10,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from datetime import UTC
 from typing import Any
 
 from moto.moto_server.werkzeug_app import (
@@ -18,7 +20,7 @@ from moto.moto_server.werkzeug_app import (
 )
 from werkzeug.serving import BaseWSGIServer, make_server
 
-from ekstwin.aws import eks_routes
+from ekstwin.aws import eks_routes, virtual_time
 from ekstwin.aws.faults import AwsFaults
 from ekstwin.aws.requestlog import RequestLog, action_of, is_mutating, service_of
 from ekstwin.aws.state import TwinState
@@ -62,6 +64,14 @@ def internal_error(service: str) -> tuple[str, list[tuple[str, str]], bytes]:
     return "500 Internal Server Error", headers, body
 
 
+def _backend_app(service: Any) -> Any:
+    """moto's app for ``service``, built on its first request (importing that service's
+    modules), then set on the virtual clock like the rest of moto."""
+    app = create_backend_app(service)
+    virtual_time.sweep()
+    return app
+
+
 def _aws_shaped(headers: list[tuple[str, str]], body: bytes) -> bool:
     kind = next((v for k, v in headers if k.lower() == "content-type"), "")
     start = body.lstrip()[:1]
@@ -74,7 +84,7 @@ class TwinApp:
     def __init__(self, state: TwinState, log: RequestLog) -> None:
         self.state = state
         self.log = log
-        self.moto = DomainDispatcherApplication(create_backend_app)
+        self.moto = DomainDispatcherApplication(_backend_app)
         self.faults = AwsFaults()
 
     def __call__(self, environ: dict[str, Any], start_response: StartResponse) -> Iterable[bytes]:
@@ -168,13 +178,19 @@ class TwinApp:
         return []
 
 
+class _RequestHandler(MotoRequestHandler):
+    def date_time_string(self, timestamp: float | None = None) -> str:
+        # AWS's Date header is AWS's now: the virtual clock that stamps its resources
+        return email.utils.format_datetime(virtual_time.utcnow().replace(tzinfo=UTC), usegmt=True)
+
+
 class TwinServer:
     """A threaded werkzeug server on 127.0.0.1 running :class:`TwinApp`."""
 
     def __init__(self, app: TwinApp, host: str, port: int) -> None:
         logging.getLogger("werkzeug").setLevel(logging.CRITICAL)
         self._server: BaseWSGIServer = make_server(
-            host, port, app, threaded=True, request_handler=MotoRequestHandler
+            host, port, app, threaded=True, request_handler=_RequestHandler
         )
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="aws-twin", daemon=True

@@ -7,12 +7,15 @@ resource ``UPDATE_IN_PROGRESS`` … ``UPDATE_COMPLETE`` (a replaced one says "Re
 requires the creation of a new physical resource; hence creating one."); a deleted one
 ``DELETE_IN_PROGRESS`` / ``DELETE_COMPLETE``. Times come from the twin's virtual clock and
 never go backwards within a stack (1 ms apart when the clock has not moved), so clients that
-sort by ``Timestamp`` see AWS's order.
+sort by ``Timestamp`` see AWS's order. A created resource's events bracket its creation
+(:func:`timed`), so the time the resource itself reports (an EKS cluster's ``createdAt``, an
+instance's ``LaunchTime``) falls between its ``CREATE_IN_PROGRESS`` and ``CREATE_COMPLETE``.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Callable
+from datetime import datetime, timedelta
 from typing import Any
 
 from moto.cloudformation.models import Event
@@ -22,18 +25,51 @@ from ekstwin.aws.state import active
 CREATION_INITIATED = "Resource creation Initiated"
 REPLACING = "Requested update requires the creation of a new physical resource; hence creating one."
 _STEP = timedelta(milliseconds=1)
+# [begin] of each resource moto is creating now, outermost first (under the twin's lock)
+_creating: list[list[datetime]] = []
 
 
-def stamp(stack: Any, event: Any) -> None:
-    """Give ``event`` (the stack's newest) the twin's time, after the stack's previous one."""
+def stamp(stack: Any, event: Any, at: datetime | None = None) -> None:
+    """Give ``event`` (the stack's newest) the twin's time (or ``at``), after the stack's
+    previous one."""
     state = active()
     if state is None:
         return
-    when = state.now()
+    when = at or state.now()
     earlier = [e.timestamp for e in stack.events if e is not event]
     if earlier and when <= max(earlier):
         when = max(earlier) + _STEP
     event.timestamp = when
+
+
+def timed(create: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap moto's ``parse_and_create_resource`` to note, on the resource map, when each
+    resource's creation began and ended in virtual time. A resource whose properties
+    create another first (a ``Ref`` to it) begins once that one is done, as CloudFormation
+    creates dependencies before their dependents."""
+
+    def patched(logical_id: str, resource_json: Any, resources_map: Any, *a: Any, **kw: Any) -> Any:
+        state = active()
+        if state is None:
+            return create(logical_id, resource_json, resources_map, *a, **kw)
+        frame = [state.now()]
+        _creating.append(frame)
+        try:
+            resource = create(logical_id, resource_json, resources_map, *a, **kw)
+        finally:
+            _creating.pop()
+        end = state.now()
+        if _creating:
+            _creating[-1][0] = end
+        resources_map.__dict__.setdefault("twin_created", {})[logical_id] = (frame[0], end)
+        return resource
+
+    return patched
+
+
+def _creation_times(stack: Any, logical_id: str) -> tuple[datetime | None, datetime | None]:
+    times = getattr(stack.resource_map, "twin_created", {}).get(logical_id)
+    return (times[0], times[1]) if times else (None, None)
 
 
 def physical_id(resource: Any) -> str:
@@ -50,6 +86,7 @@ def resource_event(
     status: str,
     reason: str | None = None,
     physical: str = "",
+    at: datetime | None = None,
 ) -> None:
     event = Event(
         stack_id=stack.stack_id,
@@ -62,16 +99,17 @@ def resource_event(
         resource_properties=None,
     )
     stack.events.append(event)
-    stamp(stack, event)
+    stamp(stack, event, at)
 
 
 def created(stack: Any, logical_id: str, resource_type: str, resource: Any) -> None:
     physical = physical_id(resource)
-    resource_event(stack, logical_id, resource_type, "CREATE_IN_PROGRESS")
+    began, ended = _creation_times(stack, logical_id)
+    resource_event(stack, logical_id, resource_type, "CREATE_IN_PROGRESS", at=began)
     resource_event(
-        stack, logical_id, resource_type, "CREATE_IN_PROGRESS", CREATION_INITIATED, physical
+        stack, logical_id, resource_type, "CREATE_IN_PROGRESS", CREATION_INITIATED, physical, began
     )
-    resource_event(stack, logical_id, resource_type, "CREATE_COMPLETE", None, physical)
+    resource_event(stack, logical_id, resource_type, "CREATE_COMPLETE", None, physical, ended)
 
 
 def deleted(stack: Any, logical_id: str, resource_type: str, physical: str) -> None:
@@ -85,7 +123,11 @@ def record_creation(stack: Any, first: int) -> None:
     later = stack.events[first:]
     del stack.events[first:]
     rm = stack.resource_map
-    for name, resource in rm._parsed_resources.items():
+    begun = getattr(rm, "twin_created", {})
+    order = sorted(
+        rm._parsed_resources.items(), key=lambda item: begun.get(item[0], (datetime.min,))[0]
+    )
+    for name, resource in order:
         resource_json = rm._resource_json_map.get(name)
         if resource_json is None or resource is None or isinstance(resource, str):
             continue

@@ -10,13 +10,18 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from ekstwin.aws.views import TwinHooks
 from ekstwin.clock import Timer, VirtualClock
 
 LOG = logging.getLogger("ekstwin.aws")
+
+
+def epoch(moment: datetime) -> float:
+    """Seconds since the epoch of a time as moto stores it (naive UTC, whatever the local zone)."""
+    return moment.replace(tzinfo=UTC).timestamp() if moment.tzinfo is None else moment.timestamp()
 
 
 @dataclass(slots=True)
@@ -38,7 +43,7 @@ class EksUpdate:
             "status": self.status,
             "type": self.type,
             "params": self.params,
-            "createdAt": self.created_at.timestamp(),
+            "createdAt": epoch(self.created_at),
             "errors": self.errors,
         }
 

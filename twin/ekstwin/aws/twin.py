@@ -37,7 +37,7 @@ from ekstwin.aws import (
 from ekstwin.aws.errors import AwsError
 from ekstwin.aws.requestlog import RequestLog
 from ekstwin.aws.server import TwinApp, TwinServer
-from ekstwin.aws.state import TwinState, activate, deactivate
+from ekstwin.aws.state import TwinState, activate, deactivate, epoch
 from ekstwin.aws.views import EniView, InstanceView, TwinHooks
 from ekstwin.clock import VirtualClock
 from upgrader.catalog.versions import catalog
@@ -267,7 +267,7 @@ class AwsTwin:
                         private_ip=instance.private_ip or "",
                         private_dns_name=instance.private_dns_name,
                         launch_time=float(
-                            getattr(instance, "twin_launch_time", instance.launch_time.timestamp())
+                            getattr(instance, "twin_launch_time", epoch(instance.launch_time))
                         ),
                         tags={t["key"]: t["value"] for t in instance.get_tags()},
                         asg_name=group.name if group is not None else None,
