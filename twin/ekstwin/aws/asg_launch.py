@@ -6,13 +6,15 @@ was launched from after its group has moved on, even once that configuration is 
 template may put the security groups and the public-address choice on its primary network
 interface (moto reads neither there); it may not then name instance-level security groups
 too: EC2 refuses such a launch, as it refuses an image or instance type that does not exist
-(moto launches those).
+(moto launches those). An instance carries its launch source's IAM instance profile
+(moto's group launches drop it).
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from moto.core.exceptions import ServiceException
 from moto.ec2.models.instance_types import INSTANCE_TYPES
 
 LAUNCH_CONFIGURATION = "launch-configuration"
@@ -96,3 +98,23 @@ def _refused_image_or_type(group: Any) -> str | None:
     if kind and kind not in INSTANCE_TYPES:
         return f"The instance type '{kind}' does not exist."
     return None
+
+
+def give_profile(group: Any, instance: Any) -> None:
+    """Associate the IAM instance profile of the group's launch source with ``instance``
+    (one moto's IAM does not know is left out)."""
+    if group.ec2_launch_template is not None:
+        data = group.ec2_launch_template.get_version(group.launch_template_version).data
+        named = data.get("IamInstanceProfile") or {}
+        name, arn = named.get("Name"), named.get("Arn")
+    else:
+        value = str(getattr(group.launch_config, "iam_instance_profile", None) or "")
+        name, arn = (None, value) if value.startswith("arn:") else (value or None, None)
+    if not (name or arn):
+        return
+    try:
+        group.autoscaling_backend.ec2_backend.associate_iam_instance_profile(
+            instance.id, iam_instance_profile_name=name, iam_instance_profile_arn=arn
+        )
+    except ServiceException:
+        return

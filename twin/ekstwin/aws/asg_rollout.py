@@ -98,6 +98,7 @@ def launch_instances(group: Any, count: int, propagated_tags: dict[str, str]) ->
         for instance in reservation.instances:
             instance.autoscaling_group = group
             instance.twin_launch_spec = launch_spec(group)
+            asg_launch.give_profile(group, instance)
             group.instance_states.append(
                 InstanceState(
                     instance, protected_from_scale_in=group.new_instances_protected_from_scale_in

@@ -109,6 +109,7 @@ def from_instance(ec2: Any, instance_id: str, given: dict[str, Any]) -> dict[str
         "key_name": instance.key_name,
         "security_groups": [g.id for g in instance.security_groups],
         "instance_profile_name": profile or None,
+        "user_data": instance.user_data,
         "instance_monitoring": instance.monitoring_state == "enabled",
         "ebs_optimized": bool(instance.ebs_optimized),
     }
