@@ -28,6 +28,7 @@ from ekstwin.controllers.ipamd.eniconfig import RESOURCE as ENICONFIGS
 from ekstwin.controllers.ipamd.eniconfig import eniconfig_object
 from ekstwin.controllers.kubelet import Kubelet
 from ekstwin.controllers.managed_updates import ManagedNodegroupUpdates
+from ekstwin.controllers.node_endpoints import NodeEndpoints
 from ekstwin.controllers.nodes import NodeLifecycle
 from ekstwin.controllers.standard import status_controllers, workload_controllers
 from ekstwin.kubeapi import KubeApiServer, Store
@@ -127,6 +128,14 @@ class Sandbox:
                 stuck_instances=self._stuck_instances(),
             )
             kubelet = Kubelet(self.store, self.clock, self.ipamd, self.nodes)
+            # pods/log, pods/exec and nodes/proxy: the kubelet's and ipamd's ports
+            self.kube.nodes = NodeEndpoints(
+                self.store,
+                self.clock,
+                self.ipamd,
+                twin.lock,
+                {self.world.subnet_ids[sub.name]: sub.cidr for sub in s.subnets},
+            )
             # EKS's managed nodegroup updates (drain, replace) after the twin's setup phase
             self.managed_updates = ManagedNodegroupUpdates(self.store, twin, self.clock, self.nodes)
             self.manager = ControllerManager(

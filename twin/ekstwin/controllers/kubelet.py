@@ -32,7 +32,8 @@ STOP_SECONDS = 2.0
 Key = tuple[str, str]  # namespace, name
 
 
-def _container_id(uid: str) -> str:
+def container_id(uid: str) -> str:
+    """The id the runtime gives a pod's containers and sandbox (stable per pod)."""
     return hashlib.sha256(uid.encode()).hexdigest()
 
 
@@ -197,7 +198,7 @@ class Kubelet:
 
     def _run(self, pod: dict[str, Any], node: str, ip: str) -> None:
         at = self._clock.iso()
-        cid = _container_id(pod["metadata"]["uid"])
+        cid = container_id(pod["metadata"]["uid"])
         statuses = [
             {
                 "name": c["name"],
@@ -252,7 +253,7 @@ class Kubelet:
         self._patch_status(pod, status)
         message = (
             "Failed to create pod sandbox: rpc error: code = Unknown desc = failed to set up "
-            f'sandbox container "{_container_id(uid)}" network for pod "{meta["name"]}": '
+            f'sandbox container "{container_id(uid)}" network for pod "{meta["name"]}": '
             f'NetworkPlugin cni failed to set up pod "{meta["name"]}_{meta["namespace"]}" '
             f"network: add cmd: {NO_IP_MESSAGE}"
         )

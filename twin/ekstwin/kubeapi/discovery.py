@@ -106,12 +106,19 @@ def resource_list(
             eviction = _entry(rtype, "pods/eviction", "Eviction", ["create"])
             eviction.update(group="policy", version="v1" if minor >= (1, 22) else "v1beta1")
             resources.append(eviction)
+            resources.append(_entry(rtype, "pods/exec", "PodExecOptions", ["create", "get"]))
+            resources.append(_entry(rtype, "pods/log", "Pod", ["get"]))
+        if rtype.key == "nodes":
+            resources.append(_entry(rtype, "nodes/proxy", "NodeProxyOptions", _PROXY_VERBS))
     return {
         "kind": "APIResourceList",
         "apiVersion": "v1",
         "groupVersion": group_version,
         "resources": resources,
     }
+
+
+_PROXY_VERBS = ["create", "delete", "get", "patch", "update"]
 
 
 def _entry(rtype: ResourceType, name: str, kind: str, verbs: list[str]) -> dict[str, Any]:

@@ -143,6 +143,13 @@ class TooManyRequests(ApiError):  # noqa: N818 - Kubernetes reason names
     reason = "TooManyRequests"
 
 
+class ServiceUnavailable(ApiError):  # noqa: N818 - Kubernetes reason names
+    """503: the apiserver could not reach what it proxies to (a node's port)."""
+
+    code = 503
+    reason = "ServiceUnavailable"
+
+
 class InternalError(ApiError):
     """500: e.g. a pod covered by more than one PodDisruptionBudget."""
 

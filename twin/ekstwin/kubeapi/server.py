@@ -17,13 +17,14 @@ import time
 from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
-from ekstwin.kubeapi import authorization, discovery, errors, tables
+from ekstwin.kubeapi import authorization, discovery, errors, node_access, tables, websocket
 from ekstwin.kubeapi.auth import Authenticator, TokenError
 from ekstwin.kubeapi.errors import ApiError, BadRequest, InternalError, Unauthorized
 from ekstwin.kubeapi.faults import ApiFaults
 from ekstwin.kubeapi.fielderrors import forbidden, invalid, invalid_error
+from ekstwin.kubeapi.node_access import NodeAgent, NodeProxyRoute, PodRoute
 from ekstwin.kubeapi.openapi import V3_SINCE, OpenApi, accepts_protobuf_v2
 from ekstwin.kubeapi.options import (
     WriteOptions,
@@ -84,6 +85,7 @@ class KubeApiServer:
         self.requests: list[dict[str, Any]] = []
         self.faults = ApiFaults()  # injected 429/500s (scenario faults, /_sandbox/faults)
         self.openapi = OpenApi()
+        self.nodes: NodeAgent | None = None  # pods/log, pods/exec, nodes/proxy (none: 404)
         self.url = ""
         self._log_lock = threading.Lock()
         self._httpd: _Server | None = None
@@ -290,33 +292,29 @@ class _Handler(BaseHTTPRequestHandler):
     # --- routing -----------------------------------------------------------------------
 
     def _dispatch(self, method: str, path: str, query: dict[str, str], raw: bytes) -> int:
-        segments = [s for s in path.split("/") if s]
-        if (
-            path == "/version"
-            or path in HEALTH_PATHS
-            or path.startswith(("/healthz/", "/livez/", "/readyz/"))
-        ):
-            if method != "GET":
-                raise errors.MethodNotAllowed(f"the server does not allow this method on {path}")
+        segments = [unquote(s) for s in path.split("/") if s]  # names arrive percent-encoded
+        if path == "/version" or path in HEALTH_PATHS or path.startswith(HEALTH_PREFIXES):
+            _only_get(method, path)
             if path == "/version":
                 self._send_json(200, discovery.version_info(self.store.minor))
             else:
                 self._send_text(200, "ok")
             return 200
         if segments[:1] == ["openapi"]:
-            if method != "GET":
-                raise errors.MethodNotAllowed(f"the server does not allow this method on {path}")
+            _only_get(method, path)
             return self._openapi(segments[1:])
         if not segments or segments[0] not in {"api", "apis"}:
             raise errors.no_such_resource()
         discovered = self._discovery(segments)
         if discovered is not None:
-            if method != "GET":
-                raise errors.MethodNotAllowed(f"the server does not allow this method on {path}")
+            _only_get(method, path)
             self._send_json(200, discovered)
             return 200
         if len(segments) < (3 if segments[0] == "api" else 4):
             raise errors.no_such_resource()
+        node_route = node_access.parse(segments)
+        if node_route is not None and self.api.nodes is not None:
+            return self._node_request(self.api.nodes, method, node_route, query)
         with self.store.lock:
             route = parse_resource_path(segments, self.store.registry, self.store.minor)
         if route.rtype.verbs:  # create-only reviews
@@ -333,6 +331,62 @@ class _Handler(BaseHTTPRequestHandler):
             "DELETE": self._delete,
         }[method]
         return handler(route, query, raw)
+
+    # --- what the apiserver hands to a node -----------------------------------------------
+
+    def _node_request(
+        self, agent: NodeAgent, method: str, route: PodRoute | NodeProxyRoute, query: dict[str, str]
+    ) -> int:
+        """``nodes/{node}[:port]/proxy/…``, ``pods/{pod}/log`` and ``pods/{pod}/exec``."""
+        if isinstance(route, NodeProxyRoute):
+            node = self.store.get("nodes", route.node)
+            answer = agent.proxy(node, route.port, route.path, urlsplit(self.path).query)
+            if answer.refused:
+                address = node_access.node_address(node)
+                raise errors.ServiceUnavailable(
+                    f"error trying to reach service: dial tcp {address}:{route.port}: "
+                    "connect: connection refused"
+                )
+            self._send_bytes(answer.status, answer.body, answer.content_type)
+            return answer.status
+        pod = self.store.get("pods", route.name, namespace=route.namespace)
+        container = node_access.container_of(pod, query.get("container"))
+        node_access.node_of(pod)
+        waiting = node_access.waiting_reason(pod, container)
+        if route.subresource == "log":
+            if method != "GET":
+                raise errors.MethodNotAllowed(
+                    "the server does not allow this method on the requested resource"
+                )
+            if waiting is not None:
+                raise BadRequest(
+                    f'container "{container}" in pod "{route.name}" is waiting to start: {waiting}'
+                )
+            previous = query.get("previous") in {"true", "1"}
+            lines = agent.pod_log(pod, container, previous=previous)
+            body = node_access.render_log(lines, query, self.api.now())
+            self._send_bytes(200, body, "text/plain")
+            return 200
+        if method not in {"GET", "POST"}:
+            raise errors.MethodNotAllowed(
+                "the server does not allow this method on the requested resource"
+            )
+        command = self._multi.get("command", [])
+        if not command:
+            raise BadRequest("you must specify at least 1 command")
+        if self.headers.get("Upgrade", "").lower() != "websocket":
+            # kubectl falls back to SPDY only when the WebSocket upgrade fails; the twin
+            # speaks WebSocket (kubectl >= 1.30, the Python client's stream()).
+            raise BadRequest("Upgrade request required")
+        protocol = websocket.choose_protocol(self.headers.get("Sec-WebSocket-Protocol", ""))
+        if protocol is None:
+            raise BadRequest("unable to upgrade: no channel protocol offered is supported")
+        if waiting is not None:
+            raise BadRequest(f'unable to upgrade connection: container not found ("{container}")')
+        result = agent.exec(pod, container, command, tty=query.get("tty") in {"true", "1"})
+        websocket.serve_exec(self, protocol, command, result)
+        self.close_connection = True
+        return 101
 
     def _openapi(self, rest: list[str]) -> int:
         store = self.store
@@ -920,6 +974,11 @@ class _Handler(BaseHTTPRequestHandler):
         data = json.dumps(event, separators=(",", ":")).encode() + b"\n"
         self.wfile.write(b"%x\r\n%s\r\n" % (len(data), data))
         self.wfile.flush()
+
+
+def _only_get(method: str, path: str) -> None:
+    if method != "GET":
+        raise errors.MethodNotAllowed(f"the server does not allow this method on {path}")
 
 
 def _is_scale(route: Route) -> bool:

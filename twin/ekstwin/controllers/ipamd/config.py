@@ -13,6 +13,8 @@ from ekstwin.controllers.ipamd.release import IP_COOLDOWN_SECONDS, Release, rele
 from upgrader.errors import UpgraderError
 from upgrader.semver import Version
 
+INTROSPECTION_ADDRESS = "127.0.0.1:61679"
+OLD_INTROSPECTION_ADDRESS = ":61678"  # shared with /metrics (Release.introspection_with_metrics)
 ENICONFIG_KEY = "k8s.amazonaws.com/eniConfig"  # default ENIConfig annotation and label
 _TRUE = {"1", "t", "T", "TRUE", "true", "True"}  # Go's strconv.ParseBool
 
@@ -40,6 +42,9 @@ class IpamdConfig:
     eniconfig_annotation: str = ENICONFIG_KEY
     eniconfig_label: str = ENICONFIG_KEY
     ip_cooldown: int = IP_COOLDOWN_SECONDS
+    env: tuple[tuple[str, str], ...] = ()  # aws-node's env as given (debug endpoints)
+    introspection_address: str | None = INTROSPECTION_ADDRESS  # None: DISABLE_INTROSPECTION
+    metrics: bool = True  # False: DISABLE_METRICS
 
     @property
     def release(self) -> Release:
@@ -75,7 +80,21 @@ class IpamdConfig:
             ip_cooldown=_int(env, "IP_COOLDOWN_PERIOD", IP_COOLDOWN_SECONDS)
             if r.ip_cooldown_env
             else IP_COOLDOWN_SECONDS,
+            env=tuple(sorted(env.items())),
+            introspection_address=_introspection_address(r, env),
+            metrics=not (r.disable_endpoint_envs and env.get("DISABLE_METRICS", "") in _TRUE),
         )
+
+
+def _introspection_address(r: Release, env: Mapping[str, str]) -> str | None:
+    """Where the release's introspection server listens, or None when it is disabled."""
+    if r.introspection_with_metrics:
+        return OLD_INTROSPECTION_ADDRESS
+    if env.get("DISABLE_INTROSPECTION", "") in _TRUE:
+        return None
+    if r.introspection_bind_env and env.get("INTROSPECTION_BIND_ADDRESS"):
+        return env["INTROSPECTION_BIND_ADDRESS"]
+    return INTROSPECTION_ADDRESS
 
 
 _V110 = Version.parse("v1.1.0")  # WARM_IP_TARGET (#125)

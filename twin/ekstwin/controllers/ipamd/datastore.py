@@ -41,6 +41,7 @@ class Datastore:
     enis: dict[str, EniEntry] = field(default_factory=dict)
     assigned: dict[str, str] = field(default_factory=dict)  # pod uid -> IP
     freed: dict[str, float] = field(default_factory=dict)  # IP -> virtual time it was freed
+    assigned_at: dict[str, float] = field(default_factory=dict)  # IP -> when a pod got it
 
     def ordered(self) -> list[EniEntry]:
         return sorted(self.enis.values(), key=lambda e: e.device_index)
@@ -102,6 +103,7 @@ class Datastore:
                 if ip in held or self.in_cooldown(ip, now):
                     continue
                 self.assigned[uid] = ip
+                self.assigned_at[ip] = now
                 self.freed.pop(ip, None)
                 return ip
         return None
@@ -112,6 +114,7 @@ class Datastore:
         if ip is None:
             return
         self.freed[ip] = now
+        self.assigned_at.pop(ip, None)
         for eni in self.enis.values():
             if ip in self.addresses(eni):
                 eni.last_unassigned = now

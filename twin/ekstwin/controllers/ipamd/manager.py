@@ -7,6 +7,7 @@ from ekstwin.aws import AwsTwin
 from ekstwin.clock import VirtualClock
 from ekstwin.controllers.ipamd.awsutils import Ec2
 from ekstwin.controllers.ipamd.config import IpamdConfig
+from ekstwin.controllers.ipamd.counters import IpamdCounters
 from ekstwin.controllers.ipamd.node import NodePool
 from ekstwin.controllers.ipamd.pool import run_pass
 from ekstwin.controllers.ipamd.release import POOL_PASS_SECONDS
@@ -30,7 +31,7 @@ class Ipamd:
         self.pools.pop(node, None)
 
     def _ec2(self, pool: NodePool) -> Ec2:
-        return Ec2(self._twin, pool.instance_id)
+        return Ec2(self._twin, pool.instance_id, pool.counters)
 
     def assign(self, node: str, pod_uid: str) -> str | None:
         """An IP for a pod, or None (the CNI's "failed to assign an IP address")."""
@@ -39,18 +40,19 @@ class Ipamd:
             return None
         if pod_uid in pool.datastore.assigned:
             return pool.datastore.assigned[pod_uid]
-        if pool.stuck:
-            return None
+        pool.counters.add_ip += 1
         now = self._clock.now()
-        ip = pool.datastore.assign(pod_uid, now)
+        ip = None if pool.stuck else pool.datastore.assign(pod_uid, now)
         if ip is None:
+            pool.counters.no_available_ip += 1
             pool.say(now, NO_IP_LOG)
         return ip
 
     def release(self, node: str, pod_uid: str) -> None:
         """The pod's sandbox is gone: its IP cools down for 30 s (R§2.1)."""
         pool = self.pools.get(node)
-        if pool is not None:
+        if pool is not None and pod_uid in pool.datastore.assigned:
+            pool.counters.del_ip["PodDeleted"] += 1
             pool.datastore.unassign(pod_uid, self._clock.now())
 
     def cni_started(self, node: str, pod_uid: str, config: IpamdConfig) -> None:
@@ -63,6 +65,7 @@ class Ipamd:
             # #59: after the upgrade restart the datastore is stuck; the next restart heals it.
             pool.stuck = pool.stuck_on_restart and pool.restarts == 1
         pool.cni_pod = pod_uid
+        pool.counters = IpamdCounters(started_at=self._clock.now())  # a new ipamd process
         start(pool, self._ec2(pool), config, self._clock.now())
 
     def cni_stopped(self, node: str, pod_uid: str) -> None:

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from ekstwin.controllers.ipamd.awsutils import Attached
 from ekstwin.controllers.ipamd.config import IpamdConfig
+from ekstwin.controllers.ipamd.counters import IpamdCounters
 from ekstwin.controllers.ipamd.datastore import NEVER, Datastore, EniEntry
 from ekstwin.controllers.ipamd.limits import Limits, compiled
 from ekstwin.controllers.ipamd.release import Release
@@ -55,6 +56,7 @@ class NodePool:
     last_error: str | None = None
     log: deque[tuple[float, str]] = field(default_factory=lambda: deque(maxlen=LOG_LINES))
     events: list[tuple[str, str]] = field(default_factory=list)  # (reason, message) to record
+    counters: IpamdCounters = field(default_factory=IpamdCounters)
 
     @property
     def release(self) -> Release:
@@ -94,9 +96,12 @@ class NodePool:
         """One ipamd log line (the twin's stand-in for /var/log/aws-routed-eni/ipamd.log)."""
         self.log.append((now, line))
 
-    def error(self, now: float, line: str, reason: str = "") -> None:
+    def error(self, now: float, line: str, reason: str = "", fn: str = "") -> None:
+        """An error ipamd logs (and counts in ipamd_error_count under ``fn``, if given)."""
         self.last_error = line
         self.say(now, line)
+        if fn:
+            self.counters.ipamd_errors[(fn, line)] += 1
         if reason:
             self.events.append((reason, line))
 
@@ -130,4 +135,5 @@ class NodePool:
             )
         present = {ip for e in ds.enis.values() for ip in ds.addresses(e)}
         ds.assigned = {uid: ip for uid, ip in old.assigned.items() if ip in present}
+        ds.assigned_at = {ip: t for ip, t in old.assigned_at.items() if ip in present}
         self.datastore = ds

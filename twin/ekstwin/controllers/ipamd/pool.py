@@ -209,7 +209,11 @@ def increase(p: NodePool, ec2: Ec2, now: float) -> bool:
     try:
         tried, grew = try_assign(p, ec2, now)
     except AwsError as err:
-        p.error(now, f"failed to allocate one IP address: {err}")
+        p.error(
+            now,
+            f"failed to allocate one IP address: {err}",
+            fn="increaseIPPoolAllocIPAddressesFailed",
+        )
         if r.insufficient_backoff:  # HEAD returns here: no ENI after a failed top-up
             if err.code in SHORT_SUBNET:
                 p.last_insufficient = now
@@ -224,7 +228,11 @@ def increase(p: NodePool, ec2: Ec2, now: float) -> bool:
     try:
         added = allocate_eni(p, ec2, now)
     except AwsError as err:
-        p.error(now, f"Failed to increase pool size due to not able to allocate ENI {err}")
+        p.error(
+            now,
+            f"Failed to increase pool size due to not able to allocate ENI {err}",
+            fn="increaseIPPoolAllocENI",
+        )
         if r.insufficient_backoff and err.code in SHORT_SUBNET:
             p.last_insufficient = now
         return False
@@ -374,7 +382,11 @@ def increase_v13(p: NodePool, ec2: Ec2, now: float) -> bool:  # noqa: PLR0911 - 
     try:
         eni_id = ec2.alloc_eni(subnet)
     except AwsError as err:
-        p.error(now, f"Failed to increase pool size due to not able to allocate ENI {err}")
+        p.error(
+            now,
+            f"Failed to increase pool size due to not able to allocate ENI {err}",
+            fn="increaseIPPoolAllocENI",
+        )
         if err.code == ATTACH_LIMIT:
             p.attach_refused_at = len(ds.enis)
         return False

@@ -133,6 +133,28 @@ class Release:
         return self._since("v1.17.1")
 
     @property
+    def introspection_with_metrics(self) -> bool:
+        """One server on :61678 (all interfaces) serves introspection and /metrics: v1.0 to
+        v1.3.3, and v1.4.0 (v1.3.2:ipamd/introspect.go IntrospectionPort); from v1.3.4 and
+        v1.4.1 introspection listens on 127.0.0.1:61679 (#436)."""
+        return not self._since("v1.3.4") or (self._since("v1.4.0") and not self._since("v1.4.1"))
+
+    @property
+    def disable_endpoint_envs(self) -> bool:
+        """DISABLE_INTROSPECTION and DISABLE_METRICS are read (v1.3.4 and v1.4.1, #436)."""
+        return not self.introspection_with_metrics
+
+    @property
+    def introspection_bind_env(self) -> bool:
+        """INTROSPECTION_BIND_ADDRESS moves the introspection server (v1.5.3, #501)."""
+        return self._since("v1.5.3")
+
+    @property
+    def pods_endpoint(self) -> bool:
+        """/v1/pods is served (removed in v1.7.0)."""
+        return not self._since("v1.7.0")
+
+    @property
     def unknown_type_error(self) -> str:
         """ipamd's error text for a type it cannot size (awsutils UnknownInstanceType)."""
         return "vpc ip resource(eni ip limit): unknown instance type"
