@@ -1,7 +1,8 @@
-"""A node's ipamd endpoints as the VPC CNI troubleshooting guide reaches them, through the
-API server like on EKS: ``:61678/metrics`` through ``nodes/{node}:61678/proxy`` and
-introspection through ``pods/exec`` into aws-node running ``curl`` (``:61678`` before
-v1.3.4, ``127.0.0.1:61679`` after), plus ``pods/log`` and the node's policy routes.
+"""kubectl and the official client against a live twin. A node's ipamd endpoints as the
+VPC CNI troubleshooting guide reaches them, through the API server like on EKS:
+``:61678/metrics`` through ``nodes/{node}:61678/proxy`` and introspection through
+``pods/exec`` into aws-node running ``curl`` (``:61678`` before v1.3.4, ``127.0.0.1:61679``
+after), plus ``pods/log``, the node's policy routes, ``describe`` and ``rollout status``.
 
 What they show must be what EC2 holds: the ENIs attached to the instance, the secondary
 addresses on them, the pods given one. Metric names are those ipamd registers at the
@@ -223,3 +224,26 @@ def test_v1_19_introspection_on_localhost_61679(modern: SandboxClients) -> None:
         modern, "-n", "kube-system", "exec", pod, "--", "curl", "-sf", "localhost:61679/v1/pods"
     )
     assert json.loads(pods_gone.stdout)["AvailableCommands"]  # /v1/pods went in v1.7
+
+
+@needs_kubectl
+def test_kubectl_describe_and_rollout_status(staging: SandboxClients) -> None:
+    pod, node, _ = _aws_node(staging)
+    described = _kubectl(staging, "describe", "node", node)
+    assert described.returncode == 0, described.stderr
+    for heading in ("Conditions:", "Non-terminated Pods:", "Allocated resources:"):
+        assert heading in described.stdout, heading
+    assert pod in described.stdout
+    of_pod = _kubectl(staging, "-n", "kube-system", "describe", "pod", pod)
+    assert of_pod.returncode == 0 and "Status:           Running" in of_pod.stdout, of_pod
+
+    daemonset = _kubectl(
+        staging, "-n", "kube-system", "rollout", "status", "ds/aws-node", "--timeout=20s"
+    )
+    assert 'daemon set "aws-node" successfully rolled out' in daemonset.stdout, daemonset
+    deployment = staging.apps.list_deployment_for_all_namespaces().items[0]
+    name, namespace = deployment.metadata.name, deployment.metadata.namespace
+    rolled = _kubectl(
+        staging, "-n", namespace, "rollout", "status", f"deployment/{name}", "--timeout=20s"
+    )
+    assert f'deployment "{name}" successfully rolled out' in rolled.stdout, rolled

@@ -31,6 +31,14 @@ def minor_of(image_id: str) -> str | None:
     return f"{int(match.group(1))}.{int(match.group(2))}"
 
 
+def family_of(image_id: str) -> str | None:
+    """The AMI family (``amazon-linux-2``…) of an image of :func:`ami_id`, or None."""
+    match = _PATTERN.match(image_id)
+    if match is None or int(match.group(3)) >= len(FAMILIES):
+        return None
+    return FAMILIES[int(match.group(3))]
+
+
 def image_name(minor: str, family: str) -> str:
     suffix = "" if family == "amazon-linux-2" else "-al2023"
     return f"amazon-eks-node{suffix}-{minor}-v20240101"

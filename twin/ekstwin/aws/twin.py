@@ -177,6 +177,10 @@ class AwsTwin:
         """The kubelet minor of nodes launched from ``image_id`` (None if not an EKS AMI)."""
         return amis.minor_of(image_id)
 
+    def ami_family_of(self, image_id: str) -> str:
+        """The OS family of nodes launched from ``image_id`` (AL2 for images not the twin's)."""
+        return amis.family_of(image_id) or amis.FAMILIES[0]
+
     # networks
 
     def create_vpc(self, cidr: str, name: str) -> str:

@@ -59,8 +59,13 @@ def status_report_seconds(minor: tuple[int, int]) -> float:
     return 60.0 if minor < (1, 17) else 300.0
 
 
-def container_runtime(minor: tuple[int, int]) -> str:
-    """The container runtime of the EKS-optimised Amazon Linux 2 AMI for a minor."""
+AL2023 = "amazon-linux-2023"
+
+
+def container_runtime(minor: tuple[int, int], family: str = "amazon-linux-2") -> str:
+    """The container runtime of the EKS-optimised AMI of ``family`` for a minor."""
+    if family == AL2023:
+        return "containerd://1.7.27"
     if minor >= (1, 24):
         return "containerd://1.6.19"
     if minor >= (1, 21):
@@ -68,10 +73,17 @@ def container_runtime(minor: tuple[int, int]) -> str:
     return "docker://19.3.6" if minor >= (1, 15) else "docker://18.6.1"
 
 
-def kernel_version(minor: tuple[int, int]) -> str:
+def kernel_version(minor: tuple[int, int], family: str = "amazon-linux-2") -> str:
+    if family == AL2023:
+        return "6.1.132-147.221.amzn2023.x86_64"
     if minor >= (1, 24):
         return "5.10.192-183.736.amzn2.x86_64"
     return "4.14.123-111.109.amzn2.x86_64"
+
+
+def os_image(family: str) -> str:
+    """``status.nodeInfo.osImage`` as the kubelet reads it from /etc/os-release."""
+    return "Amazon Linux 2023.7.20250414" if family == AL2023 else "Amazon Linux 2"
 
 
 def _minor(text: str) -> tuple[int, int]:
@@ -164,6 +176,7 @@ class NodeLifecycle:
     def _register(self, inst: InstanceView) -> None:
         itype = self._instances.get(inst.instance_type)
         minor = self._twin.kubernetes_minor_of_ami(inst.image_id) or self._store.kubernetes_version
+        family = self._twin.ami_family_of(inst.image_id)
         name = inst.private_dns_name
         region = inst.az[:-1]
         labels = {
@@ -210,9 +223,9 @@ class NodeLifecycle:
                 "nodeInfo": {
                     "kubeletVersion": kubelet_version(minor),
                     "kubeProxyVersion": kubelet_version(minor),
-                    "containerRuntimeVersion": container_runtime(_minor(minor)),
-                    "kernelVersion": kernel_version(_minor(minor)),
-                    "osImage": "Amazon Linux 2",
+                    "containerRuntimeVersion": container_runtime(_minor(minor), family),
+                    "kernelVersion": kernel_version(_minor(minor), family),
+                    "osImage": os_image(family),
                     "operatingSystem": "linux",
                     "architecture": "amd64",
                     "machineID": inst.instance_id,
