@@ -7,7 +7,7 @@ from dataclasses import replace
 from typing import Any
 
 from tests.unit.cluster_states import STAGING_SPEC, config, modern, pdb, staging, subnet_id
-from upgrader.gates import GATE_IDS, GateInputs, leaked_enis, run
+from upgrader.gates import GateInputs, gate_ids, leaked_enis, rule, rules, run
 from upgrader.model.aws import ChangeSet, Eni
 from upgrader.model.kube import LiveObject, Pod
 from upgrader.model.plan import Finding, Severity
@@ -42,17 +42,27 @@ def test_staging_passes_every_gate() -> None:
 
 
 def test_every_gate_id_of_the_design_is_registered() -> None:
-    assert set(GATE_IDS) == {
+    assert set(gate_ids()) == {
         "CAP001", "CAP002", "CAP003", "CAP004", "CAP005",
         "VER001", "VER002", "API001", "PDB001", "STK001", "POD001",
     }  # fmt: skip
+
+
+def test_every_rule_carries_its_meaning() -> None:
+    fields = set(GateInputs.__dataclass_fields__)
+    for gate in rules():
+        assert gate.title and len(gate.description) > 80, gate.id
+        assert gate.severity in set(Severity), gate.id
+        assert gate.inputs and set(gate.inputs) <= fields, gate.id
+        assert gate.anchor == f"docs/gates.md#{gate.id.lower()}"
+        assert gate.to_json()["id"] == gate.id
 
 
 def test_crashing_gate_is_a_blocking_finding() -> None:
     def boom(_: GateInputs) -> Iterable[Finding]:
         raise KeyError("subnet-0missing")
 
-    (finding,) = run(_staging_inputs(), gates=[("CAP001", boom)])
+    (finding,) = run(_staging_inputs(), gates=[replace(rule("CAP001"), check=boom)])
     assert finding.id == "CAP001"
     assert finding.severity is Severity.BLOCKING
     assert finding.subject == "gate CAP001"
@@ -64,7 +74,7 @@ def test_crash_midway_keeps_findings_already_yielded() -> None:
         yield Finding(id="PDB001", severity=Severity.ADVISORY, subject="x", message="y")
         raise RuntimeError("late")
 
-    found = run(_staging_inputs(), gates=[("PDB001", half)])
+    found = run(_staging_inputs(), gates=[replace(rule("PDB001"), check=half)])
     assert [(f.subject, f.severity) for f in found] == [
         ("gate PDB001", Severity.BLOCKING),
         ("x", Severity.ADVISORY),

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from upgrader.markdown import cell, table
 from upgrader.model.plan import Finding, Plan, Severity, Step, Versions, loads
 from upgrader.runbook import render
 from upgrader.runbook.durations import step_minutes
 from upgrader.runbook.ipamd import guide
-from upgrader.runbook.markdown import cell, table
 from upgrader.semver import Version
 
 GOLDEN = Path(__file__).resolve().parent.parent / "golden"

@@ -6,8 +6,9 @@ import sys
 
 import typer
 
-from upgrader.cli import apply, capacity, catalog, plan, sandbox, stacks
+from upgrader.cli import apply, capacity, catalog, gates, plan, sandbox, stacks
 from upgrader.errors import ExitCode, UpgraderError
+from upgrader.gates import document, rules
 
 app = typer.Typer(
     name="upgrader",
@@ -17,13 +18,14 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-app.command("plan")(plan.plan)
+app.command("plan", epilog="Gates:\n\n" + document.help_text(rules()))(plan.plan)
 app.command("apply")(apply.apply)
 app.command("runbook")(plan.runbook)
 app.command("status")(apply.status)
 app.command("demo")(apply.demo)
 app.command("compile")(plan.compile_manifests)
 app.command("capacity")(capacity.capacity)
+app.command("gates")(gates.gates)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(stacks.app, name="stacks")

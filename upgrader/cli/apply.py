@@ -9,9 +9,10 @@ from typing import Annotated
 import typer
 
 from upgrader import pipeline
-from upgrader.cli.output import Format, emit_json, markdown_table
+from upgrader.cli.output import Format, emit_json
 from upgrader.errors import BadInputError
 from upgrader.executor.progress import Event, Sink, json_line, text
+from upgrader.markdown import table
 
 FormatOption = Annotated[Format, typer.Option("--format", help="text, or json: one event per line")]
 
@@ -74,7 +75,7 @@ def status(
         return
     state = "complete" if j.complete else f"in progress at {j.current or 'the next step'}"
     typer.echo(f"{result.cluster}: plan {j.plan[:19]}… {state}")
-    typer.echo(markdown_table(["#", "step done"], [[str(i), s] for i, s in enumerate(j.done, 1)]))
+    typer.echo(table(["#", "step done"], [[str(i), s] for i, s in enumerate(j.done, 1)]))
 
 
 def demo(

@@ -9,14 +9,15 @@ import typer
 
 from upgrader import pipeline
 from upgrader.cli.catalog import default_overlay_path
-from upgrader.cli.output import Format, emit_json, markdown_table
+from upgrader.cli.output import Format, emit_json
 from upgrader.errors import BadInputError
+from upgrader.markdown import table
 
 
 def render_text(report: pipeline.CapacityReport) -> str:
     """The seed's instance table plus max pods and addresses per node."""
     i, a = report.instance, report.addresses
-    table = markdown_table(
+    seed = table(
         [
             "API Name",
             "Memory",
@@ -41,7 +42,7 @@ def render_text(report: pipeline.CapacityReport) -> str:
         ],
     )
     lines = [
-        table,
+        seed,
         "",
         f"CNI {report.cni.version.tag}, {a.mode.value} pool, {a.pods} pods: "
         f"{a.enis_attached} ENIs attached, {a.pool_ips} pool addresses"

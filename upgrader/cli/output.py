@@ -18,10 +18,3 @@ class Format(StrEnum):
 def emit_json(data: object) -> None:
     """Deterministic JSON on stdout."""
     typer.echo(json.dumps(data, indent=2, sort_keys=True))
-
-
-def markdown_table(header: list[str], rows: list[list[str]]) -> str:
-    """A GitHub-flavoured Markdown table."""
-    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
-    lines += ["| " + " | ".join(r) + " |" for r in rows]
-    return "\n".join(lines)

@@ -9,8 +9,9 @@ from typing import Annotated
 import typer
 
 from upgrader import pipeline
-from upgrader.cli.output import Format, emit_json, markdown_table
+from upgrader.cli.output import Format, emit_json
 from upgrader.errors import ExitCode
+from upgrader.markdown import table
 from upgrader.model.plan import Plan
 
 ConfigOption = Annotated[Path, typer.Option("-c", "--config", help="upgrader.yaml (DESIGN §4)")]
@@ -28,14 +29,14 @@ def summary(plan: Plan, result: pipeline.PlanResult) -> str:
     ]
     if plan.findings:
         lines.append(
-            markdown_table(
+            table(
                 ["id", "severity", "subject", "message"],
                 [[f.id, str(f.severity), f.subject, f.message] for f in plan.findings],
             )
         )
         lines.append("")
     lines.append(
-        markdown_table(
+        table(
             ["#", "step", "gates"],
             [[str(i), s.description, ", ".join(s.gates)] for i, s in enumerate(plan.steps, 1)],
         )

@@ -8,8 +8,9 @@ from typing import Annotated
 import typer
 
 from upgrader import pipeline
-from upgrader.cli.output import Format, emit_json, markdown_table
+from upgrader.cli.output import Format, emit_json
 from upgrader.cli.plan import ConfigOption, FormatOption
+from upgrader.markdown import table
 
 DEFAULT_DIR = Path("upgrader-stacks")
 
@@ -32,7 +33,7 @@ def render(
         emit_json({"stacks": [r.as_json() for r in rendered]})
         return
     typer.echo(
-        markdown_table(
+        table(
             ["stack", "kind", "source", "path"],
             [[r.stack, r.kind, r.source, str(r.path)] for r in rendered],
         )

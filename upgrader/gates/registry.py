@@ -1,57 +1,55 @@
-"""Every gate by its stable ID, and :func:`run`, which never lets a crash pass."""
+"""Every gate, discovered from :mod:`upgrader.gates.rules`, and :func:`run`, which never
+lets a crash pass."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+import importlib
+import pkgutil
+from collections.abc import Sequence
+from functools import cache
 
-from upgrader.gates.apis import api001_removed_apis
-from upgrader.gates.capacity import (
-    cap001_subnet_addresses,
-    cap002_control_plane_subnets,
-    cap003_displaced_pods_fit,
-    cap004_kubelet_max_pods,
-    cap005_leaked_enis,
-)
-from upgrader.gates.disruption import pdb001_zero_disruptions
+from upgrader.gates import rules as rules_package
 from upgrader.gates.findings import blocking
 from upgrader.gates.inputs import GateInputs
-from upgrader.gates.pods import pod001_stuck_pods
-from upgrader.gates.stacks import stk001_stacks_stable
-from upgrader.gates.versions import ver001_kubernetes_step, ver002_cni_path
+from upgrader.gates.rule import Rule
 from upgrader.model.plan import Finding
 
-Gate = Callable[[GateInputs], Iterable[Finding]]
 
-GATES: tuple[tuple[str, Gate], ...] = (
-    ("API001", api001_removed_apis),
-    ("CAP001", cap001_subnet_addresses),
-    ("CAP002", cap002_control_plane_subnets),
-    ("CAP003", cap003_displaced_pods_fit),
-    ("CAP004", cap004_kubelet_max_pods),
-    ("CAP005", cap005_leaked_enis),
-    ("PDB001", pdb001_zero_disruptions),
-    ("POD001", pod001_stuck_pods),
-    ("STK001", stk001_stacks_stable),
-    ("VER001", ver001_kubernetes_step),
-    ("VER002", ver002_cni_path),
-)
-GATE_IDS: tuple[str, ...] = tuple(gate_id for gate_id, _ in GATES)
+@cache
+def rules() -> tuple[Rule, ...]:
+    """The ``RULE`` of every module in :mod:`upgrader.gates.rules`, by ID."""
+    found: dict[str, Rule] = {}
+    for module in pkgutil.iter_modules(rules_package.__path__):
+        rule = importlib.import_module(f"{rules_package.__name__}.{module.name}").RULE
+        if not isinstance(rule, Rule) or rule.id.lower() != module.name:
+            raise TypeError(f"gates/rules/{module.name}.py must define RULE = Rule(id=...)")
+        found[rule.id] = rule
+    return tuple(found[i] for i in sorted(found))
 
 
-def run(inputs: GateInputs, gates: Sequence[tuple[str, Gate]] = GATES) -> tuple[Finding, ...]:
+def gate_ids() -> tuple[str, ...]:
+    return tuple(r.id for r in rules())
+
+
+def rule(gate_id: str) -> Rule:
+    """The rule of ``gate_id``; ``KeyError`` for an unknown ID."""
+    return {r.id: r for r in rules()}[gate_id]
+
+
+def run(inputs: GateInputs, gates: Sequence[Rule] | None = None) -> tuple[Finding, ...]:
     """Run every gate; a gate that raises becomes a BLOCKING finding, never a pass.
 
     Findings come back sorted by (id, subject, message).
     """
     found: list[Finding] = []
-    for gate_id, gate in gates:
+    for gate in rules() if gates is None else gates:
         try:
-            found.extend(gate(inputs))
+            found.extend(gate.check(inputs))
         except Exception as err:  # any crash must block, whatever it is
             found.append(
                 blocking(
-                    gate_id,
-                    f"gate {gate_id}",
+                    gate.id,
+                    f"gate {gate.id}",
                     f"the gate crashed ({type(err).__name__}: {err}), so it did not pass. "
                     "Fix: check the input it names; if it looks right, report this as an "
                     "upgrader bug with the plan file.",

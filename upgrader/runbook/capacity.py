@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import defaultdict
 from typing import Any
 
+from upgrader.markdown import inline, table
 from upgrader.model.plan import Plan, Step
 from upgrader.runbook.context import UNKNOWN, nodegroups, number, subnet_label, subnets
-from upgrader.runbook.markdown import inline, table
 
 CONTROL_PLANE_MIN_FREE = 5  # CAP002: EKS needs >= 5 free addresses in >= 2 AZs
 

@@ -4,30 +4,25 @@ from __future__ import annotations
 
 from upgrader.catalog.versions import catalog
 from upgrader.errors import UpgraderError
+from upgrader.gates import rule
+from upgrader.markdown import bullets, cell, code, inline, table
 from upgrader.model.plan import Finding, Plan, Severity, Step
 from upgrader.runbook import capacity, ipamd
 from upgrader.runbook.context import UNKNOWN, cni_env, nodegroups, number
 from upgrader.runbook.durations import step_minutes
-from upgrader.runbook.markdown import bullets, cell, code, inline, table
 from upgrader.runbook.redact import safe_mapping, scrub
 from upgrader.runbook.steps import cni_path, step_guide
 from upgrader.runbook.timeline import gantt
 from upgrader.runbook.titles import title
 
-GATE_CHECKS = {
-    "CAP001": "per subnet: the next wave's peak address demand ≤ free - reserve",
-    "CAP002": "control-plane subnets: ≥ 5 free IPs in ≥ 2 AZs",
-    "CAP003": "displaced pods fit on the nodes that stay (max pods, CPU, memory)",
-    "CAP004": "kubelet maxPods ≤ the node's pod-IP capacity",
-    "CAP005": "leaked ENIs holding subnet addresses",
-    "VER001": "one minor step; kubelet and kube-proxy skew",
-    "VER002": "CNI path: one minor per step, never v1.5.4, ≥ v1.7 before ≥ v1.12",
-    "API001": "no manifest uses an API removed in the target",
-    "PDB001": "no PDB allows 0 disruptions",
-    "STK001": "stacks stable, no foreign change set pending",
-    "POD001": "no pod stuck in ContainerCreating",
-}
 SEVERITY = {Severity.BLOCKING: "❌ blocking", Severity.ADVISORY: "⚠️ advisory"}
+
+
+def _gate_title(gate_id: str) -> str:
+    try:
+        return rule(gate_id).title
+    except KeyError:
+        return ""
 
 
 def _arrow(old: str, new: str) -> str:
@@ -160,7 +155,7 @@ def _gate_rows(plan: Plan, step: Step) -> list[list[str]]:
     rows = []
     for gate in step.gates:
         hits = [f for f in _sorted_findings(plan) if f.id == gate]
-        check = GATE_CHECKS.get(gate, "")
+        check = _gate_title(gate)
         if not hits:
             rows.append([inline(gate), check, "✅ pass", "", ""])
         rows += [

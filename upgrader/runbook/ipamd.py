@@ -9,9 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from upgrader.catalog.cni import behaviour
+from upgrader.markdown import code, inline, table
 from upgrader.model.plan import Plan
 from upgrader.runbook.context import cni_env
-from upgrader.runbook.markdown import code, inline, table
 from upgrader.semver import Version
 
 METRICS_PORT = 61678

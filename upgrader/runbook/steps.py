@@ -8,12 +8,12 @@ from typing import Any
 
 from upgrader.catalog.versions import catalog
 from upgrader.errors import UpgraderError
+from upgrader.markdown import code, inline, table
 from upgrader.model.drain_hook import HEARTBEAT_SECONDS, HOOK, replaces_instances
 from upgrader.model.plan import Plan, Step
 from upgrader.runbook import kubectl
 from upgrader.runbook.context import UNKNOWN, cni_env, nodegroup
 from upgrader.runbook.ipamd import IpamdGuide, guide
-from upgrader.runbook.markdown import code, inline, table
 from upgrader.runbook.redact import safe_mapping, scrub
 from upgrader.semver import Version
 

@@ -6,8 +6,9 @@ from collections.abc import Iterator
 
 from upgrader.gates.findings import blocking
 from upgrader.gates.inputs import GateInputs
+from upgrader.gates.rule import Rule
 from upgrader.model.kube import Pdb
-from upgrader.model.plan import Finding
+from upgrader.model.plan import Finding, Severity
 
 
 def _whole(value: str | None, expected: int) -> int | None:
@@ -55,3 +56,17 @@ def pdb001_zero_disruptions(inputs: GateInputs) -> Iterator[Finding]:
             "first node running one. Fix: set maxUnavailable: 1 (or a minAvailable below "
             "the replica count), or scale the workload up, before applying.",
         )
+
+
+RULE = Rule(
+    id="PDB001",
+    title="no PDB allows 0 disruptions",
+    severity=Severity.BLOCKING,
+    inputs=("state",),
+    check=pdb001_zero_disruptions,
+    description=(
+        "A PodDisruptionBudget that allows 0 disruptions even with all its pods healthy "
+        "(maxUnavailable 0, minAvailable at least the replicas) would make the Eviction "
+        "API answer 429 for its pods until the drain times out."
+    ),
+)

@@ -2,50 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
-from typing import Any
+from collections.abc import Iterator
 
 from upgrader.catalog.versions import RemovedApi, catalog
 from upgrader.gates.findings import blocking
 from upgrader.gates.inputs import ApiUse, GateInputs
-from upgrader.model.plan import Finding
+from upgrader.gates.rule import Rule
+from upgrader.model.plan import Finding, Severity
 from upgrader.semver import Version
 
 CRD_KIND = "CustomResourceDefinition"
 CRD_V1 = "apiextensions.k8s.io/v1"
 CRD_V1_SINCE = Version(1, 16)
-
-
-def api_uses(source: str, manifest: Any) -> tuple[ApiUse, ...]:
-    """Every object in a compiled manifest: an object, a ``*List`` with ``items``, a
-    list of those, or a mapping of names to those (as jsonnet often emits)."""
-    out: list[ApiUse] = []
-
-    def walk(node: Any) -> None:
-        if isinstance(node, list | tuple):
-            for item in node:
-                walk(item)
-        elif isinstance(node, Mapping):
-            if isinstance(node.get("apiVersion"), str) and isinstance(node.get("kind"), str):
-                if node["kind"].endswith("List") and isinstance(node.get("items"), list):
-                    walk(node["items"])
-                    return
-                meta = node.get("metadata") or {}
-                out.append(
-                    ApiUse(
-                        source=source,
-                        api_version=node["apiVersion"],
-                        kind=node["kind"],
-                        namespace=meta.get("namespace"),
-                        name=str(meta.get("name", "")),
-                    )
-                )
-            else:
-                for key in sorted(node):
-                    walk(node[key])
-
-    walk(manifest)
-    return tuple(out)
 
 
 def _removed_index(removed: tuple[RemovedApi, ...]) -> dict[tuple[str, str], RemovedApi]:
@@ -96,3 +64,18 @@ def api001_removed_apis(inputs: GateInputs) -> Iterator[Finding]:
                 f"does not serve yet (from 1.16). Fix: use {cat.kubernetes(target).crd_api_version}"
                 " for this version.",
             )
+
+
+RULE = Rule(
+    id="API001",
+    title="no manifest uses an API removed in the target",
+    severity=Severity.BLOCKING,
+    inputs=("state", "from_", "to", "manifest_apis"),
+    check=api001_removed_apis,
+    description=(
+        "Manifests (the compiled jsonnet and the team's own) use no API removed up to the "
+        "target Kubernetes version, nor a CRD API the target does not serve yet; live "
+        "objects (as last applied) use no API removed between the current and the target "
+        "version."
+    ),
+)

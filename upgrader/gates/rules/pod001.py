@@ -1,4 +1,4 @@
-"""POD001: pods stuck in ContainerCreating (the incident's symptom) at baseline."""
+"""POD001: pods stuck in ContainerCreating (the incident's symptom)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ from datetime import datetime
 
 from upgrader.gates.findings import advisory
 from upgrader.gates.inputs import GateInputs
-from upgrader.model.plan import Finding
+from upgrader.gates.rule import Rule
+from upgrader.model.plan import Finding, Severity
 
 
 def _parse(text: str) -> datetime | None:
@@ -43,3 +44,18 @@ def pod001_stuck_pods(inputs: GateInputs) -> Iterator[Finding]:
             "an address, check the subnet's free addresses (CAP001/CAP005) and restart "
             "aws-node on that node once (aws/amazon-vpc-cni-k8s#59).",
         )
+
+
+RULE = Rule(
+    id="POD001",
+    title="no pod stuck in ContainerCreating",
+    severity=Severity.ADVISORY,
+    inputs=("state", "config", "now_iso"),
+    check=pod001_stuck_pods,
+    description=(
+        "Pods in ContainerCreating longer than gates.stuck_pod_seconds, with their last "
+        "event. Advisory at plan time (the baseline); after each aws-node restart apply "
+        "checks the node's pods and remediates the #59 pattern (restart aws-node once), "
+        "then stops naming the node."
+    ),
+)

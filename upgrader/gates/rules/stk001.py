@@ -1,4 +1,4 @@
-"""STK001: the stacks the plan updates are stable and carry no foreign change set."""
+"""STK001: the stacks the plan touches are stable, with no foreign change set pending."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ from collections.abc import Iterator
 
 from upgrader.gates.findings import advisory, blocking
 from upgrader.gates.inputs import GateInputs
-from upgrader.model.plan import Finding
+from upgrader.gates.rule import Rule
+from upgrader.model.plan import Finding, Severity
 
 UPDATABLE = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
 ROLLED_BACK = "UPDATE_ROLLBACK_COMPLETE"
@@ -57,3 +58,17 @@ def stk001_stacks_stable(inputs: GateInputs) -> Iterator[Finding]:
                 "upgrade. Fix: execute or delete it (`aws cloudformation delete-change-set "
                 f"--stack-name {name} --change-set-name {cs.name}`), then plan again.",
             )
+
+
+RULE = Rule(
+    id="STK001",
+    title="stacks stable, no foreign change set pending",
+    severity=Severity.BLOCKING,
+    inputs=("state", "config"),
+    check=stk001_stacks_stable,
+    description=(
+        "Every stack the plan touches exists and is *_COMPLETE (UPDATE_ROLLBACK_COMPLETE "
+        "is updatable and reported as advisory), and holds no pending change set upgrader "
+        "did not create: executing it later would revert or clash with the upgrade."
+    ),
+)

@@ -1,0 +1,1 @@
+"""One module per gate, each with its :class:`~upgrader.gates.rule.Rule` as ``RULE``."""
