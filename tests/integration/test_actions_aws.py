@@ -206,8 +206,8 @@ def test_create_change_set_leaves_a_reviewable_change_set(aws: AwsActions) -> No
     made = aws.create_change_set(
         "staging-eks", {"KubernetesVersion": "1.15"}, description="upgrader plan 1.15"
     )
-    assert made["status"] == "CREATE_COMPLETE" and made["name"].startswith("upgrader-")
-    assert made["name"] in [c.name for c in aws.stack("staging-eks").change_sets]
+    assert made.status == "CREATE_COMPLETE" and made.name.startswith("upgrader-")
+    assert made.name in [c.name for c in aws.stack("staging-eks").change_sets]
 
 
 def test_executing_a_gone_change_set_says_plan_again(aws: AwsActions) -> None:
@@ -221,7 +221,7 @@ def test_executing_a_planned_change_set(aws: AwsActions) -> None:
     made = aws.create_change_set(
         "staging-eks", {"KubernetesVersion": "1.15"}, description="upgrader plan 1.15"
     )
-    aws.execute_change_set("staging-eks", made["name"])
+    aws.execute_change_set("staging-eks", made.name)
     assert aws.wait_stack("staging-eks", timeout_seconds=30, poll_seconds=0.2) == (
         "UPDATE_COMPLETE"
     )

@@ -53,16 +53,16 @@ def test_create_lists_a_complete_change_set_and_leaves_the_stack_alone(
     made = change_sets.create(
         stack, {"KubernetesVersion": "1.13"}, description="upgrader plan 1.13"
     )
-    assert made["name"] == change_sets.change_set_name("staging-eks", {"KubernetesVersion": "1.13"})
-    assert made["name"].startswith("upgrader-") and len(made["name"]) == len("upgrader-") + 12
-    assert made["stack"] == "staging-eks"
-    assert made["status"] == "CREATE_COMPLETE"
-    assert made["id"].startswith("arn:aws:cloudformation:ap-northeast-1:")
-    assert isinstance(made["changes"], list)
-    for change in made["changes"]:
-        assert set(change) == {"action", "logical_id", "type", "replacement"}
-    assert _listed(cfn, "staging-eks") == {made["name"]: "CREATE_COMPLETE"}
-    described = cfn.describe_change_set(ChangeSetName=made["id"])
+    assert made.name == change_sets.change_set_name("staging-eks", {"KubernetesVersion": "1.13"})
+    assert made.name.startswith("upgrader-") and len(made.name) == len("upgrader-") + 12
+    assert made.stack == "staging-eks"
+    assert made.status == "CREATE_COMPLETE"
+    assert made.id.startswith("arn:aws:cloudformation:ap-northeast-1:")
+    assert isinstance(made.changes, tuple)
+    for change in made.changes:
+        assert change.action in {"Add", "Modify", "Remove"} and change.logical_id and change.type
+    assert _listed(cfn, "staging-eks") == {made.name: "CREATE_COMPLETE"}
+    described = cfn.describe_change_set(ChangeSetName=made.id)
     params = {p["ParameterKey"]: p.get("ParameterValue") for p in described["Parameters"]}
     assert params["KubernetesVersion"] == "1.13"
     assert described["ExecutionStatus"] == "AVAILABLE"
@@ -73,7 +73,7 @@ def test_create_lists_a_complete_change_set_and_leaves_the_stack_alone(
     ] == "1.12"
     again = discover(config)
     seen = again.stack("staging-eks")
-    assert seen is not None and [c.name for c in seen.change_sets] == [made["name"]]
+    assert seen is not None and [c.name for c in seen.change_sets] == [made.name]
     assert seen.change_sets[0].created_by_upgrader
     assert again.cluster.version == "1.12"
 
@@ -82,16 +82,16 @@ def test_planning_the_same_change_twice_keeps_one_change_set(config: Config, cfn
     stack = _stack(config, "staging-eks")
     first = change_sets.create(stack, {"KubernetesVersion": "1.13"}, description="plan")
     second = change_sets.create(stack, {"KubernetesVersion": "1.13"}, description="plan")
-    assert first["name"] == second["name"]
-    assert list(_listed(cfn, "staging-eks")) == [first["name"]]
+    assert first.name == second.name
+    assert list(_listed(cfn, "staging-eks")) == [first.name]
 
 
 def test_no_change_reports_no_changes(config: Config, cfn: Any) -> None:
     stack = _stack(config, "staging-workers")
     made = change_sets.create(stack, {"NodeInstanceType": "r5.xlarge"}, description="no-op")
-    assert made["status"] == change_sets.NO_CHANGES
-    assert made["changes"] == []
-    assert made["name"] not in _listed(cfn, "staging-workers")
+    assert made.status == change_sets.NO_CHANGES
+    assert made.changes == ()
+    assert made.name not in _listed(cfn, "staging-workers")
 
 
 def test_unknown_parameter_is_bad_input(config: Config) -> None:
@@ -116,8 +116,8 @@ def test_delete_previous_removes_only_upgrader_change_sets(config: Config, cfn: 
             for key, _ in stack.parameters
         ],
     )
-    assert set(_listed(cfn, "staging-eks")) == {mine["name"], "upgrader-by-hand"}
-    assert change_sets.delete_previous(stack) == (mine["name"],)
+    assert set(_listed(cfn, "staging-eks")) == {mine.name, "upgrader-by-hand"}
+    assert change_sets.delete_previous(stack) == (mine.name,)
     assert list(_listed(cfn, "staging-eks")) == ["upgrader-by-hand"]
     assert change_sets.delete_previous(stack) == ()
     assert cfn.describe_stacks(StackName="staging-eks")["Stacks"][0]["StackStatus"] == (

@@ -11,6 +11,7 @@ import pytest
 
 from upgrader.executor.nodegroups import minor
 from upgrader.executor.run import config_from_plan, stale_holder
+from upgrader.model.context import CniContext, PlanContext, StackNames
 from upgrader.model.plan import Plan, Versions
 from upgrader.semver import Version
 
@@ -24,11 +25,15 @@ def _plan() -> Plan:
         fingerprint="sha256:x",
         findings=(),
         steps=(),
-        context={
-            "stacks": {"control_plane": "staging-eks", "nodegroups": ["staging-workers"]},
-            "gates": {"subnet_reserve_ips": 12, "max_wave_nodes": 1, "unknown": 3},
-            "cni": {"env": {"WARM_ENI_TARGET": "1"}},
-        },
+        context=PlanContext(
+            stacks=StackNames(control_plane="staging-eks", nodegroups=("staging-workers",)),
+            gates=(("max_wave_nodes", 1), ("subnet_reserve_ips", 12), ("unknown", 3)),
+            cni=CniContext(
+                version="v1.5.5", env=(("WARM_ENI_TARGET", "1"),), mode="WARM_ENI", notes=()
+            ),
+            subnets=(),
+            nodegroups=(),
+        ),
     )
 
 

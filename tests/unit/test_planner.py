@@ -10,11 +10,23 @@ import pytest
 
 from tests.unit.cluster_states import SSM, config, modern, pdb, staging, subnet_id, tight
 from upgrader.errors import BadInputError, ExitCode, VersionError
-from upgrader.model.plan import Plan, Severity, Step, loads
+from upgrader.model.plan import Plan, Severity, loads
+from upgrader.model.records import to_json
 from upgrader.model.state import ClusterState
+from upgrader.model.steps import Step, step_to_json
 from upgrader.planner import make_plan
 
 ENV = {"WARM_ENI_TARGET": "1"}
+
+
+def params_of(step: Step) -> Any:
+    """The step's ``params`` as the plan file holds them."""
+    return step_to_json(step)["params"]
+
+
+def predicted_of(step: Step) -> Any:
+    """The step's ``predicted`` as the plan file holds them."""
+    return step_to_json(step)["predicted"]
 
 
 def _staging_plan(state: ClusterState | None = None, **kw: Any) -> Plan:
@@ -55,13 +67,13 @@ def test_staging_plans_1_12_to_1_13_and_cni_one_minor_at_a_time() -> None:
         "nodegroup-roll-workers",
         "verify",
     ]
-    cni = [(s.params["from"], s.params["to"]) for s in plan.steps if s.kind == "cni"]
+    cni = [(params_of(s)["from"], params_of(s)["to"]) for s in plan.steps if s.kind == "cni"]
     assert cni == [("v1.3.2", "v1.4.1"), ("v1.4.1", "v1.5.5")]
     assert plan.fingerprint == staging().fingerprint()
 
 
 def test_staging_context_shows_the_capacity_table() -> None:
-    ctx = _staging_plan().context
+    ctx = to_json(_staging_plan().context)
     (row,) = ctx["nodegroups"]
     assert {k: row[k] for k in ("instance_type", "max_enis", "ipv4_per_eni", "max_pods")} == {
         "instance_type": "r5.xlarge",
@@ -89,27 +101,27 @@ def test_staging_context_shows_the_capacity_table() -> None:
 def test_staging_steps_carry_params_and_predictions() -> None:
     plan = _staging_plan()
     cp = _step(plan, "control-plane")
-    assert cp.params == {
+    assert params_of(cp) == {
         "stack": "staging-eks",
         "parameter": "KubernetesVersion",
         "from": "1.12",
         "to": "1.13",
         "change_set": None,
     }
-    assert cp.predicted == {"minutes": [24, 60]}
+    assert predicted_of(cp) == {"minutes": [24, 60]}
     assert cp.gates == ("STK001", "CAP002", "VER001", "API001")
     stack = _step(plan, "nodegroup-stack-workers")
-    assert stack.params["parameters"] == {"NodeImageIdSSMParam": SSM.format("1.13")}
+    assert params_of(stack)["parameters"] == {"NodeImageIdSSMParam": SSM.format("1.13")}
     roll = _step(plan, "nodegroup-roll-workers")
     state = staging()
-    assert roll.params["waves"] == [sorted(i.instance_id for i in state.instances)]
-    assert (roll.params["surge"], roll.params["kind"], roll.params["asg"]) == (
+    assert params_of(roll)["waves"] == [sorted(i.instance_id for i in state.instances)]
+    assert (params_of(roll)["surge"], params_of(roll)["kind"], params_of(roll)["asg"]) == (
         2,
         "self-managed",
         state.asgs[0].name,
     )
     # a new r5.xlarge with 29 VPC-IP pods under WARM_ENI_TARGET=1: 4 ENIs x 15 addresses
-    assert roll.predicted == {
+    assert predicted_of(roll) == {
         "waves": 1,
         "lower_bound": 1,
         "subnets": [
@@ -139,9 +151,9 @@ def test_tight_is_blocked_by_cap001_naming_private_a() -> None:
     assert f.subject == f"private-a ({subnet_id('private-a')})"
     assert "45 are free" in f.message and "needs 60 addresses" in f.message
     roll = _step(plan, "nodegroup-roll-workers")
-    rows = {r["name"]: r for r in roll.predicted["subnets"]}
+    rows = {r["name"]: r for r in predicted_of(roll)["subnets"]}
     assert rows["private-a"]["min_free"] == 45 - 60
-    assert roll.predicted["lower_bound"] is None
+    assert predicted_of(roll)["lower_bound"] is None
     assert "Blocked in ap-northeast-1a" in roll.description
 
 
@@ -165,7 +177,7 @@ def test_default_cni_target_is_the_catalog_recommendation() -> None:
     state = staging()
     plan = make_plan(state, config(state, target="1.13", env=ENV))
     assert plan.to.cni == "v1.6.3"
-    assert [s.params["to"] for s in plan.steps if s.kind == "cni"] == [
+    assert [params_of(s)["to"] for s in plan.steps if s.kind == "cni"] == [
         "v1.4.1",
         "v1.5.7",
         "v1.6.3",
@@ -182,9 +194,9 @@ def test_compiled_manifests_are_embedded_in_their_steps() -> None:
     aws_node = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "aws-node"}}
     proxy = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "kube-proxy"}}
     plan = _staging_plan(manifests={"aws-node@v1.4.1": aws_node, "kube-proxy": proxy})
-    assert _step(plan, "cni-v1.4.1").params["manifest"] == aws_node
-    assert _step(plan, "cni-v1.5.5").params["manifest"] is None
-    assert _step(plan, "kube-proxy").params["manifest"] == proxy
+    assert params_of(_step(plan, "cni-v1.4.1"))["manifest"] == [aws_node]
+    assert params_of(_step(plan, "cni-v1.5.5"))["manifest"] is None
+    assert params_of(_step(plan, "kube-proxy"))["manifest"] == [proxy]
 
 
 def test_plan_is_deterministic_and_ignores_input_order() -> None:
@@ -213,7 +225,7 @@ def test_aws_2019_cluster_template_uses_cluster_version() -> None:
         template_body=body,
     )
     plan = _staging_plan(replace(s, stacks=(eks, *s.stacks[1:])))
-    assert _step(plan, "control-plane").params["parameter"] == "ClusterVersion"
+    assert params_of(_step(plan, "control-plane"))["parameter"] == "ClusterVersion"
 
 
 def test_pinned_node_image_id_moves_to_the_discovered_ami() -> None:
@@ -222,7 +234,7 @@ def test_pinned_node_image_id_moves_to_the_discovered_ami() -> None:
     params = dict(ng.parameters) | {"NodeImageId": "ami-0112old"}
     pinned = replace(ng, parameters=tuple(sorted(params.items())))
     plan = _staging_plan(replace(s, stacks=(s.stacks[0], pinned)))
-    assert _step(plan, "nodegroup-stack-workers").params["parameters"] == {
+    assert params_of(_step(plan, "nodegroup-stack-workers"))["parameters"] == {
         "NodeImageId": "ami-0113new"
     }
 
@@ -254,17 +266,17 @@ def test_modern_plans_1_31_to_1_32_with_a_managed_group() -> None:
         "verify",
     ]
     managed = _step(plan, "nodegroup-stack-general")
-    assert managed.params["parameters"] == {"KubernetesVersion": "1.32"}
-    assert managed.params["update_policy"] == "eks-managed"
+    assert params_of(managed)["parameters"] == {"KubernetesVersion": "1.32"}
+    assert params_of(managed)["update_policy"] == "eks-managed"
     roll = _step(plan, "nodegroup-roll-general")
-    assert roll.params["kind"] == "managed"
-    assert len(roll.params["waves"][0]) == 3  # one per AZ, in parallel
-    assert {r["az"] for r in roll.predicted["subnets"]} == {
+    assert params_of(roll)["kind"] == "managed"
+    assert len(params_of(roll)["waves"][0]) == 3  # one per AZ, in parallel
+    assert {r["az"] for r in predicted_of(roll)["subnets"]} == {
         "eu-west-1a",
         "eu-west-1b",
         "eu-west-1c",
     }
-    rows = {r["name"]: r for r in plan.context["nodegroups"]}
+    rows = {r["name"]: r for r in to_json(plan.context)["nodegroups"]}
     assert (rows["general"]["kind"], rows["general"]["image_to"]) == ("managed", "1.32")
     assert rows["memory"]["image_to"] == SSM.format("1.32")
     json.loads(plan.dumps())

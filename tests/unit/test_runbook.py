@@ -14,7 +14,17 @@ from pathlib import Path
 import pytest
 
 from upgrader.markdown import cell, table
-from upgrader.model.plan import Finding, Plan, Severity, Step, Versions, loads
+from upgrader.model.context import CniContext, PlanContext, StackNames
+from upgrader.model.plan import Finding, Plan, Severity, Versions, loads
+from upgrader.model.steps import (
+    AddonStep,
+    CniStep,
+    ControlPlaneStep,
+    NodegroupRollStep,
+    NodegroupStackStep,
+    StepKind,
+    VerifyStep,
+)
 from upgrader.runbook import render
 from upgrader.runbook.durations import step_minutes
 from upgrader.runbook.ipamd import guide
@@ -275,20 +285,17 @@ def test_sign_off_boxes(books: dict[str, str]) -> None:
 
 def test_no_secret_values_are_printed() -> None:
     base = plan("staging")
-    context = dict(base.context)
-    context["cni"] = {
-        **context["cni"],
-        "env": {
-            "WARM_ENI_TARGET": "1",
-            "API_TOKEN": "tok-3f9a8b7c",
-            "db_password": "hunter2-xyz",
-            "SOME_SECRET_KEY": "s3cr3t-value",
-            "HARMLESS": "AKIAIOSFODNN7EXAMPLE",
-        },
-    }
+    env = (
+        ("API_TOKEN", "tok-3f9a8b7c"),
+        ("HARMLESS", "AKIAIOSFODNN7EXAMPLE"),
+        ("SOME_SECRET_KEY", "s3cr3t-value"),
+        ("WARM_ENI_TARGET", "1"),
+        ("db_password", "hunter2-xyz"),
+    )
+    context = dataclasses.replace(base.context, cni=dataclasses.replace(base.context.cni, env=env))
     steps = tuple(
-        dataclasses.replace(s, params={**s.params, "parameters": {"GitHubSecret": "ghp-abc"}})
-        if s.kind == "nodegroup-stack"
+        dataclasses.replace(s, parameters=(("GitHubSecret", "ghp-abc"),))
+        if isinstance(s, NodegroupStackStep)
         else s
         for s in base.steps
     )
@@ -313,6 +320,39 @@ def test_fixture_runbooks_show_no_secret_like_assignments(books: dict[str, str])
 
 
 def test_a_partial_plan_still_renders_with_placeholders() -> None:
+    context = PlanContext(
+        stacks=StackNames(control_plane="c-eks", nodegroups=()),
+        gates=(),
+        cni=CniContext(version="v1.19.2", env=(), mode="WARM_ENI", notes=()),
+        subnets=(),
+        nodegroups=(),
+    )
+    cp = ControlPlaneStep(
+        id="cp",
+        description="cp",
+        gates=("CAP002",),
+        stack="c-eks",
+        parameter=None,
+        from_="1.30",
+        to="1.31",
+        minutes=(24, 60),
+    )
+    roll = NodegroupRollStep(
+        id="roll",
+        description="roll",
+        gates=(),
+        nodegroup="workers",
+        stack="c-workers",
+        asg=None,
+        group_kind="self-managed",
+        instance_type="m5.large",
+        waves=(),
+        surge=0,
+        predicted_waves=0,
+        lower_bound=0,
+        subnets=(),
+    )
+    verify = VerifyStep(id="odd", description="odd | pipe", gates=())
     bare = Plan(
         cluster="c",
         region="r",
@@ -320,17 +360,16 @@ def test_a_partial_plan_still_renders_with_placeholders() -> None:
         to=Versions(kubernetes="1.31", cni="v1.19.2", kube_proxy="c", coredns="d"),
         fingerprint="f",
         findings=(),
-        steps=(
-            Step(id="cp", kind="control-plane", description="cp", gates=("CAP002",)),
-            Step(id="roll", kind="nodegroup-roll", description="roll", gates=()),
-            Step(id="odd", kind="something-new", description="odd | pipe", gates=()),
-        ),
+        steps=(cp, roll, verify),
+        context=context,
     )
     book = render(bare)
     assert "| Node groups | ? |" in book
     assert "create-change-set" in book
     assert "No findings." in book
-    assert "### 3. odd | pipe (`odd`)" in book
+    assert "No wave can run yet" in book
+    assert "### 3. Verify (`odd`)" in book
+    assert "*Plan:* odd | pipe" in book
     assert ":s3, after s2, 5m" in book
 
 
@@ -353,14 +392,70 @@ def test_renders_what_the_planner_makes() -> None:
 
 
 def test_step_minutes() -> None:
-    def step(kind: str, predicted: dict[str, object]) -> Step:
-        return Step(id="x", kind=kind, description="", gates=(), predicted=predicted)
+    def control_plane(minutes: tuple[int, int]) -> ControlPlaneStep:
+        return ControlPlaneStep(
+            id="x",
+            description="",
+            gates=(),
+            stack="s",
+            parameter=None,
+            from_="1.12",
+            to="1.13",
+            minutes=minutes,
+        )
 
-    assert str(step_minutes(step("control-plane", {"minutes": [24, 60]}))) == "24-60 min"
-    assert str(step_minutes(step("verify", {"minutes": 7}))) == "7 min"
-    assert str(step_minutes(step("nodegroup-roll", {"waves": 3}))) == "18-45 min"
-    assert str(step_minutes(step("cni", {"nodes": 10}))) == "10-30 min"
-    assert str(step_minutes(step("cni", {"nodes": True}))) == "2-5 min"
+    def cni(nodes: int) -> CniStep:
+        return CniStep(
+            id="x",
+            description="",
+            gates=(),
+            kind=StepKind.CNI,
+            namespace="kube-system",
+            name="aws-node",
+            resource="daemonset",
+            from_="v1.3.2",
+            to="v1.4.1",
+            manifest=None,
+            nodes=nodes,
+        )
+
+    def roll(waves: int) -> NodegroupRollStep:
+        return NodegroupRollStep(
+            id="x",
+            description="",
+            gates=(),
+            nodegroup="g",
+            stack="s",
+            asg=None,
+            group_kind="self-managed",
+            instance_type="m5.large",
+            waves=(),
+            surge=1,
+            predicted_waves=waves,
+            lower_bound=1,
+            subnets=(),
+        )
+
+    coredns = AddonStep(
+        id="x",
+        description="",
+        gates=(),
+        kind=StepKind.COREDNS,
+        namespace="kube-system",
+        name="coredns",
+        resource="deployment",
+        from_="v1.2.2",
+        to="v1.6.6",
+        manifest=None,
+        nodes=40,
+    )
+    assert str(step_minutes(control_plane((24, 60)))) == "24-60 min"
+    assert str(step_minutes(control_plane((7, 7)))) == "7 min"
+    assert str(step_minutes(roll(3))) == "18-45 min"
+    assert str(step_minutes(cni(10))) == "10-30 min"
+    assert str(step_minutes(cni(0))) == "2-5 min"
+    assert str(step_minutes(coredns)) == "2-5 min"
+    assert str(step_minutes(VerifyStep(id="x", description="", gates=()))) == "2-5 min"
 
 
 def test_markdown_cells_escape_pipes_and_fold_lines() -> None:

@@ -22,6 +22,7 @@ from upgrader.adapters.change_sets import change_set_name
 from upgrader.errors import BadInputError
 from upgrader.model.aws import Stack
 from upgrader.model.cfn_yaml import dump_template, load_template
+from upgrader.model.steps import Step, step_to_json
 from upgrader.planner import make_plan
 from upgrader.planner.templates import adopt
 from upgrader.runbook import render as render_runbook
@@ -33,6 +34,16 @@ GOLDEN = (
 )
 REGEN = os.environ.get("UPGRADER_REGEN_GOLDEN") == "1"
 LC, LT, ASG = "NodeLaunchConfig", "NodeLaunchTemplate", "NodeGroup"
+
+
+def params_of(step: Step) -> Any:
+    """The step's ``params`` as the plan file holds them."""
+    return step_to_json(step)["params"]
+
+
+def predicted(step: Step) -> Any:
+    """The step's ``predicted`` as the plan file holds them."""
+    return step_to_json(step)["predicted"]
 
 
 def stack(body: str, **parameters: str) -> Stack:
@@ -259,9 +270,11 @@ def _legacy_plan(original: str) -> tuple[Any, Stack]:
 def test_the_plan_records_the_template_its_change_set_carries(original: str, migrated: str) -> None:
     plan, legacy = _legacy_plan(original)
     step = next(s for s in plan.steps if s.kind == "nodegroup-stack")
-    assert step.params["parameters"] == {"NodeImageIdSSMParam": SSM.format("1.13")}
-    assert step.params["update_policy"] == "none"  # the new template's: CloudFormation rolls none
-    template = step.params["template"]
+    assert params_of(step)["parameters"] == {"NodeImageIdSSMParam": SSM.format("1.13")}
+    assert (
+        params_of(step)["update_policy"] == "none"
+    )  # the new template's: CloudFormation rolls none
+    template = params_of(step)["template"]
     assert template["body"] == migrated
     assert "migrating its launch configuration to a launch template" in step.description
     reason = template["reason"]

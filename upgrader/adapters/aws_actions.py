@@ -19,6 +19,7 @@ from upgrader.adapters.aws import Aws, aws_errors, error_code, error_message, is
 from upgrader.adapters.errors import CloudError, CloudNotFoundError
 from upgrader.errors import ExitCode, UpgraderError
 from upgrader.model.aws import AutoScalingGroup, Eni, Instance, Stack, Subnet
+from upgrader.model.steps import ChangeSet
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling.type_defs import UpdateAutoScalingGroupTypeTypeDef
@@ -98,7 +99,7 @@ class AwsActions:
         *,
         description: str,
         template: str | None = None,
-    ) -> dict[str, Any]:
+    ) -> ChangeSet:
         """Create (not execute) an UPDATE change set; see :func:`change_sets.create`."""
         return change_sets.create(
             self.stack(stack),

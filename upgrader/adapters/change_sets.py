@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from upgrader.adapters.aws import Aws, aws_errors
@@ -19,6 +20,7 @@ from upgrader.adapters.cloudformation import list_change_sets, missing_stack_hin
 from upgrader.adapters.errors import CloudError
 from upgrader.errors import BadInputError
 from upgrader.model.aws import Stack
+from upgrader.model.steps import ChangeSet, ResourceChange
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -69,14 +71,12 @@ def create(
     description: str,
     template: str | None = None,
     aws: Aws | None = None,
-) -> dict[str, Any]:
+) -> ChangeSet:
     """Create (never execute) an UPDATE change set setting ``parameters`` on ``stack``,
     with ``template`` as its new template when given (else the stack's own).
 
-    Returns ``{"name", "id", "stack", "status", "changes": [{"action", "logical_id",
-    "type", "replacement"}]}``; ``status`` is ``CREATE_COMPLETE``, or ``NO_CHANGES``
-    when CloudFormation found nothing to change (then ``changes`` is empty and no
-    change set is left behind).
+    Its ``status`` is ``CREATE_COMPLETE``, or ``NO_CHANGES`` when CloudFormation found
+    nothing to change (then it has no changes and no change set is left behind).
     """
     known = {key for key, _ in stack.parameters}
     unknown = sorted(set(parameters) - known)
@@ -97,7 +97,7 @@ def create(
         else {"ParameterKey": key, "UsePreviousValue": True}
         for key, _ in stack.parameters
     ]
-    result = {"name": name, "id": "", "stack": stack.name, "status": NO_CHANGES, "changes": []}
+    result = ChangeSet(name=name, id="", stack=stack.name, status=NO_CHANGES, changes=())
     try:
         with aws_errors(
             subject, "CreateChangeSet", not_found_hint=missing_stack_hint(stack.name, aws.region)
@@ -133,18 +133,18 @@ def create(
             f"CloudFormation could not create it: {reason}",
             "fix the parameter values or the stack, then plan again",
         )
-    changes = [
-        {
-            "action": change.get("Action", ""),
-            "logical_id": change.get("LogicalResourceId", ""),
-            "type": change.get("ResourceType", ""),
-            "replacement": change.get("Replacement"),
-        }
+    changes = tuple(
+        ResourceChange(
+            action=change.get("Action", ""),
+            logical_id=change.get("LogicalResourceId", ""),
+            type=change.get("ResourceType", ""),
+            replacement=change.get("Replacement"),
+        )
         for page in described["pages"]
         for item in page
         for change in [item.get("ResourceChange", {})]
-    ]
-    return {**result, "id": change_set_id, "status": "CREATE_COMPLETE", "changes": changes}
+    )
+    return replace(result, id=change_set_id, status="CREATE_COMPLETE", changes=changes)
 
 
 def _wait(cfn: CloudFormationClient, subject: str, change_set_id: str) -> dict[str, Any]:

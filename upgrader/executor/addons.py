@@ -10,19 +10,19 @@ still stuck, apply stops naming the node, the pods and the CNI's last event.
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from upgrader.executor.errors import GateFailedError, StepFailedError
 from upgrader.executor.session import Session
 from upgrader.model.kube import Pod
-from upgrader.model.plan import Step
+from upgrader.model.records import JsonObject
+from upgrader.model.steps import AddonStep, CniStep, ManifestStep
 
 ROLLOUT_TIMEOUT_PER_NODE = 5 * 60.0
 DEFAULT_GRACE_SECONDS = 60
 
 
-def _workload(step: Step) -> dict[str, Any]:
-    manifest = step.params.get("manifest")
+def _workload(step: ManifestStep) -> JsonObject:
+    manifest = step.manifest
     if not manifest:
         raise StepFailedError(
             f"step {step.id}",
@@ -33,21 +33,24 @@ def _workload(step: Step) -> dict[str, Any]:
     return next(o for o in manifest if o.get("kind") in kinds)
 
 
-def _selector(obj: dict[str, Any]) -> str:
-    labels = obj["spec"]["selector"].get("matchLabels", {})
+def _selector(obj: JsonObject) -> str:
+    spec = obj.get("spec")
+    selector = spec.get("selector") if isinstance(spec, dict) else None
+    labels = selector.get("matchLabels") if isinstance(selector, dict) else None
+    if not isinstance(labels, dict):
+        return ""
     return ",".join(f"{k}={v}" for k, v in sorted(labels.items()))
 
 
-def addon(s: Session, step: Step) -> None:
+def addon(s: Session, step: AddonStep | CniStep) -> None:
     """Apply the manifest and wait for the rollout (CNI steps gate each node)."""
     workload = _workload(step)
-    namespace = workload["metadata"].get("namespace", "kube-system")
-    name = workload["metadata"]["name"]
+    namespace, name = step.namespace, step.name
     selector = _selector(workload)
     before = {p.node: p.name for p in s.kube.pods(namespace=namespace, label_selector=selector)}
-    for obj in step.params["manifest"]:
+    for obj in step.manifest or ():
         s.kube.apply(obj)
-    s.emit("info", f"applied {len(step.params['manifest'])} object(s) of {namespace}/{name}")
+    s.emit("info", f"applied {len(step.manifest or ())} object(s) of {namespace}/{name}")
     nodes = max(len(s.kube.nodes()), 1)
     timeout = ROLLOUT_TIMEOUT_PER_NODE * nodes
     if workload["kind"] == "Deployment":
@@ -58,7 +61,7 @@ def addon(s: Session, step: Step) -> None:
             hint=f"kubectl -n {namespace} rollout status deployment/{name}; then re-run apply",
         )
         return
-    gate = _NodeGate(s, step, namespace, selector, before) if step.kind == "cni" else None
+    gate = _NodeGate(s, step, namespace, selector, before) if isinstance(step, CniStep) else None
 
     def rolled() -> bool:
         if gate is not None:
@@ -79,14 +82,17 @@ class _NodeGate:
     """After a node's aws-node restarts: no pod of the node stuck in ContainerCreating."""
 
     def __init__(
-        self, s: Session, step: Step, namespace: str, selector: str, before: dict[str | None, str]
+        self,
+        s: Session,
+        step: CniStep,
+        namespace: str,
+        selector: str,
+        before: dict[str | None, str],
     ) -> None:
         self.s, self.step = s, step
         self.namespace, self.selector, self.before = namespace, selector, before
         self.grace = float(
-            dict(s.plan.context.get("gates", {})).get(
-                "cni_restart_grace_seconds", DEFAULT_GRACE_SECONDS
-            )
+            dict(s.plan.context.gates).get("cni_restart_grace_seconds", DEFAULT_GRACE_SECONDS)
         )
         self.stuck_since: dict[str, float] = {}
         self.remediated: dict[str, str] = {}  # node -> aws-node pod we restarted

@@ -21,7 +21,7 @@ from upgrader.errors import UpgraderError
 from upgrader.executor.nodegroups import Roll
 from upgrader.executor.session import Session
 from upgrader.model.drain_hook import HEARTBEAT_SECONDS, HOOK, replaces_instances
-from upgrader.model.plan import Step
+from upgrader.model.steps import NodegroupStackStep
 
 ASG_TYPE = "AWS::AutoScaling::AutoScalingGroup"
 
@@ -29,9 +29,9 @@ ASG_TYPE = "AWS::AutoScaling::AutoScalingGroup"
 class DrainHook:
     """The ``upgrader-drain`` hook on the ASGs of one nodegroup-stack step's stack."""
 
-    def __init__(self, s: Session, step: Step) -> None:
+    def __init__(self, s: Session, step: NodegroupStackStep) -> None:
         self.s, self.step = s, step
-        stack = s.aws.stack(str(step.params["stack"]))
+        stack = s.aws.stack(step.stack)
         self.asgs = tuple(r.physical_id for r in stack.resources_of(ASG_TYPE) if r.physical_id)
         self._roll = Roll(s, step)
 
@@ -45,7 +45,7 @@ class DrainHook:
             )
 
     def _policy(self) -> str:
-        return str(self.step.params.get("update_policy", "")).split(" ", 1)[0]
+        return self.step.update_policy.split(" ", 1)[0]
 
     def poll(self) -> None:
         """Drain and release every instance waiting in ``Terminating:Wait``."""
@@ -81,7 +81,7 @@ class DrainHook:
 
 
 @contextmanager
-def drained_replacements(s: Session, step: Step) -> Iterator[Callable[[], None]]:
+def drained_replacements(s: Session, step: NodegroupStackStep) -> Iterator[Callable[[], None]]:
     """Around a node-group stack update: a callback for every stack poll that drains the
     nodes CloudFormation is replacing (a no-op when its update policy replaces none)."""
     if not replaces_instances(step):

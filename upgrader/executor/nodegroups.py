@@ -17,10 +17,12 @@ import time
 from upgrader.executor.errors import GateFailedError, StepFailedError
 from upgrader.executor.journal import AsgSnapshot
 from upgrader.executor.session import Session
+from upgrader.gates import SELF_MANAGED
 from upgrader.gates import run as run_gates
 from upgrader.model.kube import Node, Pod
-from upgrader.model.plan import Severity, Step
+from upgrader.model.plan import Severity
 from upgrader.model.state import ClusterState
+from upgrader.model.steps import NodegroupRollStep, NodegroupStackStep
 from upgrader.planner import gate_inputs
 
 SUSPENDED_DURING_ROLL = ("AZRebalance",)
@@ -43,13 +45,16 @@ def _evictable(pod: Pod) -> bool:
 class Roll:
     """One nodegroup-roll step."""
 
-    def __init__(self, s: Session, step: Step) -> None:
+    def __init__(self, s: Session, step: NodegroupRollStep | NodegroupStackStep) -> None:
+        """A roll step, or a stack step whose nodes CloudFormation replaces (drains only)."""
         self.s, self.step = s, step
-        self.group = str(step.params["nodegroup"])
-        self.asg = str(step.params.get("asg") or "")
-        self.kind = str(step.params.get("kind", "self-managed"))
+        self.group = step.nodegroup
         self.target = s.plan.to.kubernetes
-        self.planned_waves = max(len(step.params.get("waves", [])), 1)
+        if isinstance(step, NodegroupRollStep):
+            self.asg, self.kind = step.asg or "", step.group_kind
+            self.planned_waves = max(len(step.waves), 1)
+        else:
+            self.asg, self.kind, self.planned_waves = "", SELF_MANAGED, 1
 
     # state --------------------------------------------------------------------
 
@@ -291,5 +296,5 @@ def restore(s: Session, asg_name: str | None = None) -> None:
         s.kube.scale(namespace, name, s.journal.autoscaler_replicas)
 
 
-def roll(s: Session, step: Step) -> None:
+def roll(s: Session, step: NodegroupRollStep) -> None:
     Roll(s, step).run()

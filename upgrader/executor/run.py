@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import socket
 import uuid
-from collections.abc import Callable
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -26,18 +25,28 @@ from upgrader.executor.journal import JOURNAL_NAME, LOCK_NAME, NAMESPACE, Journa
 from upgrader.executor.progress import Sink
 from upgrader.executor.session import JOURNAL_KEY, LEASE_SECONDS, Session
 from upgrader.gates import run as run_gates
-from upgrader.model.plan import Plan, Severity, Step, loads
+from upgrader.model.plan import Plan, Severity, loads
+from upgrader.model.steps import (
+    AddonStep,
+    CniStep,
+    ControlPlaneStep,
+    NodegroupRollStep,
+    NodegroupStackStep,
+    Step,
+    StepKind,
+    VerifyStep,
+)
 from upgrader.planner import gate_inputs
 from upgrader.semver import Version
 
 STAGES = {
-    "control-plane": "control plane",
-    "kube-proxy": "add-ons",
-    "coredns": "add-ons",
-    "cni": "vpc cni",
-    "nodegroup-stack": "node groups",
-    "nodegroup-roll": "node groups",
-    "verify": "verify",
+    StepKind.CONTROL_PLANE: "control plane",
+    StepKind.KUBE_PROXY: "add-ons",
+    StepKind.COREDNS: "add-ons",
+    StepKind.CNI: "vpc cni",
+    StepKind.NODEGROUP_STACK: "node groups",
+    StepKind.NODEGROUP_ROLL: "node groups",
+    StepKind.VERIFY: "verify",
 }
 
 
@@ -52,21 +61,19 @@ class ApplyResult:
 def config_from_plan(plan: Plan) -> Config:
     """What apply needs to reach the cluster, from the plan alone (plus KUBECONFIG)."""
     ctx = plan.context
-    stacks_ctx = dict(ctx.get("stacks", {}))
     gates = dict(GATE_DEFAULTS)
-    gates.update({k: int(v) for k, v in dict(ctx.get("gates", {})).items() if k in gates})
-    env = dict(dict(ctx.get("cni", {})).get("env", {}))
+    gates.update({k: v for k, v in ctx.gates if k in gates})
     kubeconfig = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
     catalog().kubernetes(plan.to.kubernetes)
     return Config(
         path=Path("plan"),
         cluster=plan.cluster,
         region=plan.region,
-        control_plane_stack=str(stacks_ctx.get("control_plane", "")),
-        nodegroup_stacks=tuple(stacks_ctx.get("nodegroups", ())),
+        control_plane_stack=ctx.stacks.control_plane,
+        nodegroup_stacks=ctx.stacks.nodegroups,
         target_kubernetes=Version.parse(plan.to.kubernetes),
         target_cni=Version.parse(plan.to.cni),
-        cni_env=tuple(sorted((str(k), str(v)) for k, v in env.items())),
+        cni_env=ctx.cni.env,
         kubeconfig=Path(kubeconfig) if kubeconfig else None,
         gates=tuple(sorted(gates.items())),
     )
@@ -100,7 +107,7 @@ def _read_journal(kube: KubeActions) -> Journal | None:
 
 def _pre_gates(s: Session, step: Step) -> None:
     """Re-measure the step's gates on live state right before it (the roll does it per wave)."""
-    if step.kind in ("nodegroup-roll", "verify"):
+    if isinstance(step, NodegroupRollStep | VerifyStep):
         return
     inputs = gate_inputs(s.discover(), s.config)
     blocking = [
@@ -116,18 +123,17 @@ def _pre_gates(s: Session, step: Step) -> None:
 
 
 def _run_step(s: Session, step: Step, *, cleanup_leaked_enis: bool) -> None:
-    handlers: dict[str, Callable[[Session, Step], None]] = {
-        "control-plane": stacks.control_plane,
-        "kube-proxy": addons.addon,
-        "coredns": addons.addon,
-        "cni": addons.addon,
-        "nodegroup-stack": stacks.nodegroup_stack,
-        "nodegroup-roll": nodegroups.roll,
-    }
-    if step.kind == "verify":
-        verify.verify(s, step, cleanup_leaked_enis=cleanup_leaked_enis)
-        return
-    handlers[step.kind](s, step)
+    match step:
+        case ControlPlaneStep():
+            stacks.control_plane(s, step)
+        case AddonStep() | CniStep():
+            addons.addon(s, step)
+        case NodegroupStackStep():
+            stacks.nodegroup_stack(s, step)
+        case NodegroupRollStep():
+            nodegroups.roll(s, step)
+        case VerifyStep():
+            verify.verify(s, step, cleanup_leaked_enis=cleanup_leaked_enis)
 
 
 def _load_plan(plan_path: Path) -> tuple[str, Plan]:
@@ -194,7 +200,7 @@ def apply(
         for step in plan.steps:
             if session.journal.is_done(step.id):
                 continue
-            session.begin(step, STAGES.get(step.kind, step.kind))
+            session.begin(step, STAGES[step.kind])
             if session.journal.current != step.id:
                 _pre_gates(session, step)
                 session.save(session.journal.start(step.id))

@@ -15,8 +15,9 @@ from upgrader.config import Config
 from upgrader.executor.errors import LockedError, StepFailedError
 from upgrader.executor.journal import JOURNAL_NAME, LOCK_NAME, NAMESPACE, Journal
 from upgrader.executor.progress import Event, Sink
-from upgrader.model.plan import Plan, Step
+from upgrader.model.plan import Plan
 from upgrader.model.state import ClusterState
+from upgrader.model.steps import Step
 
 T = TypeVar("T")
 LEASE_SECONDS = 120

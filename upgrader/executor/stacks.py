@@ -5,11 +5,10 @@ and for a stack migrated from a launch configuration the plan's new template).""
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 from upgrader.executor import lifecycle
 from upgrader.executor.session import Session
-from upgrader.model.plan import Step
+from upgrader.model.steps import ControlPlaneStep, NodegroupStackStep, StackStep
 
 # EKS control-plane updates take 24-60 minutes (research/upgrade-tools.md); the timeout
 # leaves room above the slowest seen. Managed node group updates drain every node.
@@ -17,27 +16,28 @@ CONTROL_PLANE_TIMEOUT = 90 * 60.0
 NODEGROUP_STACK_TIMEOUT = 120 * 60.0
 
 
-def _parameters(step: Step) -> dict[str, str]:
-    if step.kind == "control-plane":
-        return {str(step.params["parameter"]): str(step.params["to"])}
-    return {str(k): str(v) for k, v in dict(step.params.get("parameters", {})).items()}
+def _parameters(step: StackStep) -> dict[str, str]:
+    if isinstance(step, ControlPlaneStep):
+        return {str(step.parameter): step.to}
+    return dict(step.parameters)
 
 
-def _template(step: Step) -> str | None:
+def _template(step: StackStep) -> str | None:
     """The new template the step's change set carries (a launch-template migration)."""
-    template = step.params.get("template")
-    return str(template["body"]) if isinstance(template, dict) else None
+    if isinstance(step, NodegroupStackStep) and step.template is not None:
+        return step.template.body
+    return None
 
 
 def update_stack(
-    s: Session, step: Step, *, timeout: float, on_poll: Callable[[], None] | None = None
+    s: Session, step: StackStep, *, timeout: float, on_poll: Callable[[], None] | None = None
 ) -> None:
     """Execute the step's change set (recreated if it is gone) and wait for the stack.
 
     Idempotent: a stack already updating is waited for; a stack already holding the
     new values is not touched again. ``on_poll`` runs after every poll of the stack.
     """
-    name = str(step.params["stack"])
+    name = step.stack
     wanted, template = _parameters(step), _template(step)
     live = s.aws.stack(name)
     if live.status.endswith("_IN_PROGRESS"):
@@ -50,15 +50,15 @@ def update_stack(
             f"stack {name} already has {wanted}" + (" and the new template" if template else ""),
         )
     else:
-        change_set: dict[str, Any] = dict(step.params.get("change_set") or {})
+        change_set = step.change_set
         names = {c.name for c in live.change_sets} | {c.change_set_id for c in live.change_sets}
-        if change_set.get("name") not in names:
+        if change_set is None or change_set.name not in names:
             change_set = s.aws.create_change_set(
                 name, wanted, description=f"upgrader apply: {step.description}", template=template
             )
-            s.emit("info", f"change set of the plan was gone; created {change_set['name']}")
-        s.emit("info", f"executing change set {change_set['name']} on stack {name}")
-        s.aws.execute_change_set(name, str(change_set["name"]))
+            s.emit("info", f"change set of the plan was gone; created {change_set.name}")
+        s.emit("info", f"executing change set {change_set.name} on stack {name}")
+        s.aws.execute_change_set(name, change_set.name)
 
     def polled(status: str, waited: float) -> None:
         s.keep_lock()
@@ -71,9 +71,9 @@ def update_stack(
     s.emit("info", f"stack {name} {status}")
 
 
-def control_plane(s: Session, step: Step) -> None:
+def control_plane(s: Session, step: ControlPlaneStep) -> None:
     update_stack(s, step, timeout=CONTROL_PLANE_TIMEOUT)
-    target = str(step.params["to"])
+    target = step.to
 
     def active() -> bool:
         version, status = s.aws.cluster_version(s.config.cluster)
@@ -88,7 +88,7 @@ def control_plane(s: Session, step: Step) -> None:
     s.emit("info", f"control plane at {target}")
 
 
-def nodegroup_stack(s: Session, step: Step) -> None:
+def nodegroup_stack(s: Session, step: NodegroupStackStep) -> None:
     """Update the node group's stack; nodes CloudFormation replaces itself are drained first."""
     with lifecycle.drained_replacements(s, step) as drain:
         update_stack(s, step, timeout=NODEGROUP_STACK_TIMEOUT, on_poll=drain)

@@ -7,10 +7,10 @@ from upgrader.executor.errors import StepFailedError
 from upgrader.executor.nodegroups import minor
 from upgrader.executor.session import Session
 from upgrader.gates import leaked_enis
-from upgrader.model.plan import Step
+from upgrader.model.steps import VerifyStep
 
 
-def verify(s: Session, step: Step, *, cleanup_leaked_enis: bool) -> None:
+def verify(s: Session, step: VerifyStep, *, cleanup_leaked_enis: bool) -> None:
     state = s.discover()
     target = s.plan.to
     problems = []

@@ -4,7 +4,7 @@ the executor, which puts it, and the runbook, which explains it."""
 
 from __future__ import annotations
 
-from upgrader.model.plan import Step
+from upgrader.model.steps import NodegroupStackStep, Step
 
 HOOK = "upgrader-drain"
 # The longest AWS allows: a failed drain leaves its node waiting, undrained, for the fix and
@@ -15,4 +15,6 @@ REPLACING_POLICIES = ("AutoScalingRollingUpdate", "AutoScalingReplacingUpdate")
 
 def replaces_instances(step: Step) -> bool:
     """Whether executing the step's change set makes CloudFormation replace instances."""
-    return str(step.params.get("update_policy") or "").startswith(REPLACING_POLICIES)
+    return isinstance(step, NodegroupStackStep) and step.update_policy.startswith(
+        REPLACING_POLICIES
+    )

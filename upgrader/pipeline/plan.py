@@ -16,15 +16,22 @@ from upgrader.adapters import change_sets, jsonnet
 from upgrader.adapters.discover import discover
 from upgrader.config import Config
 from upgrader.errors import BadInputError
-from upgrader.model.plan import Plan, Step, loads
+from upgrader.model.plan import Plan, loads
+from upgrader.model.records import JsonObject, to_json
 from upgrader.model.state import ClusterState
+from upgrader.model.steps import (
+    ControlPlaneStep,
+    NodegroupRollStep,
+    NodegroupStackStep,
+    StackStep,
+    step_to_json,
+)
 from upgrader.planner import make_plan
 from upgrader.planner.versions import plan_versions
 from upgrader.runbook import render
 from upgrader.runbook.capacity import section as capacity_section
 from upgrader_stacks.migrate import migrations
 
-STACK_STEPS = frozenset({"control-plane", "nodegroup-stack"})
 COREDNS = ("Deployment", "kube-system", "coredns")
 
 
@@ -57,22 +64,20 @@ def rendered_templates(state: ClusterState, config: Config) -> dict[str, str]:
     return migrations(s for s in state.stacks if s.name in config.nodegroup_stacks)
 
 
-def _with_change_set(step: Step, state: ClusterState) -> Step:
-    stack = state.stack(str(step.params["stack"]))
+def _with_change_set(step: StackStep, state: ClusterState) -> StackStep:
+    stack = state.stack(step.stack)
     if stack is None:
         return step
-    if step.kind == "control-plane":
-        parameters = {str(step.params["parameter"]): str(step.params["to"])}
+    template = None
+    if isinstance(step, ControlPlaneStep):
+        parameters = {str(step.parameter): step.to}
     else:
-        parameters = {str(k): str(v) for k, v in dict(step.params["parameters"]).items()}
-    template = step.params.get("template")
+        parameters = dict(step.parameters)
+        template = step.template.body if step.template is not None else None
     change_set = change_sets.create(
-        stack,
-        parameters,
-        description=f"upgrader plan: {step.description}",
-        template=str(template["body"]) if isinstance(template, Mapping) else None,
+        stack, parameters, description=f"upgrader plan: {step.description}", template=template
     )
-    return dataclasses.replace(step, params={**step.params, "change_set": change_set})
+    return dataclasses.replace(step, change_set=change_set)
 
 
 def make(config: Config) -> Plan:
@@ -83,7 +88,10 @@ def make(config: Config) -> Plan:
     plan = make_plan(state, config, manifests=manifests, templates=templates)
     for stack in state.stacks:
         change_sets.delete_previous(stack)
-    steps = tuple(_with_change_set(s, state) if s.kind in STACK_STEPS else s for s in plan.steps)
+    steps = tuple(
+        _with_change_set(s, state) if isinstance(s, ControlPlaneStep | NodegroupStackStep) else s
+        for s in plan.steps
+    )
     return dataclasses.replace(plan, steps=steps)
 
 
@@ -135,17 +143,17 @@ class ClusterCapacity:
 
     plan: Plan
 
-    def as_json(self) -> dict[str, Any]:
-        ctx = self.plan.context
+    def as_json(self) -> JsonObject:
+        ctx = to_json(self.plan.context)
         return {
             "cluster": self.plan.cluster,
-            "cni": ctx.get("cni", {}),
-            "nodegroups": ctx.get("nodegroups", []),
-            "subnets": ctx.get("subnets", []),
+            "cni": ctx["cni"],
+            "nodegroups": ctx["nodegroups"],
+            "subnets": ctx["subnets"],
             "rolls": [
-                {"nodegroup": s.params.get("nodegroup"), "predicted": s.predicted}
+                {"nodegroup": s.nodegroup, "predicted": step_to_json(s)["predicted"]}
                 for s in self.plan.steps
-                if s.kind == "nodegroup-roll"
+                if isinstance(s, NodegroupRollStep)
             ],
             "findings": [f.to_json() for f in self.plan.findings if f.id.startswith("CAP")],
         }

@@ -10,8 +10,9 @@ from typing import Any
 from upgrader.capacity.settings import CniSettings
 from upgrader.config import Config
 from upgrader.gates import GateInputs, api_uses, run
-from upgrader.model.plan import Plan, Step
+from upgrader.model.plan import Plan
 from upgrader.model.state import ClusterState
+from upgrader.model.steps import Step
 from upgrader.planner.context import build_context, nodegroup_row
 from upgrader.planner.groups import NodeGroup, discover_groups, plan_rolls
 from upgrader.planner.steps import addon_steps, control_plane_step, nodegroup_steps, verify_step

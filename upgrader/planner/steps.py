@@ -1,21 +1,32 @@
 """The plan's steps in DESIGN order, with their gates, params and predictions.
 
 control plane -> kube-proxy -> CoreDNS -> VPC CNI (one minor per step) -> per node
-group: stack update, then capacity-aware roll -> verify. Shapes of ``params`` and
-``predicted`` are fixed by the docstring of :mod:`upgrader.model.plan`.
+group: stack update, then capacity-aware roll -> verify. Each step is its record of
+:mod:`upgrader.model.steps`.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import Any
 
 from upgrader.capacity.waves import RollPlan
 from upgrader.config import Config
 from upgrader.errors import BadInputError
 from upgrader.gates import MANAGED, GroupRoll, subnet_label
-from upgrader.model.plan import Json, Step
+from upgrader.model.records import JsonObject
 from upgrader.model.state import ClusterState
+from upgrader.model.steps import (
+    AddonStep,
+    CniStep,
+    ControlPlaneStep,
+    NodegroupRollStep,
+    NodegroupStackStep,
+    StepKind,
+    SubnetPrediction,
+    VerifyStep,
+)
 from upgrader.planner.groups import NodeGroup
 from upgrader.planner.parameters import (
     check_allowed_values,
@@ -27,7 +38,7 @@ from upgrader.planner.template_change import template_change
 from upgrader.planner.templates import adopt, read
 from upgrader.planner.versions import ABSENT, AWS_NODE, COREDNS, KUBE_PROXY, SYSTEM, VersionPlan
 
-CONTROL_PLANE_MINUTES = [24, 60]  # eksctl#2096 (about 24 min), eksctl#3310 (about 60 min)
+CONTROL_PLANE_MINUTES = (24, 60)  # eksctl#2096 (about 24 min), eksctl#3310 (about 60 min)
 
 GATES_CONTROL_PLANE = ("STK001", "CAP002", "VER001", "API001")
 GATES_ADDON = ("VER001", "API001", "POD001")
@@ -42,36 +53,43 @@ def cni_manifest_key(tag: str) -> str:
     return f"{AWS_NODE}@{tag}"
 
 
-def control_plane_step(state: ClusterState, config: Config, versions: VersionPlan) -> Step:
+def control_plane_step(
+    state: ClusterState, config: Config, versions: VersionPlan
+) -> ControlPlaneStep:
     """Update the cluster stack's version parameter through a change set."""
     stack = state.stack(config.control_plane_stack)
     parameter = version_parameter(stack, versions.from_.kubernetes) if stack else None
     src, dst = versions.from_.kubernetes, versions.to.kubernetes
     if stack is not None and parameter is not None:
         check_allowed_values(stack, {parameter: dst})
-    return Step(
+    return ControlPlaneStep(
         id="control-plane",
-        kind="control-plane",
         description=(
             f"Upgrade the control plane {src} -> {dst}: change set on stack "
             f"{config.control_plane_stack} setting {parameter or 'its version parameter'}, "
             "then wait for the cluster to be ACTIVE."
         ),
         gates=GATES_CONTROL_PLANE,
-        params={
-            "stack": config.control_plane_stack,
-            "parameter": parameter,
-            "from": src,
-            "to": dst,
-            "change_set": None,
-        },
-        predicted={"minutes": list(CONTROL_PLANE_MINUTES)},
+        stack=config.control_plane_stack,
+        parameter=parameter,
+        from_=src,
+        to=dst,
+        minutes=CONTROL_PLANE_MINUTES,
     )
+
+
+def _manifest(compiled: Any) -> tuple[JsonObject, ...] | None:
+    """A compiled manifest as the objects it holds (the jsonnet adapter returns a list)."""
+    if compiled is None:
+        return None
+    if isinstance(compiled, Mapping):
+        return (dict(compiled),)
+    return tuple(dict(obj) for obj in compiled)
 
 
 def _addon_step(
     step_id: str,
-    kind: str,
+    kind: StepKind,
     resource: str,
     name: str,
     src: str,
@@ -79,27 +97,26 @@ def _addon_step(
     manifest: Any,
     nodes: int,
     why: str,
-) -> Step:
-    return Step(
+) -> AddonStep | CniStep:
+    record = CniStep if kind is StepKind.CNI else AddonStep
+    return record(
         id=step_id,
         kind=kind,
         description=f"Update {resource} {SYSTEM}/{name} {src} -> {dst}. {why}",
-        gates=GATES_CNI if kind == "cni" else GATES_ADDON,
-        params={
-            "namespace": SYSTEM,
-            "name": name,
-            "resource": resource,
-            "from": src,
-            "to": dst,
-            "manifest": manifest,
-        },
-        predicted={"nodes": nodes},
+        gates=GATES_CNI if kind is StepKind.CNI else GATES_ADDON,
+        namespace=SYSTEM,
+        name=name,
+        resource=resource,
+        from_=src,
+        to=dst,
+        manifest=_manifest(manifest),
+        nodes=nodes,
     )
 
 
 def addon_steps(
     state: ClusterState, versions: VersionPlan, manifests: Mapping[str, Any]
-) -> list[Step]:
+) -> list[AddonStep | CniStep]:
     """kube-proxy, CoreDNS, then the VPC CNI one minor per step (user env kept)."""
     nodes = len(state.nodes)
     f, t = versions.from_, versions.to
@@ -108,7 +125,7 @@ def addon_steps(
         out.append(
             _addon_step(
                 "kube-proxy",
-                "kube-proxy",
+                StepKind.KUBE_PROXY,
                 "daemonset",
                 KUBE_PROXY,
                 f.kube_proxy,
@@ -122,7 +139,7 @@ def addon_steps(
         out.append(
             _addon_step(
                 "coredns",
-                "coredns",
+                StepKind.COREDNS,
                 "deployment",
                 COREDNS,
                 f.coredns,
@@ -137,7 +154,7 @@ def addon_steps(
         out.append(
             _addon_step(
                 f"cni-{release.tag}",
-                "cni",
+                StepKind.CNI,
                 "daemonset",
                 AWS_NODE,
                 previous,
@@ -157,49 +174,41 @@ def _name(state: ClusterState, subnet_id: str) -> str:
     return subnet.name if subnet else subnet_id
 
 
-def _roll_prediction(state: ClusterState, roll: RollPlan) -> Json:
-    per: dict[str, dict[str, Any]] = {}
+def _roll_prediction(state: ClusterState, roll: RollPlan) -> tuple[SubnetPrediction, ...]:
+    """Each subnet across the roll (and the subnet that stops an AZ, with the wave of one)."""
+    per: dict[str, SubnetPrediction] = {}
+
+    def first(subnet_id: str, az: str, free: int, reserve: int) -> SubnetPrediction:
+        return per.get(subnet_id) or SubnetPrediction(
+            subnet_id=subnet_id,
+            name=_name(state, subnet_id),
+            az=az,
+            free_before=free,
+            peak_demand=0,
+            released=0,
+            free_after=free,
+            min_free=free,
+            reserve=reserve,
+        )
+
     for wave in roll.waves:
         for b in wave.budgets:
-            row = per.get(b.subnet_id)
-            if row is None:
-                row = per[b.subnet_id] = {
-                    "subnet_id": b.subnet_id,
-                    "name": _name(state, b.subnet_id),
-                    "az": b.az,
-                    "free_before": b.free_before,
-                    "peak_demand": 0,
-                    "released": 0,
-                    "free_after": b.free_before,
-                    "min_free": b.free_before,
-                    "reserve": b.reserve,
-                }
-            row["peak_demand"] = max(row["peak_demand"], b.peak_demand)
-            row["released"] += b.released
-            row["free_after"] = b.free_after
-            row["min_free"] = min(row["min_free"], b.free_at_peak)
-    for blocker in roll.blockers:  # the subnet that stops an AZ, with the wave of one
-        row = per.setdefault(
-            blocker.subnet_id,
-            {
-                "subnet_id": blocker.subnet_id,
-                "name": _name(state, blocker.subnet_id),
-                "az": blocker.az,
-                "free_before": blocker.free_ips,
-                "peak_demand": 0,
-                "released": 0,
-                "free_after": blocker.free_ips,
-                "min_free": blocker.free_ips,
-                "reserve": blocker.reserve,
-            },
+            row = first(b.subnet_id, b.az, b.free_before, b.reserve)
+            per[b.subnet_id] = replace(
+                row,
+                peak_demand=max(row.peak_demand, b.peak_demand),
+                released=row.released + b.released,
+                free_after=b.free_after,
+                min_free=min(row.min_free, b.free_at_peak),
+            )
+    for blocker in roll.blockers:
+        row = first(blocker.subnet_id, blocker.az, blocker.free_ips, blocker.reserve)
+        per[blocker.subnet_id] = replace(
+            row,
+            peak_demand=max(row.peak_demand, blocker.demand),
+            min_free=min(row.min_free, blocker.free_ips - blocker.demand),
         )
-        row["peak_demand"] = max(row["peak_demand"], blocker.demand)
-        row["min_free"] = min(row["min_free"], blocker.free_ips - blocker.demand)
-    return {
-        "waves": len(roll.waves),
-        "lower_bound": roll.lower_bound_waves,
-        "subnets": [per[s] for s in sorted(per, key=lambda s: (per[s]["az"], s))],
-    }
+    return tuple(per[s] for s in sorted(per, key=lambda s: (per[s].az, s)))
 
 
 def nodegroup_steps(
@@ -208,7 +217,7 @@ def nodegroup_steps(
     group: NodeGroup,
     roll: GroupRoll,
     template: str | None = None,
-) -> tuple[Step, Step, str]:
+) -> tuple[NodegroupStackStep, NodegroupRollStep, str]:
     """The group's stack update and roll, and what its image becomes. ``template`` is the
     rendered new template of a stack on a launch configuration (required for one)."""
     dst = versions.to.kubernetes
@@ -226,44 +235,41 @@ def nodegroup_steps(
     else:
         changes, image_to = image_change(stack, dst, state.ami_parameters)
     check_allowed_values(stack, changes)
-    params: dict[str, Any] = {
-        "stack": stack.name,
-        "nodegroup": group.name,
-        "parameters": dict(sorted(changes.items())),
-        "change_set": None,
-    }
     migrating = group.kind != MANAGED and bool(adoption.on_launch_configuration)
     if migrating:
         if template is None:
             raise ValueError(f"no migrated template was rendered for stack {stack.name}")
-        params["update_policy"] = update_policy(adopt(template), stack.parameters, False)
-        params["template"] = template_change(stack, adoption, template)
+        policy = update_policy(adopt(template), stack.parameters, False)
+        change = template_change(stack, adoption, template)
     else:
-        params["update_policy"] = update_policy(adoption, stack.parameters, group.kind == MANAGED)
+        policy = update_policy(adoption, stack.parameters, group.kind == MANAGED)
+        change = None
     migration = ", migrating its launch configuration to a launch template" if migrating else ""
-    stack_step = Step(
+    stack_step = NodegroupStackStep(
         id=f"nodegroup-stack-{group.name}",
-        kind="nodegroup-stack",
         description=(
             f"Update stack {stack.name} of node group {group.name} "
             f"({', '.join(f'{k}={v}' for k, v in sorted(changes.items()))}) through a change "
             f"set{migration}; running nodes are replaced by the next step, drained first."
         ),
         gates=GATES_NODEGROUP_STACK,
-        params=params,
+        stack=stack.name,
+        nodegroup=group.name,
+        parameters=tuple(sorted(changes.items())),
+        update_policy=policy,
+        template=change,
     )
     by_node = {n.name: n.instance_id for n in state.nodes}
     wave_ids = [
-        sorted(by_node[n] for step in wave.steps for n in step.drained if n in by_node)
+        tuple(sorted(by_node[n] for step in wave.steps for n in step.drained if n in by_node))
         for wave in roll.roll.waves
     ]
     blocked = ", ".join(
         f"{b.az} ({subnet_label(state.subnet(b.subnet_id), b.subnet_id)})"
         for b in roll.roll.blockers
     )
-    roll_step = Step(
+    roll_step = NodegroupRollStep(
         id=f"nodegroup-roll-{group.name}",
-        kind="nodegroup-roll",
         description=(
             f"Replace the {len(roll.nodes)} {group.instance_type.name} node(s) of {group.name} "
             f"in {len(wave_ids)} wave(s): surge new nodes, wait Ready, cordon and drain the "
@@ -271,29 +277,27 @@ def nodegroup_steps(
             + (f" Blocked in {blocked} (CAP001)." if blocked else "")
         ),
         gates=GATES_ROLL,
-        params={
-            "nodegroup": group.name,
-            "stack": stack.name,
-            "asg": roll.asg,
-            "kind": group.kind,
-            "instance_type": group.instance_type.name,
-            "waves": wave_ids,
-            "surge": max((len(w) for w in wave_ids), default=0),
-        },
-        predicted=_roll_prediction(state, roll.roll),
+        nodegroup=group.name,
+        stack=stack.name,
+        asg=roll.asg,
+        group_kind=group.kind,
+        instance_type=group.instance_type.name,
+        waves=tuple(wave_ids),
+        surge=max((len(w) for w in wave_ids), default=0),
+        predicted_waves=len(roll.roll.waves),
+        lower_bound=roll.roll.lower_bound_waves,
+        subnets=_roll_prediction(state, roll.roll),
     )
     return stack_step, roll_step, image_to
 
 
-def verify_step() -> Step:
+def verify_step() -> VerifyStep:
     """Every node at the target, aws-node at the target, nothing stuck, leaks reported."""
-    return Step(
+    return VerifyStep(
         id="verify",
-        kind="verify",
         description=(
             "Verify: every node's kubelet at the target minor, aws-node at the target CNI, "
             "no pod stuck in ContainerCreating, leaked ENIs reported."
         ),
         gates=GATES_VERIFY,
-        params={},
     )

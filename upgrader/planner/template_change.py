@@ -12,7 +12,7 @@ import difflib
 
 from upgrader.model.aws import Stack
 from upgrader.model.cfn_yaml import dump_template
-from upgrader.model.plan import Json
+from upgrader.model.steps import TemplateChange
 from upgrader.planner.templates import (
     LAUNCH_CONFIGURATION_TYPE,
     REPLACING,
@@ -90,7 +90,7 @@ def reason(before: StackAdoption, after: StackAdoption) -> str:
     return " ".join(parts)
 
 
-def template_change(stack: Stack, before: StackAdoption, body: str) -> Json:
-    """``params["template"]`` of a nodegroup-stack step: the new template, its diff, why."""
+def template_change(stack: Stack, before: StackAdoption, body: str) -> TemplateChange:
+    """The new template of a nodegroup-stack step, its diff, and why."""
     after = analyse(load(body, f"new template of stack {stack.name}"))
-    return {"body": body, "diff": unified_diff(stack, body), "reason": reason(before, after)}
+    return TemplateChange(body=body, diff=unified_diff(stack, body), reason=reason(before, after))

@@ -3,34 +3,35 @@
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Any
 
 from upgrader.markdown import inline, table
-from upgrader.model.plan import Plan, Step
-from upgrader.runbook.context import UNKNOWN, nodegroups, number, subnet_label, subnets
+from upgrader.model.context import SubnetContext
+from upgrader.model.plan import Plan
+from upgrader.model.steps import NodegroupRollStep
+from upgrader.runbook.placeholder import UNKNOWN
 
 CONTROL_PLANE_MIN_FREE = 5  # CAP002: EKS needs >= 5 free addresses in >= 2 AZs
 
 
-def _int(raw: dict[str, Any], key: str) -> int | None:
-    value = raw.get(key)
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
+def _subnets(plan: Plan) -> list[SubnetContext]:
+    """The cluster's subnets, by AZ then name."""
+    return sorted(plan.context.subnets, key=lambda s: (s.az, s.name, s.subnet_id))
 
 
 def instance_table(plan: Plan) -> str:
     """The seed's ``| API Name | Memory | vCPUs | Max IPs | Max ENIs |`` table plus max pods."""
     seen: dict[str, list[str]] = {}
-    for g in nodegroups(plan):
+    for g in plan.context.nodegroups:
         seen.setdefault(
             g.instance_type,
             [
                 g.instance_type,
                 g.memory,
-                number(g.vcpus),
-                number(g.ips),
-                number(g.max_enis),
-                number(g.ipv4_per_eni),
-                number(g.max_pods),
+                str(g.vcpus),
+                str(g.max_ips),
+                str(g.max_enis),
+                str(g.ipv4_per_eni),
+                str(g.max_pods),
             ],
         )
     return table(
@@ -48,13 +49,13 @@ def nodegroup_table(plan: Plan) -> str:
             inline(g.stack),
             inline(g.asg) if g.asg else "-",
             g.instance_type,
-            number(g.nodes),
-            number(g.pods),
-            number(g.max_pods),
-            ", ".join(subnet_label(plan, s) for s in g.subnet_ids) or UNKNOWN,
+            str(g.nodes),
+            str(g.pods),
+            str(g.max_pods),
+            ", ".join(plan.context.subnet_label(s) for s in g.subnet_ids) or UNKNOWN,
             f"{inline(g.image_from)} → {inline(g.image_to)}",
         ]
-        for g in nodegroups(plan)
+        for g in plan.context.nodegroups
     ]
     return table(
         [
@@ -75,20 +76,18 @@ def nodegroup_table(plan: Plan) -> str:
 
 def az_tables(plan: Plan) -> str:
     """Per AZ, then per subnet: free addresses now (never summed across AZs for a gate)."""
-    views = subnets(plan)
-    by_az: dict[str, list[int | None]] = defaultdict(list)
+    subnets = _subnets(plan)
+    by_az: dict[str, list[int]] = defaultdict(list)
     cp_ok: dict[str, int] = defaultdict(int)
-    for s in views:
+    for s in subnets:
         by_az[s.az].append(s.free)
-        if s.control_plane and s.free is not None and s.free >= CONTROL_PLANE_MIN_FREE:
+        if s.control_plane and s.free >= CONTROL_PLANE_MIN_FREE:
             cp_ok[s.az] += 1
-    az_rows = []
-    for az in sorted(by_az):
-        frees = by_az[az]
-        total = None if any(f is None for f in frees) else sum(f for f in frees if f is not None)
-        az_rows.append([az, str(len(frees)), number(total), str(cp_ok[az])])
+    az_rows = [
+        [az, str(len(by_az[az])), str(sum(by_az[az])), str(cp_ok[az])] for az in sorted(by_az)
+    ]
     subnet_rows = [
-        [s.az, s.label, s.cidr, "yes" if s.control_plane else "no", number(s.free)] for s in views
+        [s.az, s.label, s.cidr, "yes" if s.control_plane else "no", str(s.free)] for s in subnets
     ]
     return "\n\n".join(
         [
@@ -106,32 +105,23 @@ def az_tables(plan: Plan) -> str:
     )
 
 
-def roll_table(plan: Plan, step: Step) -> str:
+def roll_table(plan: Plan, step: NodegroupRollStep) -> str:
     """A roll step's per-subnet budget: peak demand, release, and the lowest free count."""
-    rows = []
-    raw_subnets = [s for s in step.predicted.get("subnets", []) if isinstance(s, dict)]
-    raw_subnets.sort(key=lambda s: (str(s.get("az", "")), str(s.get("name", ""))))
-    for raw in raw_subnets:
-        min_free, reserve = _int(raw, "min_free"), _int(raw, "reserve")
-        if min_free is None or reserve is None:
-            margin, verdict = UNKNOWN, UNKNOWN
-        else:
-            margin = str(min_free - reserve)
-            verdict = "✅ ok" if min_free >= reserve else "❌ below reserve"
-        rows.append(
-            [
-                str(raw.get("az", UNKNOWN)),
-                subnet_label(plan, str(raw.get("subnet_id", UNKNOWN)), str(raw.get("name", ""))),
-                number(_int(raw, "free_before")),
-                number(_int(raw, "peak_demand")),
-                number(_int(raw, "released")),
-                number(_int(raw, "free_after")),
-                number(min_free),
-                number(reserve),
-                margin,
-                verdict,
-            ]
-        )
+    rows = [
+        [
+            s.az,
+            plan.context.subnet_label(s.subnet_id, s.name),
+            str(s.free_before),
+            str(s.peak_demand),
+            str(s.released),
+            str(s.free_after),
+            str(s.min_free),
+            str(s.reserve),
+            str(s.min_free - s.reserve),
+            "✅ ok" if s.min_free >= s.reserve else "❌ below reserve",
+        ]
+        for s in sorted(step.subnets, key=lambda s: (s.az, s.name))
+    ]
     return table(
         [
             "AZ",
@@ -170,16 +160,15 @@ def section(plan: Plan) -> str:
         az_tables(plan),
     ]
     for step in plan.steps:
-        if step.kind != "nodegroup-roll":
+        if not isinstance(step, NodegroupRollStep):
             continue
-        waves, lower = step.predicted.get("waves"), step.predicted.get("lower_bound")
-        group = step.params.get("nodegroup", step.id)
+        lower = step.lower_bound
         parts += [
             "",
-            f"### Rolling {inline(group)} (step {inline(step.id)})",
+            f"### Rolling {inline(step.nodegroup)} (step {inline(step.id)})",
             "",
-            f"{number(waves if isinstance(waves, int) else None)} wave(s)"
-            + (f", at least {lower} needed whatever the gates" if isinstance(lower, int) else "")
+            f"{step.predicted_waves} wave(s)"
+            + ("" if lower is None else f", at least {lower} needed whatever the gates")
             + "; each wave's new nodes take their peak addresses before the old nodes"
             " release theirs. Margin = min free during the roll - reserve.",
             "",

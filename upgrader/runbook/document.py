@@ -6,10 +6,11 @@ from upgrader.catalog.versions import catalog
 from upgrader.errors import UpgraderError
 from upgrader.gates import rule
 from upgrader.markdown import bullets, cell, code, inline, table
-from upgrader.model.plan import Finding, Plan, Severity, Step
+from upgrader.model.plan import Finding, Plan, Severity
+from upgrader.model.steps import CniStep, ControlPlaneStep, NodegroupStackStep, Step
 from upgrader.runbook import capacity, ipamd
-from upgrader.runbook.context import UNKNOWN, cni_env, nodegroups, number
 from upgrader.runbook.durations import step_minutes
+from upgrader.runbook.placeholder import UNKNOWN
 from upgrader.runbook.redact import safe_mapping, scrub
 from upgrader.runbook.steps import cni_path, step_guide
 from upgrader.runbook.timeline import gantt
@@ -44,15 +45,13 @@ def _blocking_steps(plan: Plan) -> frozenset[str]:
 def header(plan: Plan) -> str:
     """Title, status banner and the summary table."""
     groups = "; ".join(
-        f"{inline(g.name)}: {g.kind}, {number(g.nodes)} x {g.instance_type}"
-        f" (stack {inline(g.stack)})"
-        for g in nodegroups(plan)
+        f"{inline(g.name)}: {g.kind}, {g.nodes} x {g.instance_type} (stack {inline(g.stack)})"
+        for g in plan.context.nodegroups
     )
-    cni = plan.context.get("cni", {})
-    env = safe_mapping(cni_env(plan))
+    cni, stacks = plan.context.cni, plan.context.stacks
+    env = safe_mapping(dict(cni.env))
     settings = ", ".join(inline(f"{k}={v}") for k, v in env.items()) or "defaults"
-    stacks = plan.context.get("stacks", {})
-    thresholds = safe_mapping(plan.context.get("gates", {}))
+    thresholds = safe_mapping(dict(plan.context.gates))
     blocking = [f for f in _sorted_findings(plan) if f.severity is Severity.BLOCKING]
     status = f"❌ **BLOCKED**: {len(blocking)} blocking finding(s)" if plan.blocked else "✅ ready"
     rows = [
@@ -65,10 +64,10 @@ def header(plan: Plan) -> str:
         ["Node groups", groups or UNKNOWN],
         [
             "Stacks",
-            f"control plane {inline(stacks.get('control_plane', UNKNOWN))}; node groups "
-            + (", ".join(inline(s) for s in stacks.get("nodegroups", [])) or UNKNOWN),
+            f"control plane {inline(stacks.control_plane)}; node groups "
+            + (", ".join(inline(s) for s in stacks.nodegroups) or UNKNOWN),
         ],
-        ["CNI settings", f"{settings}; mode {inline(cni.get('mode', UNKNOWN))}"],
+        ["CNI settings", f"{settings}; mode {inline(cni.mode)}"],
         ["Gate thresholds", ", ".join(f"{k}={v}" for k, v in thresholds.items()) or "defaults"],
         ["Plan fingerprint", inline(plan.fingerprint)],
         ["Status", status],
@@ -95,7 +94,7 @@ def header(plan: Plan) -> str:
             "",
         ]
     parts.append(table(["", ""], rows))
-    notes = [scrub(str(n)) for n in cni.get("notes", [])]
+    notes = [scrub(n) for n in cni.notes]
     if notes:
         parts += ["", "CNI notes:", "", bullets(notes)]
     return "\n".join(parts)
@@ -114,7 +113,7 @@ def order(plan: Plan) -> str:
         f"{n}. {scrub(title(s))} ({inline(s.id)}, {step_minutes(s)})"
         for n, s in enumerate(plan.steps, 1)
     ]
-    hops = len([s for s in plan.steps if s.kind == "cni"])
+    hops = len([s for s in plan.steps if isinstance(s, CniStep)])
     why = [
         "**Control plane first.** The API server must be the newest component: kubelets may"
         f" be up to {_kubelet_skew(plan)} minors older than it and never newer, so nodes can"
@@ -213,9 +212,9 @@ def sign_off(plan: Plan) -> str:
     """Checkboxes for the reviewers and the operator."""
     change_sets = sorted(
         {
-            str(s.params["change_set"].get("name"))
+            s.change_set.name
             for s in plan.steps
-            if isinstance(s.params.get("change_set"), dict)
+            if isinstance(s, ControlPlaneStep | NodegroupStackStep) and s.change_set is not None
         }
     )
     boxes = [

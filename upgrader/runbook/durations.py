@@ -1,27 +1,33 @@
 """Expected duration of each step, from the plan's predictions and published timings.
 
 Timings (research/upgrade-tools.md "Published timing figures"): a control-plane
-upgrade takes about 24-60 min; replacing one node about 5 min plus its drain; a
-DaemonSet rolls roughly one node a minute (aws-node's maxUnavailable is 10%).
+upgrade takes about 24-60 min (the plan predicts it); replacing one node about 5 min
+plus its drain; a DaemonSet rolls roughly one node a minute (aws-node's maxUnavailable
+is 10%).
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import assert_never
 
-from upgrader.model.plan import Step
+from upgrader.model.steps import (
+    AddonStep,
+    CniStep,
+    ControlPlaneStep,
+    NodegroupRollStep,
+    NodegroupStackStep,
+    Step,
+    StepKind,
+    VerifyStep,
+)
 
-# (low, high) minutes per unit of work for each step kind.
+# (low, high) minutes per unit of work, or for the whole step.
 PER_NODE_DAEMONSET = (1, 3)
 PER_WAVE = (6, 15)  # boot + Ready (~4 min), drain (PDB retries), terminate
-FIXED: dict[str, tuple[int, int]] = {
-    "control-plane": (24, 60),
-    "coredns": (2, 5),
-    "nodegroup-stack": (2, 10),
-    "verify": (2, 5),
-}
-DEFAULT = (1, 5)
+COREDNS = (2, 5)
+NODEGROUP_STACK = (2, 10)
+VERIFY = (2, 5)
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,30 +41,31 @@ class Minutes:
         return f"{self.low} min" if self.low == self.high else f"{self.low}-{self.high} min"
 
 
-def _given(raw: Any) -> Minutes | None:
-    if isinstance(raw, bool):
-        return None
-    if isinstance(raw, int):
-        return Minutes(raw, raw)
-    if isinstance(raw, list | tuple) and len(raw) == 2 and all(isinstance(v, int) for v in raw):
-        return Minutes(min(raw), max(raw))
-    return None
+def _count(value: int) -> int:
+    """A predicted count of nodes or waves, at least 1."""
+    return value if value > 0 else 1
 
 
-def _count(raw: Any) -> int:
-    return raw if isinstance(raw, int) and not isinstance(raw, bool) and raw > 0 else 1
+def _daemonset(nodes: int) -> Minutes:
+    count = _count(nodes)
+    return Minutes(max(2, count * PER_NODE_DAEMONSET[0]), max(5, count * PER_NODE_DAEMONSET[1]))
 
 
 def step_minutes(step: Step) -> Minutes:
-    """The plan's ``predicted.minutes`` if given, else an estimate from nodes or waves."""
-    given = _given(step.predicted.get("minutes"))
-    if given is not None:
-        return given
-    if step.kind in ("kube-proxy", "cni"):
-        nodes = _count(step.predicted.get("nodes"))
-        return Minutes(max(2, nodes * PER_NODE_DAEMONSET[0]), max(5, nodes * PER_NODE_DAEMONSET[1]))
-    if step.kind == "nodegroup-roll":
-        waves = _count(step.predicted.get("waves"))
-        return Minutes(waves * PER_WAVE[0], waves * PER_WAVE[1])
-    low, high = FIXED.get(step.kind, DEFAULT)
-    return Minutes(low, high)
+    """The plan's predicted minutes, else an estimate from nodes or waves."""
+    match step:
+        case ControlPlaneStep():
+            return Minutes(min(step.minutes), max(step.minutes))
+        case CniStep() | AddonStep(kind=StepKind.KUBE_PROXY):
+            return _daemonset(step.nodes)
+        case AddonStep():  # CoreDNS: a Deployment, not one pod per node
+            return Minutes(*COREDNS)
+        case NodegroupRollStep():
+            waves = _count(step.predicted_waves)
+            return Minutes(waves * PER_WAVE[0], waves * PER_WAVE[1])
+        case NodegroupStackStep():
+            return Minutes(*NODEGROUP_STACK)
+        case VerifyStep():
+            return Minutes(*VERIFY)
+        case _:
+            assert_never(step)

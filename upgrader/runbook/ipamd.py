@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from upgrader.catalog.cni import behaviour
 from upgrader.markdown import code, inline, table
 from upgrader.model.plan import Plan
-from upgrader.runbook.context import cni_env
+from upgrader.model.steps import CniStep
 from upgrader.semver import Version
 
 METRICS_PORT = 61678
@@ -135,15 +135,15 @@ def plan_cni_versions(plan: Plan) -> list[tuple[Version, str]]:
     seen: dict[Version, str] = {}
     seen[Version.parse(plan.from_.cni)] = "now, before the upgrade"
     for step in plan.steps:
-        if step.kind == "cni" and "to" in step.params:
-            seen.setdefault(Version.parse(str(step.params["to"])), f"after step {inline(step.id)}")
+        if isinstance(step, CniStep):
+            seen.setdefault(Version.parse(step.to), f"after step {inline(step.id)}")
     seen.setdefault(Version.parse(plan.to.cni), "target")
     return list(seen.items())
 
 
 def plan_guides(plan: Plan) -> list[IpamdGuide]:
     """The guide of every CNI release the plan runs, in order."""
-    env = cni_env(plan)
+    env = dict(plan.context.cni.env)
     return [guide(v, env) for v, _ in plan_cni_versions(plan)]
 
 
@@ -201,7 +201,7 @@ def _signals(g: IpamdGuide) -> list[str]:
 
 def section(plan: Plan) -> str:
     """The "ipamd troubleshooting" section for every CNI release the plan runs."""
-    env = cni_env(plan)
+    env = dict(plan.context.cni.env)
     guides = [(guide(v, env), when) for v, when in plan_cni_versions(plan)]
     parts = [
         "## ipamd troubleshooting",

@@ -2,17 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import assert_never
 
 from upgrader.catalog.versions import catalog
 from upgrader.errors import UpgraderError
 from upgrader.markdown import code, inline, table
 from upgrader.model.drain_hook import HEARTBEAT_SECONDS, HOOK, replaces_instances
-from upgrader.model.plan import Plan, Step
+from upgrader.model.plan import Plan
+from upgrader.model.steps import (
+    AddonStep,
+    ChangeSet,
+    CniStep,
+    ControlPlaneStep,
+    NodegroupRollStep,
+    NodegroupStackStep,
+    Step,
+    StepKind,
+    TemplateChange,
+    VerifyStep,
+)
 from upgrader.runbook import kubectl
-from upgrader.runbook.context import UNKNOWN, cni_env, nodegroup
 from upgrader.runbook.ipamd import IpamdGuide, guide
 from upgrader.runbook.redact import safe_mapping, scrub
 from upgrader.semver import Version
@@ -36,11 +47,6 @@ class StepGuide:
     rollback_commands: tuple[str, ...] = ()
 
 
-def _p(step: Step, key: str, default: str = UNKNOWN) -> str:
-    value = step.params.get(key)
-    return default if value is None else str(value)
-
-
 def _version(text: str) -> Version | None:
     try:
         return Version.parse(text)
@@ -57,8 +63,8 @@ def _cfn_wait(region: str, stack: str) -> list[str]:
     ]
 
 
-def _change_set(region: str, stack: str, change_set: Mapping[str, Any]) -> list[str]:
-    name = str(change_set.get("name", UNKNOWN))
+def _change_set(region: str, stack: str, change_set: ChangeSet) -> list[str]:
+    name = change_set.name
     return [
         f"aws cloudformation describe-change-set --region {region} --stack-name {stack}"
         f" --change-set-name {name} --query"
@@ -77,33 +83,25 @@ def _subnets_free(region: str, subnet_ids: Sequence[str]) -> str:
     )
 
 
-def _change_table(change_set: Mapping[str, Any]) -> str:
-    rows = [
-        [
-            str(c.get("action", UNKNOWN)),
-            str(c.get("logical_id", UNKNOWN)),
-            str(c.get("type", UNKNOWN)),
-            str(c.get("replacement", UNKNOWN)),
-        ]
-        for c in change_set.get("changes", [])
-    ]
-    head = f"Change set {inline(change_set.get('name', UNKNOWN))} (created, not executed):"
+def _change_table(change_set: ChangeSet) -> str:
+    rows = [[c.action, c.logical_id, c.type, str(c.replacement)] for c in change_set.changes]
+    head = f"Change set {inline(change_set.name)} (created, not executed):"
     if not rows:
         return head + " no resource changes."
     return head + "\n\n" + table(["Action", "Logical ID", "Type", "Replacement"], rows)
 
 
-def _control_plane(plan: Plan, step: Step, plan_file: str) -> StepGuide:
-    region, stack = plan.region, _p(step, "stack")
-    old, new = _p(step, "from", plan.from_.kubernetes), _p(step, "to", plan.to.kubernetes)
-    parameter = _p(step, "parameter", "KubernetesVersion")
-    change_set = step.params.get("change_set")
+def _control_plane(plan: Plan, step: ControlPlaneStep) -> StepGuide:
+    region, stack = plan.region, step.stack
+    old, new = step.from_, step.to
+    parameter = "KubernetesVersion" if step.parameter is None else step.parameter
+    change_set = step.change_set
     commands = [
         f"aws eks describe-cluster --region {region} --name {plan.cluster}"
         " --query 'cluster.[status,version,platformVersion]' --output text",
     ]
     details: list[str] = []
-    if isinstance(change_set, Mapping):
+    if change_set is not None:
         details.append(_change_table(change_set))
         commands += _change_set(region, stack, change_set)
     else:
@@ -114,9 +112,7 @@ def _control_plane(plan: Plan, step: Step, plan_file: str) -> StepGuide:
             "  # plus ParameterKey=<other>,UsePreviousValue=true for every other parameter"
         )
     control_plane_subnets = sorted(
-        str(s.get("subnet_id"))
-        for s in plan.context.get("subnets", [])
-        if s.get("control_plane") and s.get("subnet_id")
+        s.subnet_id for s in plan.context.subnets if s.control_plane and s.subnet_id
     )
     if control_plane_subnets:
         commands.insert(1, _subnets_free(region, control_plane_subnets) + "  # CAP002")
@@ -144,11 +140,12 @@ def _control_plane(plan: Plan, step: Step, plan_file: str) -> StepGuide:
     )
 
 
-def _manifest_pipe(step: Step, plan_file: str, command: str) -> str:
-    return (
-        f"jq '.steps[] | select(.id == \"{step.id}\") | .params.manifest' {plan_file}"
-        f" | {command} -f -"
-    )
+def _manifest_pipe(step: AddonStep | CniStep, plan_file: str, command: str) -> str:
+    """The step's compiled objects piped to kubectl as one v1 List (kubectl refuses a bare
+    JSON array)."""
+    objects = f'.steps[] | select(.id == "{step.id}") | .params.manifest'
+    as_list = f'{{apiVersion: "v1", kind: "List", items: ({objects})}}'
+    return f"jq '{as_list}' {plan_file} | {command} -f -"
 
 
 def _changes_between(old: IpamdGuide, new: IpamdGuide) -> list[str]:
@@ -180,15 +177,14 @@ def _downgrade_floor(old: Version, new: Version) -> str:
     return ""
 
 
-def _addon(plan: Plan, step: Step, plan_file: str) -> StepGuide:
-    ns, name = _p(step, "namespace", "kube-system"), _p(step, "name")
-    resource = _p(step, "resource", "daemonset").lower()
-    old, new = _p(step, "from"), _p(step, "to")
+def _addon(plan: Plan, step: AddonStep | CniStep, plan_file: str) -> StepGuide:
+    ns, name, resource = step.namespace, step.name, step.resource.lower()
+    old, new = step.from_, step.to
     target = Version.parse(plan.to.kubernetes)
     ref = f"{resource}/{name}"
     selector = kubectl.app_selector(name)
     apply: list[str] = []
-    if step.params.get("manifest") is not None:
+    if step.manifest is not None:
         if kubectl.has_diff(target):
             apply.append(_manifest_pipe(step, plan_file, "kubectl diff"))
         apply.append(_manifest_pipe(step, plan_file, "kubectl apply"))
@@ -203,8 +199,8 @@ def _addon(plan: Plan, step: Step, plan_file: str) -> StepGuide:
     ]
     details: list[str] = []
     extra = ""
-    if step.kind == "cni":
-        env = safe_mapping(cni_env(plan))
+    if isinstance(step, CniStep):
+        env = safe_mapping(dict(plan.context.cni.env))
         carried = ", ".join(f"{inline(f'{k}={v}')}" for k, v in env.items()) or "none"
         extra = (
             f" The whole manifest is applied (DaemonSet, RBAC, ENIConfig CRD), carrying the"
@@ -214,7 +210,8 @@ def _addon(plan: Plan, step: Step, plan_file: str) -> StepGuide:
         )
         old_v, new_v = _version(old), _version(new)
         if old_v and new_v:
-            changes = _changes_between(guide(old_v, cni_env(plan)), guide(new_v, cni_env(plan)))
+            user_env = dict(plan.context.cni.env)
+            changes = _changes_between(guide(old_v, user_env), guide(new_v, user_env))
             if changes:
                 details.append(
                     f"What changes for operators from {old} to {new}:\n\n"
@@ -227,18 +224,18 @@ def _addon(plan: Plan, step: Step, plan_file: str) -> StepGuide:
             "# per node, once its aws-node pod is Running again:",
             kubectl.pending_pods("<node-name>"),
         ]
-    elif step.kind == "coredns":
+    elif step.kind == StepKind.COREDNS:
         old_v, new_v = _version(old), _version(new)
         if old_v and new_v and old_v < COREDNS_FORWARD_SINCE <= new_v:
             extra = (
                 " CoreDNS 1.5.0 removed the `proxy` plugin: the Corefile must use `forward`"
                 " (the compiled ConfigMap does); a hand-kept Corefile with `proxy` crash-loops."
             )
-    elif step.kind == "kube-proxy":
+    elif step.kind == StepKind.KUBE_PROXY:
         extra = " Each node's Service rules are reprogrammed while its kube-proxy restarts."
     rollback_note = ""
     old_v, new_v = _version(old), _version(new)
-    if step.kind == "cni" and old_v and new_v:
+    if isinstance(step, CniStep) and old_v and new_v:
         rollback_note = _downgrade_floor(old_v, new_v)
     return StepGuide(
         what=(
@@ -331,15 +328,14 @@ def _hook_drain_and_delete(plan: Plan, asg: str, stack: str) -> list[str]:
     ]
 
 
-def _nodegroup_stack(plan: Plan, step: Step, plan_file: str) -> StepGuide:
-    region, stack, group = plan.region, _p(step, "stack"), _p(step, "nodegroup")
-    view = nodegroup(plan, group)
+def _nodegroup_stack(plan: Plan, step: NodegroupStackStep) -> StepGuide:
+    region, stack, group = plan.region, step.stack, step.nodegroup
+    view = plan.context.nodegroup(group)
     asg = (view.asg if view else None) or "<asg-name>"
     kind = view.kind if view else "self-managed"
-    parameters = step.params.get("parameters", {})
     details: list[str] = []
-    if isinstance(parameters, Mapping) and parameters:
-        rows = [[inline(k), inline(v)] for k, v in safe_mapping(parameters).items()]
+    if step.parameters:
+        rows = [[inline(k), inline(v)] for k, v in safe_mapping(dict(step.parameters)).items()]
         details.append(table(["Parameter", "New value"], rows))
     commands: list[str] = []
     ssm = _ssm_parameter(plan)
@@ -350,29 +346,29 @@ def _nodegroup_stack(plan: Plan, step: Step, plan_file: str) -> StepGuide:
             + (f"  # expect {view.image_to}" if view else "")
         )
     replacing = replaces_instances(step)
-    template = step.params.get("template")
+    template = step.template
     saved = f"{stack}.before.yaml"
-    if isinstance(template, Mapping):
+    if template is not None:
         details += _template_change(template)
         commands.append(
             f"aws cloudformation get-template --region {region} --stack-name {stack}"
             f" --query TemplateBody --output text > {saved}  # the template before, kept"
         )
-    change_set = step.params.get("change_set")
-    if isinstance(change_set, Mapping):
+    change_set = step.change_set
+    if change_set is not None:
         details.append(_change_table(change_set))
         described, executed = _change_set(region, stack, change_set)
         # with CloudFormation replacing nodes, the hook must be on before the change set runs
         commands += [described, *([_hook_put(plan, asg)] if replacing else []), executed]
     elif replacing:
         commands.append(_hook_put(plan, asg))
-    policy = _p(step, "update_policy", "")
+    policy = step.update_policy
     image = f" (AMI {inline(view.image_from)} → {inline(view.image_to)})" if view else ""
     what = (
         f"Updates stack {inline(stack)} of node group {inline(group)} to the"
         f" {plan.to.kubernetes} AMI{image}."
     )
-    if isinstance(template, Mapping):
+    if template is not None:
         what += (
             " Its change set also replaces the stack's template: the launch configuration"
             " becomes a launch template (diff below)."
@@ -407,7 +403,7 @@ def _nodegroup_stack(plan: Plan, step: Step, plan_file: str) -> StepGuide:
             + " before the roll starts."
         )
     source = "--use-previous-template"
-    if isinstance(template, Mapping):
+    if template is not None:
         source = f"--template-body file://{saved}"
         rollback += (
             f" Going back to the launch configuration also needs the template saved before"
@@ -427,37 +423,28 @@ def _nodegroup_stack(plan: Plan, step: Step, plan_file: str) -> StepGuide:
     )
 
 
-def _template_change(template: Mapping[str, Any]) -> list[str]:
+def _template_change(template: TemplateChange) -> list[str]:
     """Why the node group's template changes, and the change as a unified diff."""
-    reason = " ".join(str(template.get("reason", "")).split())
-    diff = str(template.get("diff", "")).splitlines()
+    reason = " ".join(template.reason.split())
+    diff = template.diff.splitlines()
     return [
         "**Template change** (the change set carries a new template): " + scrub(reason),
         code([scrub(line) for line in diff], "diff") if diff else "No line changes.",
     ]
 
 
-def _waves(step: Step) -> list[list[str]]:
-    raw = step.params.get("waves", [])
-    return [[str(i) for i in wave] for wave in raw if isinstance(wave, list)]
-
-
-def _roll(plan: Plan, step: Step, plan_file: str) -> StepGuide:
-    region, group = plan.region, _p(step, "nodegroup")
-    view = nodegroup(plan, group)
-    asg = step.params.get("asg") or (view.asg if view else None) or "<asg-name>"
-    kind = _p(step, "kind", view.kind if view else "self-managed")
-    waves = _waves(step)
-    surge = step.params.get("surge")
+def _roll(plan: Plan, step: NodegroupRollStep) -> StepGuide:
+    region, group, kind, waves = plan.region, step.nodegroup, step.group_kind, step.waves
+    view = plan.context.nodegroup(group)
+    asg = step.asg or (view.asg if view else None) or "<asg-name>"
     nodes = view.nodes if view else None
     old_k8s, new_k8s = Version.parse(plan.from_.kubernetes), Version.parse(plan.to.kubernetes)
-    lower = step.predicted.get("lower_bound")
     count = sum(len(w) for w in waves)
+    lower = step.lower_bound
     what = (
-        f"Replaces {count} node(s) of {inline(group)} ({_p(step, 'instance_type')}, {kind},"
-        f" ASG {inline(asg)}) in {len(waves)} wave(s)"
-        + (f" of up to {surge} new node(s)" if surge is not None else "")
-        + (f"; no plan can do it in fewer than {lower}" if isinstance(lower, int) else "")
+        f"Replaces {count} node(s) of {inline(group)} ({step.instance_type}, {kind},"
+        f" ASG {inline(asg)}) in {len(waves)} wave(s) of up to {step.surge} new node(s)"
+        + ("" if lower is None else f"; no plan can do it in fewer than {lower}")
         + ". Each wave: launch the new nodes (they take their peak addresses), wait until"
         f" they are Ready at {new_k8s.minor_str}, cordon and drain the old ones through the"
         " Eviction API (PDB refusals are retried and the blocking PDB named), terminate them"
@@ -474,7 +461,7 @@ def _roll(plan: Plan, step: Step, plan_file: str) -> StepGuide:
     ]
     zone, itype = kubectl.zone_label(old_k8s), kubectl.instance_type_label(old_k8s)
     commands = [
-        _group_status(plan, kind, group, str(asg)),
+        _group_status(plan, kind, group, asg),
         f"kubectl get nodes -o wide -L {zone} -L {itype}",
         kubectl.pending_pods(),
         "kubectl get pdb --all-namespaces",
@@ -526,11 +513,9 @@ def _roll(plan: Plan, step: Step, plan_file: str) -> StepGuide:
     )
 
 
-def _verify(plan: Plan, step: Step, plan_file: str) -> StepGuide:
+def _verify(plan: Plan) -> StepGuide:
     region = plan.region
-    subnet_ids = sorted(
-        str(s.get("subnet_id")) for s in plan.context.get("subnets", []) if s.get("subnet_id")
-    )
+    subnet_ids = sorted(s.subnet_id for s in plan.context.subnets if s.subnet_id)
     subnet_filter = f" Name=subnet-id,Values={','.join(subnet_ids)}" if subnet_ids else ""
     commands = [
         "kubectl get nodes -o custom-columns="
@@ -561,30 +546,27 @@ def _verify(plan: Plan, step: Step, plan_file: str) -> StepGuide:
     )
 
 
-Builder = Callable[[Plan, Step, str], StepGuide]
-BUILDERS: dict[str, Builder] = {
-    "control-plane": _control_plane,
-    "kube-proxy": _addon,
-    "coredns": _addon,
-    "cni": _addon,
-    "nodegroup-stack": _nodegroup_stack,
-    "nodegroup-roll": _roll,
-    "verify": _verify,
-}
-
-
 def step_guide(plan: Plan, step: Step, plan_file: str = "PLAN.json") -> StepGuide:
     """What ``step`` does and how a human watches, does or undoes it."""
-    builder = BUILDERS.get(step.kind)
-    if builder is None:
-        return StepGuide(what=step.description)
-    return builder(plan, step, plan_file)
+    match step:
+        case ControlPlaneStep():
+            return _control_plane(plan, step)
+        case AddonStep() | CniStep():
+            return _addon(plan, step, plan_file)
+        case NodegroupStackStep():
+            return _nodegroup_stack(plan, step)
+        case NodegroupRollStep():
+            return _roll(plan, step)
+        case VerifyStep():
+            return _verify(plan)
+        case _:
+            assert_never(step)
 
 
 def cni_path(plan: Plan) -> Sequence[str]:
     """The CNI releases in order: now, every step's target."""
     path = [plan.from_.cni]
-    path += [_p(s, "to") for s in plan.steps if s.kind == "cni"]
+    path += [s.to for s in plan.steps if isinstance(s, CniStep)]
     if path[-1] != plan.to.cni:
         path.append(plan.to.cni)
     return path

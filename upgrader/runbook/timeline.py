@@ -4,18 +4,19 @@ from __future__ import annotations
 
 import re
 
-from upgrader.model.plan import Plan, Step
+from upgrader.model.plan import Plan
+from upgrader.model.steps import Step, StepKind
 from upgrader.runbook.durations import step_minutes
 from upgrader.runbook.titles import title
 
-STAGES = {
-    "control-plane": "Control plane",
-    "kube-proxy": "Add-ons",
-    "coredns": "Add-ons",
-    "cni": "Add-ons",
-    "nodegroup-stack": "Node groups",
-    "nodegroup-roll": "Node groups",
-    "verify": "Verify",
+STAGES: dict[StepKind, str] = {
+    StepKind.CONTROL_PLANE: "Control plane",
+    StepKind.KUBE_PROXY: "Add-ons",
+    StepKind.COREDNS: "Add-ons",
+    StepKind.CNI: "Add-ons",
+    StepKind.NODEGROUP_STACK: "Node groups",
+    StepKind.NODEGROUP_ROLL: "Node groups",
+    StepKind.VERIFY: "Verify",
 }
 _UNSAFE = re.compile(r"[:;#]")  # gantt syntax characters
 
@@ -35,7 +36,7 @@ def gantt(plan: Plan, blocked_steps: frozenset[str] = frozenset()) -> str:
     ]
     section = None
     for n, step in enumerate(plan.steps, 1):
-        stage = STAGES.get(step.kind, "Other")
+        stage = STAGES[step.kind]
         if stage != section:
             lines.append(f"    section {stage}")
             section = stage

@@ -1,0 +1,89 @@
+"""``plan.context``: what the runbook shows without rediscovering anything."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, kw_only=True)
+class StackNames:
+    """The stacks of the config: the cluster's and the node groups'."""
+
+    control_plane: str
+    nodegroups: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class CniContext:
+    """The TARGET CNI release with the user's env: the settings every prediction uses;
+    ``mode`` is the ipamd rule that sizes a node's pool."""
+
+    version: str
+    env: tuple[tuple[str, str], ...]
+    mode: str  # WARM_ENI | WARM_IP | PREFIX
+    notes: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubnetContext:
+    """One subnet of the cluster as discovered."""
+
+    subnet_id: str
+    name: str
+    az: str
+    cidr: str
+    free: int
+    control_plane: bool
+
+    @property
+    def label(self) -> str:
+        """Name tag and ID, e.g. ``private-a (subnet-0a1b)``."""
+        return f"{self.name} ({self.subnet_id})" if self.name else self.subnet_id
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodegroupContext:
+    """One node group: the seed's capacity columns plus max pods, counts and images."""
+
+    name: str
+    stack: str
+    kind: str  # self-managed | managed
+    asg: str | None
+    instance_type: str
+    memory_mib: int
+    vcpus: int
+    max_enis: int
+    ipv4_per_eni: int
+    max_ips: int
+    max_pods: int
+    nodes: int
+    pods: int
+    subnet_ids: tuple[str, ...]
+    image_from: str
+    image_to: str
+
+    @property
+    def memory(self) -> str:
+        """Memory as the seed's table writes it (``32 GiB``)."""
+        return f"{self.memory_mib / 1024:g} GiB"
+
+
+@dataclass(frozen=True, kw_only=True)
+class PlanContext:
+    """Stacks, gate thresholds used, CNI settings, subnets and node groups."""
+
+    stacks: StackNames
+    gates: tuple[tuple[str, int], ...]
+    cni: CniContext
+    subnets: tuple[SubnetContext, ...]
+    nodegroups: tuple[NodegroupContext, ...]
+
+    def nodegroup(self, name: str) -> NodegroupContext | None:
+        return next((g for g in self.nodegroups if g.name == name), None)
+
+    def subnet_label(self, subnet_id: str, name: str = "") -> str:
+        """``Name (subnet-id)``, the name from the context when not given."""
+        if not name:
+            found = next((s for s in self.subnets if s.subnet_id == subnet_id), None)
+            name = found.name if found else ""
+        return f"{name} ({subnet_id})" if name else subnet_id

@@ -1,0 +1,205 @@
+"""The plan's steps: one frozen record per kind, with what apply needs (``params``) and
+what the planner predicted (``predicted``), as the plan file carries them (DESIGN §6)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import ClassVar, TypeAlias
+
+from upgrader.model.records import JsonObject, RecordError, from_json, to_json
+
+PARAMS = {"section": "params"}
+PREDICTED = {"section": "predicted"}
+
+
+class StepKind(StrEnum):
+    CONTROL_PLANE = "control-plane"
+    KUBE_PROXY = "kube-proxy"
+    COREDNS = "coredns"
+    CNI = "cni"
+    NODEGROUP_STACK = "nodegroup-stack"
+    NODEGROUP_ROLL = "nodegroup-roll"
+    VERIFY = "verify"
+
+
+STACK_KINDS = frozenset({StepKind.CONTROL_PLANE, StepKind.NODEGROUP_STACK})
+MANIFEST_KINDS = frozenset({StepKind.KUBE_PROXY, StepKind.COREDNS, StepKind.CNI})
+
+
+@dataclass(frozen=True, kw_only=True)
+class ResourceChange:
+    """One resource a change set changes, as CloudFormation describes it."""
+
+    action: str  # Add, Modify, Remove
+    logical_id: str
+    type: str
+    replacement: str | None  # True, False, Conditional; None where CloudFormation gives none
+
+
+@dataclass(frozen=True, kw_only=True)
+class ChangeSet:
+    """The change set a step executes (created by ``plan``, never executed by it)."""
+
+    name: str
+    id: str
+    stack: str
+    status: str  # CREATE_COMPLETE, or NO_CHANGES (then nothing was left behind)
+    changes: tuple[ResourceChange, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class TemplateChange:
+    """A new template the change set carries (a launch-configuration group migrated to a
+    launch template), with the diff the runbook shows and why."""
+
+    body: str
+    diff: str
+    reason: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class StepBase:
+    """What every step has. ``gates`` are the IDs re-checked right before it."""
+
+    json_sections: ClassVar[tuple[str, ...]] = ("params", "predicted")
+
+    id: str
+    description: str
+    gates: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class ControlPlaneStep(StepBase):
+    """The cluster stack's version parameter set through a change set."""
+
+    kind: ClassVar[StepKind] = StepKind.CONTROL_PLANE
+    stack: str = field(metadata=PARAMS)
+    parameter: str | None = field(metadata=PARAMS)
+    from_: str = field(metadata={**PARAMS, "key": "from"})
+    to: str = field(metadata=PARAMS)
+    change_set: ChangeSet | None = field(default=None, metadata=PARAMS)
+    minutes: tuple[int, int] = field(metadata=PREDICTED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManifestStep(StepBase):
+    """A DaemonSet or Deployment of kube-system replaced by a compiled manifest."""
+
+    namespace: str = field(metadata=PARAMS)
+    name: str = field(metadata=PARAMS)
+    resource: str = field(metadata=PARAMS)  # daemonset | deployment
+    from_: str = field(metadata={**PARAMS, "key": "from"})
+    to: str = field(metadata=PARAMS)
+    manifest: tuple[JsonObject, ...] | None = field(metadata=PARAMS)
+    nodes: int = field(metadata=PREDICTED)
+    kind: StepKind
+    kinds: ClassVar[frozenset[StepKind]] = frozenset()
+
+    def __post_init__(self) -> None:
+        if self.kind not in self.kinds:
+            raise RecordError(f"step {self.id}", f"kind {self.kind} is not a {type(self).__name__}")
+
+
+@dataclass(frozen=True, kw_only=True)
+class AddonStep(ManifestStep):
+    """kube-proxy or CoreDNS to the target's version."""
+
+    kinds: ClassVar[frozenset[StepKind]] = frozenset({StepKind.KUBE_PROXY, StepKind.COREDNS})
+
+
+@dataclass(frozen=True, kw_only=True)
+class CniStep(ManifestStep):
+    """aws-node to the next CNI release: one minor per step, the user's env kept."""
+
+    kinds: ClassVar[frozenset[StepKind]] = frozenset({StepKind.CNI})
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodegroupStackStep(StepBase):
+    """A node group's stack updated through a change set (new AMI or version)."""
+
+    kind: ClassVar[StepKind] = StepKind.NODEGROUP_STACK
+    stack: str = field(metadata=PARAMS)
+    nodegroup: str = field(metadata=PARAMS)
+    parameters: tuple[tuple[str, str], ...] = field(metadata=PARAMS)
+    change_set: ChangeSet | None = field(default=None, metadata=PARAMS)
+    update_policy: str = field(metadata=PARAMS)
+    template: TemplateChange | None = field(default=None, metadata=PARAMS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubnetPrediction:
+    """One subnet across a roll: free before, the peak demand, released, free after,
+    the lowest free count at any wave's peak, and the reserve kept."""
+
+    subnet_id: str
+    name: str
+    az: str
+    free_before: int
+    peak_demand: int
+    released: int
+    free_after: int
+    min_free: int
+    reserve: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodegroupRollStep(StepBase):
+    """A node group's nodes replaced in capacity-aware waves (instance IDs per wave)."""
+
+    kind: ClassVar[StepKind] = StepKind.NODEGROUP_ROLL
+    nodegroup: str = field(metadata=PARAMS)
+    stack: str = field(metadata=PARAMS)
+    asg: str | None = field(metadata=PARAMS)
+    group_kind: str = field(metadata={**PARAMS, "key": "kind"})  # self-managed | managed
+    instance_type: str = field(metadata=PARAMS)
+    waves: tuple[tuple[str, ...], ...] = field(metadata=PARAMS)
+    surge: int = field(metadata=PARAMS)
+    predicted_waves: int = field(metadata={**PREDICTED, "key": "waves"})
+    lower_bound: int | None = field(metadata=PREDICTED)
+    subnets: tuple[SubnetPrediction, ...] = field(metadata=PREDICTED)
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyStep(StepBase):
+    """Every node at the target, aws-node at the target, no pod stuck, leaks reported."""
+
+    kind: ClassVar[StepKind] = StepKind.VERIFY
+
+
+Step: TypeAlias = (
+    ControlPlaneStep | AddonStep | CniStep | NodegroupStackStep | NodegroupRollStep | VerifyStep
+)
+StackStep: TypeAlias = ControlPlaneStep | NodegroupStackStep
+RECORDS: Mapping[StepKind, type[Step]] = {
+    StepKind.CONTROL_PLANE: ControlPlaneStep,
+    StepKind.KUBE_PROXY: AddonStep,
+    StepKind.COREDNS: AddonStep,
+    StepKind.CNI: CniStep,
+    StepKind.NODEGROUP_STACK: NodegroupStackStep,
+    StepKind.NODEGROUP_ROLL: NodegroupRollStep,
+    StepKind.VERIFY: VerifyStep,
+}
+
+
+def step_to_json(step: Step) -> JsonObject:
+    """A step as the plan file holds it: id, kind, description, gates, params, predicted."""
+    return {**to_json(step), "kind": str(step.kind)}
+
+
+def step_from_json(raw: object, path: str) -> Step:
+    """A step of any kind from the plan file; :class:`RecordError` naming what is wrong."""
+    if not isinstance(raw, Mapping):
+        raise RecordError(path, "is not an object")
+    known = ", ".join(str(k) for k in StepKind)
+    try:
+        kind = StepKind(str(raw.get("kind")))
+    except ValueError:
+        raise RecordError(f"{path}.kind", f"{raw.get('kind')!r} is not one of {known}") from None
+    cls = RECORDS[kind]
+    fields = {f.name for f in dataclasses.fields(cls)}
+    body = dict(raw) if "kind" in fields else {k: v for k, v in raw.items() if k != "kind"}
+    return from_json(cls, body, path)
