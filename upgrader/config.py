@@ -14,7 +14,7 @@ from typing import Any
 import yaml
 
 from upgrader.catalog.versions import catalog
-from upgrader.errors import BadInputError, UpgraderError
+from upgrader.errors import ConfigError, UpgraderError
 from upgrader.semver import Version
 
 KNOWN_KEYS = frozenset(
@@ -33,10 +33,6 @@ GATE_DEFAULTS: dict[str, int] = {
 }
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
-
-
-class ConfigError(BadInputError):
-    """A config file upgrader cannot use; lists every problem."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -39,6 +39,10 @@ class BadInputError(UpgraderError):
     exit_code = ExitCode.BAD_INPUT
 
 
+class ConfigError(BadInputError):
+    """A config file upgrader cannot use; lists every problem."""
+
+
 class UnknownInstanceTypeError(BadInputError):
     """The instance type is in neither the bundled nor the refreshed catalog."""
 

@@ -12,8 +12,8 @@ import yaml
 
 from tests.conftest import REPO
 from tests.support.sandbox_clients import SandboxClients, sandbox
-from upgrader.adapters.aws_actions import AwsActions, StackUpdateFailed
-from upgrader.adapters.errors import CloudError
+from upgrader.adapters.aws_actions import AwsActions
+from upgrader.adapters.errors import CloudError, StackUpdateFailed
 from upgrader.config import Config, load
 from upgrader.errors import ExitCode, UpgraderError
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from upgrader.config import GATE_DEFAULTS, ConfigError, load, parse
-from upgrader.errors import ExitCode
+from upgrader.config import GATE_DEFAULTS, load, parse
+from upgrader.errors import ConfigError, ExitCode
 from upgrader.semver import Version
 
 GOOD = """\

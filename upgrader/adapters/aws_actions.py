@@ -7,19 +7,18 @@ naming the object, the problem and the next step.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from upgrader.adapters import change_sets, cloudformation, compute, stack_events
+from upgrader.adapters import aws_state, change_sets, cloudformation, stack_events
 from upgrader.adapters.aws import Aws, aws_errors, error_code, error_message, is_not_found
-from upgrader.adapters.errors import CloudError, CloudNotFoundError
-from upgrader.errors import ExitCode, UpgraderError
+from upgrader.adapters.errors import CloudError, CloudNotFoundError, StackUpdateFailed
 from upgrader.model.aws import AutoScalingGroup, Eni, Instance, Stack, Subnet
 from upgrader.model.steps import ChangeSet
+from upgrader.polling import WALL, Backoff, poll
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling.type_defs import UpdateAutoScalingGroupTypeTypeDef
@@ -28,37 +27,6 @@ LEAKED_ENI_PREFIX = "aws-K8S-"  # ipamd describes the ENIs it creates this way
 _GONE = frozenset({"terminated", "shutting-down"})
 TERMINATING_TRANSITION = "autoscaling:EC2_INSTANCE_TERMINATING"
 TERMINATING_WAIT = "Terminating:Wait"
-
-
-class StackUpdateFailed(UpgraderError):  # noqa: N818 - the executor's contract names it so
-    """A stack update failed, rolled back or timed out; ``events`` hold the cause first."""
-
-    exit_code = ExitCode.STEP_FAILED
-
-    def __init__(self, stack: str, status: str, events: list[dict[str, Any]]) -> None:
-        self.stack = stack
-        self.status = status
-        self.events = events
-        cause = next((e for e in events if str(e["status"]).endswith("_FAILED")), None)
-        if status == "TIMEOUT":
-            message = "is still updating after the time allowed"
-            hint = (
-                f"watch the stack (aws cloudformation describe-stack-events --stack-name "
-                f"{stack}) and re-run apply once it is *_COMPLETE; it resumes from this step"
-            )
-        else:
-            message = f"update ended {status}"
-            hint = "fix the cause above, then re-run apply; it resumes from this step"
-            if status.endswith("ROLLBACK_FAILED"):
-                hint = (
-                    f"finish the rollback (aws cloudformation continue-update-rollback "
-                    f"--stack-name {stack}), fix the cause above, then re-run apply"
-                )
-        if cause is not None:
-            message += (
-                f": {cause['resource']} ({cause['type']}) {cause['status']}: {cause['reason']}"
-            )
-        super().__init__(f"CloudFormation stack {stack}", message, hint)
 
 
 def _owner(eni: Eni) -> str:
@@ -144,20 +112,28 @@ class AwsActions:
         ``timeout_seconds`` pass (status ``TIMEOUT``). ``on_poll(status, elapsed)``
         is called after every poll.
         """
-        started = time.monotonic()
-        while True:
-            status = self._status(stack)
-            elapsed = time.monotonic() - started
+        clock = WALL
+        started = clock.monotonic()
+        last = ""
+
+        def settled() -> str | None:
+            nonlocal last
+            last = self._status(stack)
             if on_poll is not None:
-                on_poll(status, elapsed)
-            failing = "ROLLBACK" in status or status.endswith("_FAILED")
-            if not status.endswith("_IN_PROGRESS") and self._operation_seen(stack):
-                if failing:
-                    raise self._failure(stack, status)
-                return status
-            if elapsed >= timeout_seconds:
-                raise self._failure(stack, status if failing else "TIMEOUT")
-            time.sleep(max(0.0, min(poll_seconds, timeout_seconds - elapsed)))
+                on_poll(last, clock.monotonic() - started)
+            if last.endswith("_IN_PROGRESS") or not self._operation_seen(stack):
+                return None
+            if "ROLLBACK" in last or last.endswith("_FAILED"):
+                raise self._failure(stack, last)
+            return last
+
+        done = poll(
+            settled, timeout=timeout_seconds, backoff=Backoff.every(poll_seconds), clock=clock
+        )
+        if done is None:
+            failing = "ROLLBACK" in last or last.endswith("_FAILED")
+            raise self._failure(stack, last if failing else "TIMEOUT")
+        return done
 
     def _status(self, stack: str) -> str:
         hint = cloudformation.missing_stack_hint(stack, self.aws.region)
@@ -184,7 +160,7 @@ class AwsActions:
 
     def asg(self, name: str) -> AutoScalingGroup:
         """The group as discovery reads it, fresh."""
-        found = compute.auto_scaling_groups(self.aws, [name])
+        found = aws_state.auto_scaling_groups(self.aws, [name])
         if not found:
             raise CloudNotFoundError(
                 f"Auto Scaling group {name}",
@@ -346,24 +322,24 @@ class AwsActions:
 
     def instances(self, ids: Sequence[str]) -> tuple[Instance, ...]:
         """The instances EC2 still knows among ``ids`` (terminated ones included)."""
-        return compute.instances(self.aws, list(ids))
+        return aws_state.instances(self.aws, list(ids))
 
     def subnets(self, ids: Sequence[str]) -> tuple[Subnet, ...]:
         """The subnets with their free address counts, fresh."""
-        return compute.subnets(self.aws, list(ids))
+        return aws_state.subnets(self.aws, list(ids))
 
     def leaked_enis(self, subnet_ids: Sequence[str]) -> tuple[Eni, ...]:
         """ENIs ipamd created (``aws-K8S-<instance>``), ``available``, whose instance is
         gone. An ENI mid-attach is also ``available``, but its instance lives."""
         candidates = [
             e
-            for e in compute.enis(self.aws, list(subnet_ids))
+            for e in aws_state.enis(self.aws, list(subnet_ids))
             if e.status == "available" and e.description.startswith(LEAKED_ENI_PREFIX)
         ]
         owners = {_owner(e) for e in candidates}
         live = {
             i.instance_id
-            for i in compute.instances(self.aws, sorted(o for o in owners if o.startswith("i-")))
+            for i in aws_state.instances(self.aws, sorted(o for o in owners if o.startswith("i-")))
             if i.state not in _GONE
         }
         return tuple(e for e in candidates if _owner(e) not in live)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import time
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
@@ -21,6 +20,7 @@ from upgrader.adapters.errors import CloudError
 from upgrader.errors import BadInputError
 from upgrader.model.aws import Stack
 from upgrader.model.steps import ChangeSet, ResourceChange
+from upgrader.polling import Backoff, poll
 
 if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
@@ -149,21 +149,21 @@ def create(
 
 def _wait(cfn: CloudFormationClient, subject: str, change_set_id: str) -> dict[str, Any]:
     """Poll until the change set leaves CREATE_PENDING/IN_PROGRESS; collect every page."""
-    deadline = time.monotonic() + CREATE_TIMEOUT_SECONDS
-    delay = 0.05
-    while True:
+    last: dict[str, Any] = {}
+
+    def settled() -> dict[str, Any] | None:
         with aws_errors(subject, "DescribeChangeSet"):
-            page = cfn.describe_change_set(ChangeSetName=change_set_id)
-        if page["Status"] not in _PENDING:
-            break
-        if time.monotonic() > deadline:
-            raise CloudError(
-                subject,
-                f"still {page['Status']} after {CREATE_TIMEOUT_SECONDS:.0f} s",
-                "look at the change set in the CloudFormation console, then plan again",
-            )
-        time.sleep(delay)
-        delay = min(delay * 2, 5.0)
+            found = cfn.describe_change_set(ChangeSetName=change_set_id)
+        last.update(found)
+        return None if found["Status"] in _PENDING else dict(found)
+
+    page = poll(settled, timeout=CREATE_TIMEOUT_SECONDS, backoff=Backoff(0.05, 2.0, 5.0))
+    if page is None:
+        raise CloudError(
+            subject,
+            f"still {last.get('Status')} after {CREATE_TIMEOUT_SECONDS:.0f} s",
+            "look at the change set in the CloudFormation console, then plan again",
+        )
     pages = [page.get("Changes", [])]
     token = page.get("NextToken")
     while token:

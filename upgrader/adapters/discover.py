@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import boto3
 
-from upgrader.adapters import cloudformation, compute, eks_auth, kube_state
+from upgrader.adapters import aws_state, cloudformation, eks_auth, kube_state
 from upgrader.adapters.aws import Aws
 from upgrader.adapters.kube import KubeReader
 from upgrader.catalog.versions import catalog
@@ -22,14 +22,14 @@ def discover(config: Config, *, session: boto3.session.Session | None = None) ->
     The number of calls grows with pages and node groups, never with nodes or pods.
     """
     aws = Aws.connect(config.region, session)
-    cluster, access = compute.eks_cluster(aws, config.cluster)
+    cluster, access = aws_state.eks_cluster(aws, config.cluster)
     stacks = tuple(
         cloudformation.read_stack(aws, name)
         for name in (config.control_plane_stack, *config.nodegroup_stacks)
     )
     nodegroup_stacks = stacks[1:]
-    managed = compute.managed_nodegroups(aws, config.cluster, nodegroup_stacks)
-    asgs = compute.auto_scaling_groups(
+    managed = aws_state.managed_nodegroups(aws, config.cluster, nodegroup_stacks)
+    asgs = aws_state.auto_scaling_groups(
         aws,
         [r.physical_id for s in nodegroup_stacks for r in s.resources_of(ASG_TYPE)]
         + [name for m in managed for name in m.asg_names],
@@ -41,10 +41,10 @@ def discover(config: Config, *, session: boto3.session.Session | None = None) ->
             *(s for m in managed for s in m.subnet_ids),
         }
     )
-    instances = compute.instances(aws, [i for a in asgs for i in a.instance_ids])
-    subnets = compute.subnets(aws, subnet_ids)
-    enis = compute.enis(aws, subnet_ids)
-    amis = compute.ssm_parameters(aws, ami_parameter_paths(cluster, config))
+    instances = aws_state.instances(aws, [i for a in asgs for i in a.instance_ids])
+    subnets = aws_state.subnets(aws, subnet_ids)
+    enis = aws_state.enis(aws, subnet_ids)
+    amis = aws_state.ssm_parameters(aws, ami_parameter_paths(cluster, config))
     reader = _kube_reader(config, access, aws)
     try:
         kube = kube_state.read(reader)
@@ -70,7 +70,7 @@ def discover(config: Config, *, session: boto3.session.Session | None = None) ->
     )
 
 
-def _kube_reader(config: Config, access: compute.ClusterAccess, aws: Aws) -> KubeReader:
+def _kube_reader(config: Config, access: aws_state.ClusterAccess, aws: Aws) -> KubeReader:
     """From the config's kubeconfig, else the EKS endpoint and CA with an IAM token."""
     if config.kubeconfig is not None:
         return KubeReader.from_kubeconfig(config.kubeconfig)

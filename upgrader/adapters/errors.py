@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
-from upgrader.errors import BadInputError, UpgraderError
+from upgrader.errors import BadInputError, ExitCode, UpgraderError
 
 # Access key IDs, presigned-URL signatures, EKS tokens and bearer headers.
 _SECRETS = re.compile(
@@ -32,3 +33,34 @@ class CloudNotFoundError(BadInputError):
 
 class CloudAccessError(BadInputError):
     """The credentials were refused or lack a permission (exit 2)."""
+
+
+class StackUpdateFailed(UpgraderError):  # noqa: N818 - the executor's contract names it so
+    """A stack update failed, rolled back or timed out; ``events`` hold the cause first."""
+
+    exit_code = ExitCode.STEP_FAILED
+
+    def __init__(self, stack: str, status: str, events: list[dict[str, Any]]) -> None:
+        self.stack = stack
+        self.status = status
+        self.events = events
+        cause = next((e for e in events if str(e["status"]).endswith("_FAILED")), None)
+        if status == "TIMEOUT":
+            message = "is still updating after the time allowed"
+            hint = (
+                f"watch the stack (aws cloudformation describe-stack-events --stack-name "
+                f"{stack}) and re-run apply once it is *_COMPLETE; it resumes from this step"
+            )
+        else:
+            message = f"update ended {status}"
+            hint = "fix the cause above, then re-run apply; it resumes from this step"
+            if status.endswith("ROLLBACK_FAILED"):
+                hint = (
+                    f"finish the rollback (aws cloudformation continue-update-rollback "
+                    f"--stack-name {stack}), fix the cause above, then re-run apply"
+                )
+        if cause is not None:
+            message += (
+                f": {cause['resource']} ({cause['type']}) {cause['status']}: {cause['reason']}"
+            )
+        super().__init__(f"CloudFormation stack {stack}", message, hint)

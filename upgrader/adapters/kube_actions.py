@@ -14,9 +14,9 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any, NoReturn
+from typing import Any, Generic, NoReturn, TypeVar
 
-from upgrader.adapters import compute, eks_auth, kube, kube_state
+from upgrader.adapters import aws_state, eks_auth, kube, kube_state
 from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.errors import CloudAccessError, CloudError, CloudNotFoundError, scrub
 from upgrader.adapters.kube import Json, KubeReader
@@ -25,6 +25,25 @@ from upgrader.config import Config
 from upgrader.model.kube import Node, Pod
 
 CONFLICT_RETRIES = 5
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class _Write:
+    """One attempt's write: ``method`` ``body`` to ``path``."""
+
+    method: str
+    path: str
+    body: Json
+
+
+@dataclass(frozen=True, slots=True)
+class _Done(Generic[T]):
+    """No write needed: the answer is ``value``."""
+
+    value: T
+
+
 TOKEN_REFRESH_SECONDS = kube.TOKEN_REFRESH_SECONDS  # EKS tokens are valid for 15 minutes
 DISCOVERY_TTL_SECONDS = 60.0  # served APIs change when the control plane is upgraded
 LAST_APPLIED = kube_state.LAST_APPLIED
@@ -115,7 +134,7 @@ class KubeActions:
         if config.kubeconfig is not None:
             return cls(KubeReader.from_kubeconfig(config.kubeconfig))
         aws = aws or AwsActions.connect(config.region)
-        _, access = compute.eks_cluster(aws.aws, config.cluster)
+        _, access = aws_state.eks_cluster(aws.aws, config.cluster)
         session = aws.aws.session
         reader = KubeReader.from_endpoint(
             access.endpoint,
@@ -165,6 +184,37 @@ class KubeActions:
             subject,
             f"{doing} failed (HTTP {status}): {message}",
             "retry; if it keeps failing, check the object and the API server's health",
+        )
+
+    def _read_modify_write(
+        self,
+        subject: str,
+        path: str,
+        attempt: Callable[[int, Json], _Write | _Done[T]],
+        written: Callable[[Json], T],
+        *,
+        doing: str,
+        hint: str,
+    ) -> T:
+        """GET ``path``, let ``attempt`` decide the write from the status (200 or 404) and the
+        live object, send it; again on 409 (a stale resourceVersion), up to
+        :data:`CONFLICT_RETRIES` times. ``written`` turns the server's answer into the result."""
+        for _ in range(CONFLICT_RETRIES):
+            status, live = self._send("GET", path)
+            if status >= 300 and status != 404:
+                self._fail(subject, "reading it", status, live)
+            step = attempt(status, live)
+            if isinstance(step, _Done):
+                return step.value
+            status, body = self._send(step.method, step.path, step.body)
+            if status < 300:
+                return written(body)
+            if status != 409:
+                self._fail(subject, doing, status, body)
+        raise CloudError(
+            subject,
+            f"kept changing while {doing} ({CONFLICT_RETRIES} conflicts in a row)",
+            hint,
         )
 
     def _resources(self, group_version: str) -> Json | None:
@@ -234,22 +284,19 @@ class KubeActions:
         applied = json.dumps(desired, separators=(",", ":"), sort_keys=True)
         meta.setdefault("annotations", {})[LAST_APPLIED] = applied
         path = self._path(api_version, kind, namespace, name)
-        for _ in range(CONFLICT_RETRIES):
-            status, live = self._send("GET", path)
+
+        def attempt(status: int, live: Json) -> _Write | _Done[Json]:
             if status == 404:
-                status, body = self._send("POST", path.rsplit("/", 1)[0], desired)
-            elif status < 300:
-                status, body = self._send("PUT", path, _replacement(desired, live))
-            else:
-                self._fail(subject, "reading it", status, live)
-            if status < 300:
-                return body
-            if status != 409:
-                self._fail(subject, "applying it", status, body)
-        raise CloudError(
+                return _Write("POST", path.rsplit("/", 1)[0], desired)
+            return _Write("PUT", path, _replacement(desired, live))
+
+        return self._read_modify_write(
             subject,
-            f"kept changing while being applied ({CONFLICT_RETRIES} conflicts in a row)",
-            "find what else writes this object (a controller, another apply), then re-run",
+            path,
+            attempt,
+            lambda body: body,
+            doing="applying it",
+            hint="find what else writes this object (a controller, another apply), then re-run",
         )
 
     # rollouts ---------------------------------------------------------------------
@@ -412,21 +459,24 @@ class KubeActions:
         """Set the replica count through the scale subresource; returns the previous one."""
         path = self._scale_path(namespace, name, kind)
         subject = f"{kind} {namespace}/{name}"
-        for _ in range(CONFLICT_RETRIES):
-            status, scale = self._send("GET", path)
-            if status >= 300:
+        previous = 0
+
+        def attempt(status: int, scale: Json) -> _Write | _Done[int]:
+            nonlocal previous
+            if status == 404:
                 self._fail(subject, "reading its scale", status, scale)
             previous = int((scale.get("spec") or {}).get("replicas", 0))
-            scale["spec"] = {**(scale.get("spec") or {}), "replicas": replicas}
-            status, body = self._send("PUT", path, scale)
-            if status < 300:
-                return previous
-            if status != 409:
-                self._fail(subject, f"scaling it to {replicas}", status, body)
-        raise CloudError(
+            return _Write(
+                "PUT", path, {**scale, "spec": {**(scale.get("spec") or {}), "replicas": replicas}}
+            )
+
+        return self._read_modify_write(
             subject,
-            f"scale kept changing ({CONFLICT_RETRIES} conflicts in a row)",
-            "find what else scales it (an autoscaler?), then re-run",
+            path,
+            attempt,
+            lambda _: previous,
+            doing=f"scaling it to {replicas}",
+            hint="find what else scales it (an autoscaler?), then re-run",
         )
 
     # leases ------------------------------------------------------------------------
@@ -465,12 +515,14 @@ class KubeActions:
     ) -> Lease:
         subject = f"lease {namespace}/{name}"
         api_version, path = self._lease_path(namespace, name)
-        for _ in range(CONFLICT_RETRIES):
+        now = 0.0
+
+        def attempt(status: int, live: Json) -> _Write | _Done[Lease]:
+            nonlocal now
             now = time.time()
-            status, live = self._send("GET", path)
             if status == 404:
                 if not take_free:
-                    return Lease(holder="", acquired=False, expires_at=0.0)
+                    return _Done(Lease(holder="", acquired=False, expires_at=0.0))
                 fresh: Json = {
                     "holderIdentity": holder,
                     "leaseDurationSeconds": seconds,
@@ -484,56 +536,49 @@ class KubeActions:
                     "metadata": {"name": name, "namespace": namespace},
                     "spec": fresh,
                 }
-                status, body = self._send("POST", path.rsplit("/", 1)[0], lease)
-            elif status < 300:
-                spec: Json = live.get("spec") or {}
-                current = str(spec.get("holderIdentity") or "")
-                renewed = _epoch(spec.get("renewTime") or spec.get("acquireTime"))
-                expires = (renewed or 0.0) + float(spec.get("leaseDurationSeconds") or 0)
-                free = not current or expires <= now or (stale is not None and stale(current))
-                if current != holder and not (take_free and free):
-                    return Lease(holder=current, acquired=False, expires_at=expires)
-                new_spec = {**spec, "holderIdentity": holder, "leaseDurationSeconds": seconds}
-                new_spec["renewTime"] = _micro_time(now)
-                if current != holder:
-                    new_spec["acquireTime"] = _micro_time(now)
-                    new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
-                status, body = self._send("PUT", path, {**live, "spec": new_spec})
-            else:
-                self._fail(subject, "reading it", status, live)
-            if status < 300:
-                return Lease(holder=holder, acquired=True, expires_at=now + seconds)
-            if status != 409:
-                self._fail(subject, "taking it", status, body)
-        raise CloudError(
+                return _Write("POST", path.rsplit("/", 1)[0], lease)
+            spec: Json = live.get("spec") or {}
+            current = str(spec.get("holderIdentity") or "")
+            renewed = _epoch(spec.get("renewTime") or spec.get("acquireTime"))
+            expires = (renewed or 0.0) + float(spec.get("leaseDurationSeconds") or 0)
+            free = not current or expires <= now or (stale is not None and stale(current))
+            if current != holder and not (take_free and free):
+                return _Done(Lease(holder=current, acquired=False, expires_at=expires))
+            new_spec = {**spec, "holderIdentity": holder, "leaseDurationSeconds": seconds}
+            new_spec["renewTime"] = _micro_time(now)
+            if current != holder:
+                new_spec["acquireTime"] = _micro_time(now)
+                new_spec["leaseTransitions"] = int(spec.get("leaseTransitions") or 0) + 1
+            return _Write("PUT", path, {**live, "spec": new_spec})
+
+        return self._read_modify_write(
             subject,
-            f"kept changing while being taken ({CONFLICT_RETRIES} conflicts in a row)",
-            "another apply is competing for the lock; wait for it, then re-run",
+            path,
+            attempt,
+            lambda _: Lease(holder=holder, acquired=True, expires_at=now + seconds),
+            doing="taking it",
+            hint="another apply is competing for the lock; wait for it, then re-run",
         )
 
     def release_lease(self, name: str, namespace: str, holder: str) -> None:
         """Give the lease up if ours (clears the holder; the object stays)."""
         subject = f"lease {namespace}/{name}"
         _, path = self._lease_path(namespace, name)
-        for _ in range(CONFLICT_RETRIES):
-            status, live = self._send("GET", path)
-            if status == 404:
-                return
-            if status >= 300:
-                self._fail(subject, "reading it", status, live)
+
+        def attempt(status: int, live: Json) -> _Write | _Done[None]:
             spec = live.get("spec") or {}
-            if spec.get("holderIdentity") != holder:
-                return
+            if status == 404 or spec.get("holderIdentity") != holder:
+                return _Done(None)
             spec = {**spec, "holderIdentity": None, "leaseDurationSeconds": 1}
-            status, body = self._send("PUT", path, {**live, "spec": spec})
-            if status < 300:
-                return
-            if status != 409:
-                self._fail(subject, "releasing it", status, body)
-        raise CloudError(
+            return _Write("PUT", path, {**live, "spec": spec})
+
+        self._read_modify_write(
             subject,
-            f"kept changing while being released ({CONFLICT_RETRIES} conflicts in a row)",
-            "it expires by itself; re-run once it has",
+            path,
+            attempt,
+            lambda _: None,
+            doing="releasing it",
+            hint="it expires by itself; re-run once it has",
         )
 
     # config maps --------------------------------------------------------------------
@@ -548,9 +593,8 @@ class KubeActions:
     def write_config_map(self, name: str, namespace: str, data: dict[str, str]) -> None:
         """Create the ConfigMap, or replace its ``data`` (labels and annotations kept)."""
         path = f"/api/v1/namespaces/{namespace}/configmaps/{name}"
-        subject = f"ConfigMap {namespace}/{name}"
-        for _ in range(CONFLICT_RETRIES):
-            status, live = self._send("GET", path)
+
+        def attempt(status: int, live: Json) -> _Write | _Done[None]:
             if status == 404:
                 new = {
                     "apiVersion": "v1",
@@ -558,19 +602,16 @@ class KubeActions:
                     "metadata": {"name": name, "namespace": namespace},
                     "data": dict(data),
                 }
-                status, body = self._send("POST", path.rsplit("/", 1)[0], new)
-            elif status < 300:
-                status, body = self._send("PUT", path, {**live, "data": dict(data)})
-            else:
-                self._fail(subject, "reading it", status, live)
-            if status < 300:
-                return
-            if status != 409:
-                self._fail(subject, "writing it", status, body)
-        raise CloudError(
-            subject,
-            f"kept changing while being written ({CONFLICT_RETRIES} conflicts in a row)",
-            "another apply may be running; check the lease, then re-run",
+                return _Write("POST", path.rsplit("/", 1)[0], new)
+            return _Write("PUT", path, {**live, "data": dict(data)})
+
+        self._read_modify_write(
+            f"ConfigMap {namespace}/{name}",
+            path,
+            attempt,
+            lambda _: None,
+            doing="writing it",
+            hint="another apply may be running; check the lease, then re-run",
         )
 
     def server_version(self) -> str:

@@ -6,7 +6,19 @@ import sys
 
 import typer
 
-from upgrader.cli import apply, capacity, catalog, gates, plan, sandbox, stacks
+from upgrader.cli import (
+    apply,
+    capacity,
+    catalog,
+    demo,
+    gates,
+    manifests,
+    plan,
+    runbook,
+    sandbox,
+    stacks,
+    status,
+)
 from upgrader.errors import ExitCode, UpgraderError
 from upgrader.gates import document, rules
 
@@ -20,10 +32,10 @@ app = typer.Typer(
 )
 app.command("plan", epilog="Gates:\n\n" + document.help_text(rules()))(plan.plan)
 app.command("apply")(apply.apply)
-app.command("runbook")(plan.runbook)
-app.command("status")(apply.status)
-app.command("demo")(apply.demo)
-app.command("compile")(plan.compile_manifests)
+app.command("runbook")(runbook.runbook)
+app.command("status")(status.status)
+app.command("demo")(demo.demo)
+app.command("compile")(manifests.compile_manifests)
 app.command("capacity")(capacity.capacity)
 app.command("gates")(gates.gates)
 app.add_typer(catalog.app, name="catalog")

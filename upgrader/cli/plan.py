@@ -1,4 +1,4 @@
-"""``upgrader plan``, ``upgrader runbook`` and ``upgrader compile``."""
+"""``upgrader plan``: the dry run a reviewer reads."""
 
 from __future__ import annotations
 
@@ -9,13 +9,11 @@ from typing import Annotated
 import typer
 
 from upgrader import pipeline
+from upgrader.cli.options import ConfigOption, FormatOption
 from upgrader.cli.output import Format, emit_json
 from upgrader.errors import ExitCode
 from upgrader.markdown import table
 from upgrader.model.plan import Plan
-
-ConfigOption = Annotated[Path, typer.Option("-c", "--config", help="upgrader.yaml (DESIGN §4)")]
-FormatOption = Annotated[Format, typer.Option("--format", help="text or json")]
 
 
 def summary(plan: Plan, result: pipeline.PlanResult) -> str:
@@ -66,32 +64,3 @@ def plan(
         typer.echo(summary(result.plan, result))
     if result.plan.blocked:
         sys.exit(int(ExitCode.BLOCKED))
-
-
-def runbook(
-    plan_file: Annotated[Path, typer.Argument(help="plan file from `upgrader plan --out`")],
-    out: Annotated[Path | None, typer.Option("-o", "--out", help="write it here")] = None,
-) -> None:
-    """Render the Markdown runbook of a plan file."""
-    text = pipeline.runbook(plan_file, out)
-    if out is None:
-        typer.echo(text, nl=False)
-    else:
-        typer.echo(f"runbook: {out}", err=True)
-
-
-def compile_manifests(
-    config: ConfigOption,
-    out: Annotated[Path | None, typer.Option("-o", "--out", help="directory for YAML")] = None,
-    fmt: FormatOption = Format.TEXT,
-) -> None:
-    """jsonnet -> validated manifests for the config's target versions."""
-    manifests = pipeline.compile_config(config, out)
-    if fmt is Format.JSON:
-        emit_json(manifests)
-        return
-    for key in sorted(manifests):
-        kinds = ", ".join(f"{o['kind']}/{o['metadata']['name']}" for o in manifests[key])
-        typer.echo(f"{key}: {kinds}")
-    if out is not None:
-        typer.echo(f"written to {out}", err=True)

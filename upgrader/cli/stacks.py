@@ -8,8 +8,8 @@ from typing import Annotated
 import typer
 
 from upgrader import pipeline
+from upgrader.cli.options import ConfigOption, FormatOption
 from upgrader.cli.output import Format, emit_json
-from upgrader.cli.plan import ConfigOption, FormatOption
 from upgrader.markdown import table
 
 DEFAULT_DIR = Path("upgrader-stacks")

@@ -3,7 +3,6 @@ config, the journal (saved after every change), the lock, progress, and waiting.
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
@@ -18,6 +17,7 @@ from upgrader.executor.progress import Event, Sink
 from upgrader.model.plan import Plan
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import Step
+from upgrader.polling import WALL, Backoff, Clock, poll
 
 T = TypeVar("T")
 LEASE_SECONDS = 120
@@ -34,17 +34,21 @@ class Session:
     journal: Journal
     sink: Sink
     holder: str
-    started: float = field(default_factory=time.monotonic)
+    clock: Clock = WALL
+    started: float = field(default=0.0)
     stage: str | None = None
     step: str | None = None
-    _renewed: float = field(default_factory=time.monotonic)
+    _renewed: float = field(default=0.0)
     poll_max_seconds: float = 5.0
+
+    def __post_init__(self) -> None:
+        self.started = self._renewed = self.clock.monotonic()
 
     # progress ---------------------------------------------------------------
 
     @property
     def elapsed(self) -> float:
-        return time.monotonic() - self.started
+        return self.clock.monotonic() - self.started
 
     def emit(
         self,
@@ -82,7 +86,7 @@ class Session:
         self.kube.write_config_map(JOURNAL_NAME, NAMESPACE, {JOURNAL_KEY: journal.to_json()})
 
     def keep_lock(self) -> None:
-        if time.monotonic() - self._renewed < RENEW_EVERY_SECONDS:
+        if self.clock.monotonic() - self._renewed < RENEW_EVERY_SECONDS:
             return
         lease = self.kube.renew_lease(LOCK_NAME, NAMESPACE, self.holder, seconds=LEASE_SECONDS)
         if not lease.acquired:
@@ -91,7 +95,7 @@ class Session:
                 f"was taken over by {lease.holder} while this apply ran",
                 "let that apply finish, then re-run this one; it resumes from the journal",
             )
-        self._renewed = time.monotonic()
+        self._renewed = self.clock.monotonic()
 
     # reading and waiting ----------------------------------------------------
 
@@ -108,19 +112,20 @@ class Session:
         on_poll: Callable[[float], None] | None = None,
     ) -> T:
         """Poll ``probe`` until it returns a value; back off from 0.1 s to a few seconds."""
-        deadline = time.monotonic() + timeout
-        delay = 0.1
-        while True:
+
+        def kept() -> T | None:
             self.keep_lock()
-            value = probe()
-            if value is not None and value is not False:
-                return value
-            now = time.monotonic()
-            if now >= deadline:
-                raise StepFailedError(
-                    f"step {self.step}", f"timed out after {timeout:.0f} s waiting for {what}", hint
-                )
-            if on_poll is not None:
-                on_poll(deadline - now)
-            time.sleep(min(delay, max(deadline - now, 0.0)))
-            delay = min(delay * 1.5, self.poll_max_seconds)
+            return probe()
+
+        value = poll(
+            kept,
+            timeout=timeout,
+            backoff=Backoff(first=0.1, factor=1.5, most=self.poll_max_seconds),
+            clock=self.clock,
+            on_wait=on_poll,
+        )
+        if value is None:
+            raise StepFailedError(
+                f"step {self.step}", f"timed out after {timeout:.0f} s waiting for {what}", hint
+            )
+        return value

@@ -1,4 +1,6 @@
-"""EKS, Auto Scaling, EC2 and SSM reads for discovery: batched and paginated, never per node."""
+"""AWS reads for discovery (EKS, Auto Scaling, EC2, SSM), batched and paginated, never per
+node: the AWS side of what `kube_state` reads from Kubernetes. CloudFormation reads are in
+`cloudformation`; writes are in `aws_actions` and `change_sets`."""
 
 from __future__ import annotations
 

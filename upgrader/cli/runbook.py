@@ -1,0 +1,23 @@
+"""``upgrader runbook``: the Markdown runbook of a plan file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from upgrader import pipeline
+from upgrader.cli.options import PlanFileArgument
+
+
+def runbook(
+    plan_file: PlanFileArgument,
+    out: Annotated[Path | None, typer.Option("-o", "--out", help="write it here")] = None,
+) -> None:
+    """Render the Markdown runbook of a plan file."""
+    text = pipeline.runbook(plan_file, out)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        typer.echo(f"runbook: {out}", err=True)
