@@ -14,9 +14,10 @@ from tests.support.sandbox_clients import SandboxClients, sandbox, wait_for
 from upgrader.adapters import eks_auth, kube_actions
 from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.errors import CloudError, CloudNotFoundError
-from upgrader.adapters.kube_actions import KubeActions, Rollout
+from upgrader.adapters.kube_actions import KubeActions
 from upgrader.adapters.kube_state import LAST_APPLIED
 from upgrader.config import load
+from upgrader.model.actions import Rollout
 
 pytestmark = pytest.mark.integration
 

@@ -22,6 +22,7 @@ from upgrader.adapters.errors import CloudAccessError, CloudError, CloudNotFound
 from upgrader.adapters.kube import Json, KubeReader
 from upgrader.adapters.kube_state import newest_warnings
 from upgrader.config import Config
+from upgrader.model.actions import Eviction, Lease, Rollout
 from upgrader.model.kube import Node, Pod
 
 CONFLICT_RETRIES = 5
@@ -55,50 +56,6 @@ _SCALABLE = {
 }
 _MICRO_TIME = "%Y-%m-%dT%H:%M:%S.%fZ"
 LEASE_VERSIONS = ("coordination.k8s.io/v1", "coordination.k8s.io/v1beta1")
-
-
-@dataclass(frozen=True, slots=True)
-class Rollout:
-    """A DaemonSet's or Deployment's rollout progress (counts of pods)."""
-
-    generation: int
-    observed: int
-    desired: int
-    updated: int
-    ready: int
-    available: int
-
-    @property
-    def done(self) -> bool:
-        """The controller saw the newest spec and every pod runs it and is available."""
-        return (
-            self.observed >= self.generation
-            and self.updated >= self.desired
-            and self.available >= self.desired
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Eviction:
-    """The outcome of one eviction request.
-
-    ``evicted``: accepted; ``gone``: the pod no longer exists; ``blocked_by``:
-    ``namespace/pdb`` whose budget refused it (429); neither: retry later.
-    """
-
-    evicted: bool
-    gone: bool
-    blocked_by: str | None
-    message: str
-
-
-@dataclass(frozen=True, slots=True)
-class Lease:
-    """Who holds a lease, whether the caller does now, and until when (epoch seconds)."""
-
-    holder: str
-    acquired: bool
-    expires_at: float
 
 
 def _meta(obj: Json) -> dict[str, Any]:

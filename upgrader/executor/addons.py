@@ -9,8 +9,6 @@ still stuck, apply stops naming the node, the pods and the CNI's last event.
 
 from __future__ import annotations
 
-import time
-
 from upgrader.executor.errors import GateFailedError, StepFailedError
 from upgrader.executor.session import Session
 from upgrader.model.kube import Pod
@@ -110,7 +108,7 @@ class _NodeGate:
         }
 
     def check(self) -> None:
-        now = time.monotonic()
+        now = self.s.clock.monotonic()
         for node, cni_pod in sorted(self._restarted().items()):
             if node in self.passed or self.remediated.get(node) == cni_pod.name:
                 continue

@@ -12,7 +12,6 @@ derived from live state and the journal, so a run killed at any point resumes.
 from __future__ import annotations
 
 import dataclasses
-import time
 
 from upgrader.executor.errors import GateFailedError, StepFailedError
 from upgrader.executor.journal import AsgSnapshot
@@ -139,7 +138,7 @@ class Roll:
         self.s.aws.suspend_processes(self.asg, SUSPENDED_DURING_ROLL)
         self._pause_autoscaler()
         wave = 0
-        started = time.monotonic()
+        started = self.s.clock.monotonic()
         while True:
             state = self.s.discover()
             old = self._old(self._group_nodes(state))
@@ -148,7 +147,7 @@ class Roll:
             batch = self._next_wave(state, old)
             wave += 1
             done = wave - 1
-            per_wave = (time.monotonic() - started) / done if done else None
+            per_wave = (self.s.clock.monotonic() - started) / done if done else None
             left = max(self.planned_waves - done, 1)
             names = tuple(n.name for n in batch)
             self.s.emit(

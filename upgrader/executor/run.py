@@ -15,6 +15,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 from upgrader.adapters.aws_actions import AwsActions
+from upgrader.adapters.discover import discover
 from upgrader.adapters.kube_actions import KubeActions
 from upgrader.catalog.versions import catalog
 from upgrader.config import GATE_DEFAULTS, Config
@@ -22,6 +23,7 @@ from upgrader.errors import BadInputError, UpgraderError
 from upgrader.executor import addons, nodegroups, stacks, verify
 from upgrader.executor.errors import GateFailedError, LockedError, StalePlanError
 from upgrader.executor.journal import JOURNAL_NAME, LOCK_NAME, NAMESPACE, Journal, plan_id
+from upgrader.executor.ports import AwsPort, Discover, KubePort
 from upgrader.executor.progress import Sink
 from upgrader.executor.session import JOURNAL_KEY, LEASE_SECONDS, Session
 from upgrader.gates import run as run_gates
@@ -37,6 +39,7 @@ from upgrader.model.steps import (
     VerifyStep,
 )
 from upgrader.planner import gate_inputs
+from upgrader.polling import WALL, Clock
 from upgrader.semver import Version
 
 STAGES = {
@@ -100,7 +103,7 @@ def stale_holder(holder: str) -> bool:
     return False
 
 
-def _read_journal(kube: KubeActions) -> Journal | None:
+def _read_journal(kube: KubePort) -> Journal | None:
     data = kube.read_config_map(JOURNAL_NAME, NAMESPACE)
     return Journal.from_json(data[JOURNAL_KEY]) if data and JOURNAL_KEY in data else None
 
@@ -154,6 +157,16 @@ def _load_plan(plan_path: Path) -> tuple[str, Plan]:
     return text, plan
 
 
+@dataclass(frozen=True, slots=True)
+class Outside:
+    """What apply talks to: AWS, Kubernetes, discovery and a clock (fakes in unit tests)."""
+
+    aws: AwsPort
+    kube: KubePort
+    discover: Discover = discover
+    clock: Clock = WALL
+
+
 def apply(
     plan_path: Path, *, sink: Sink, cleanup_leaked_enis: bool = False, holder: str | None = None
 ) -> ApplyResult:
@@ -161,8 +174,31 @@ def apply(
     text, plan = _load_plan(plan_path)
     config = config_from_plan(plan)
     aws = AwsActions.connect(plan.region)
-    kube = KubeActions.connect(config, aws)
-    holder = holder or _holder()
+    outside = Outside(aws=aws, kube=KubeActions.connect(config, aws))
+    return run_plan(
+        text,
+        plan,
+        config,
+        outside,
+        sink=sink,
+        cleanup_leaked_enis=cleanup_leaked_enis,
+        holder=holder or _holder(),
+    )
+
+
+def run_plan(
+    text: str,
+    plan: Plan,
+    config: Config,
+    outside: Outside,
+    *,
+    sink: Sink,
+    holder: str,
+    cleanup_leaked_enis: bool = False,
+) -> ApplyResult:
+    """Apply ``plan`` (its file's ``text`` identifies it in the journal) under the lock,
+    resuming from the cluster's journal; the lock is released on every way out."""
+    kube = outside.kube
     lease = kube.acquire_lease(
         LOCK_NAME, NAMESPACE, holder, seconds=LEASE_SECONDS, stale=stale_holder
     )
@@ -181,13 +217,15 @@ def apply(
         session = Session(
             plan=plan,
             config=config,
-            aws=aws,
+            aws=outside.aws,
             kube=kube,
             sink=sink,
             holder=holder,
             journal=journal
             if resumed and journal
             else Journal(plan=pid, fingerprint=plan.fingerprint),
+            clock=outside.clock,
+            discoverer=outside.discover,
         )
         if resumed and session.journal.complete:
             session.emit("done", "this plan was applied already; nothing to do")

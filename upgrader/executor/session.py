@@ -7,12 +7,11 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.discover import discover
-from upgrader.adapters.kube_actions import KubeActions
 from upgrader.config import Config
 from upgrader.executor.errors import LockedError, StepFailedError
 from upgrader.executor.journal import JOURNAL_NAME, LOCK_NAME, NAMESPACE, Journal
+from upgrader.executor.ports import AwsPort, Discover, KubePort
 from upgrader.executor.progress import Event, Sink
 from upgrader.model.plan import Plan
 from upgrader.model.state import ClusterState
@@ -29,12 +28,13 @@ JOURNAL_KEY = "journal.json"
 class Session:
     plan: Plan
     config: Config
-    aws: AwsActions
-    kube: KubeActions
+    aws: AwsPort
+    kube: KubePort
     journal: Journal
     sink: Sink
     holder: str
     clock: Clock = WALL
+    discoverer: Discover = discover
     started: float = field(default=0.0)
     stage: str | None = None
     step: str | None = None
@@ -100,7 +100,7 @@ class Session:
     # reading and waiting ----------------------------------------------------
 
     def discover(self) -> ClusterState:
-        return discover(self.config)
+        return self.discoverer(self.config)
 
     def wait(
         self,

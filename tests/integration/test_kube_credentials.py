@@ -16,6 +16,8 @@ from upgrader.adapters.errors import CloudAccessError
 from upgrader.adapters.kube import Credentials, KubeReader
 from upgrader.errors import ExitCode
 
+pytestmark = pytest.mark.integration
+
 
 def test_a_token_is_made_anew_after_14_minutes_on_the_clock() -> None:
     now = [0.0]

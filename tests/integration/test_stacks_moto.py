@@ -18,6 +18,8 @@ from upgrader_stacks.render import render
 from upgrader_stacks.self_managed import self_managed_nodegroup_template
 from upgrader_stacks.specs import SelfManagedNodegroupSpec
 
+pytestmark = pytest.mark.integration
+
 REGION = "us-west-2"
 AMI = "ami-0eks112aaaaaaaaaa"
 DEFAULT_ACCOUNT_ID = "123456789012"  # moto's account for the "testing" credentials

@@ -1,0 +1,286 @@
+"""apply's logic on fakes of every outside call (``tests/support/fake_cluster.py``) and a
+fake clock: waves, surge and drain, the per-node CNI gate and the #59 remediation, restore
+on every failure path, and resuming from each journal state. The same code runs end to end
+against the twin in ``tests/integration/test_apply_*.py``; here it runs in seconds."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+import pytest
+
+from tests.support.fake_cluster import FOREVER, FakeAws, FakeKube, FakeWorld
+from tests.unit.cluster_states import ECR, config, staging
+from upgrader.config import Config
+from upgrader.errors import ExitCode, UpgraderError
+from upgrader.executor.journal import JOURNAL_NAME, NAMESPACE
+from upgrader.executor.progress import Event
+from upgrader.executor.run import ApplyResult, Outside, run_plan
+from upgrader.model.plan import Plan
+from upgrader.model.steps import StepKind
+from upgrader.planner import make_plan
+
+ENV = {"WARM_ENI_TARGET": "1"}
+HOLDER = "test-host/1/abc"
+
+
+def _daemonset(name: str, image: str) -> dict[str, Any]:
+    return {
+        "apiVersion": "apps/v1",
+        "kind": "DaemonSet",
+        "metadata": {"name": name, "namespace": "kube-system"},
+        "spec": {
+            "selector": {"matchLabels": {"k8s-app": name}},
+            "template": {"spec": {"containers": [{"name": name, "image": image}]}},
+        },
+    }
+
+
+MANIFESTS = {
+    "kube-proxy": [_daemonset("kube-proxy", f"{ECR}/eks/kube-proxy:v1.13.12")],
+    "coredns": [
+        {
+            "apiVersion": "apps/v1",
+            "kind": "Deployment",
+            "metadata": {"name": "coredns", "namespace": "kube-system"},
+            "spec": {"selector": {"matchLabels": {"k8s-app": "kube-dns"}}},
+        }
+    ],
+    "aws-node@v1.4.1": [_daemonset("aws-node", f"{ECR}/amazon-k8s-cni:v1.4.1")],
+    "aws-node@v1.5.5": [_daemonset("aws-node", f"{ECR}/amazon-k8s-cni:v1.5.5")],
+}
+
+
+class Run:
+    """One staging cluster in a fake world, its plan, and the events of every apply."""
+
+    def __init__(self, **gates: int) -> None:
+        state = staging()
+        self.config: Config = config(state, target="1.13", cni="v1.5.5", env=ENV, gates=gates)
+        self.plan: Plan = make_plan(state, self.config, manifests=MANIFESTS)
+        assert not self.plan.blocked, self.plan.findings
+        self.world = FakeWorld(state=state, target="1.13")
+        self.events: list[Event] = []
+        self.old = tuple(i.instance_id for i in state.instances)
+
+    def apply(self) -> ApplyResult:
+        outside = Outside(
+            aws=FakeAws(self.world),
+            kube=FakeKube(self.world),
+            discover=self.world.discover,
+            clock=self.world.clock,
+        )
+        return run_plan(
+            self.plan.dumps(),
+            self.plan,
+            self.config,
+            outside,
+            sink=self.events.append,
+            holder=HOLDER,
+        )
+
+    def fails(self) -> UpgraderError:
+        with pytest.raises(UpgraderError) as caught:
+            self.apply()
+        return caught.value
+
+    def said(self, kind: str) -> list[str]:
+        return [e.message for e in self.events if e.kind == kind]
+
+    @property
+    def asg(self) -> Any:
+        (group,) = self.world.state.asgs
+        return group
+
+    def terminated(self) -> list[str]:
+        return [str(args[0]) for name, args in self.world.calls if name == "terminate"]
+
+    def assert_upgraded(self) -> None:
+        state = self.world.state
+        assert {n.kubelet_version for n in state.nodes} == {"v1.13.0-eks"}
+        assert sorted(self.terminated()) == sorted(self.old)  # each old node once
+        assert (self.asg.desired, self.asg.min_size, self.asg.max_size) == (2, 2, 4)
+        assert self.asg.suspended_processes == ()
+        assert state.cluster.version == "1.13"
+        (aws_node,) = [d for d in state.daemonsets if d.name == "aws-node"]
+        assert aws_node.containers[0].image.endswith(":v1.5.5")
+        assert not [p for p in state.pods if p.stuck_creating]
+
+
+def test_a_healthy_apply_runs_every_step_in_order() -> None:
+    run = Run()
+    result = run.apply()
+    assert result.steps_run == tuple(s.id for s in run.plan.steps)
+    run.assert_upgraded()
+    # the CNI moved one minor per step, each rolled node by node and gated per node
+    applied = [args for name, args in run.world.calls if name == "apply"]
+    assert [key for kind, key in applied if kind == "DaemonSet"] == [
+        ("kube-system", "kube-proxy"),
+        ("kube-system", "aws-node"),
+        ("kube-system", "aws-node"),
+    ]
+    assert len([m for m in run.said("gate") if m.startswith("POD001 ok on")]) == 4
+    assert run.world.leases[(NAMESPACE, "upgrader-lock")] == ""  # released
+
+
+def test_capacity_allows_one_wave_of_both_nodes() -> None:
+    run = Run()
+    run.apply()
+    sizes = [args[1] for name, args in run.world.calls if name == "set_capacity"]
+    assert sizes[0] == 4  # surge both at once: 2 + 2
+    assert len(run.said("wave")) == 1
+
+
+def test_max_wave_nodes_makes_one_wave_per_node_surging_one_each() -> None:
+    run = Run(max_wave_nodes=1)
+    run.apply()
+    waves = [e for e in run.events if e.kind == "wave"]
+    assert [e.wave for e in waves] == [(1, 1), (2, 2)]
+    surges = [args[1] for name, args in run.world.calls if name == "set_capacity"]
+    assert surges[:2] == [3, 3]  # original 2 + 1, again after the first wave's terminate
+    # the first wave's node is terminated before the second wave surges
+    order = [name for name, _ in run.world.calls if name in ("set_capacity", "terminate")]
+    assert order[:4] == ["set_capacity", "terminate", "set_capacity", "terminate"]
+    run.assert_upgraded()
+
+
+def test_a_pdb_429_is_retried_and_named_until_the_budget_allows() -> None:
+    run = Run()
+    pod = next(p for p in run.world.state.pods if p.owner_kind == "ReplicaSet")
+    run.world.refusals[f"{pod.namespace}/{pod.name}"] = 3
+    run.apply()
+    evictions = [args[0] for name, args in run.world.calls if name == "evict"]
+    assert evictions.count(f"{pod.namespace}/{pod.name}") == 4
+    assert any(f"refuses to evict {pod.namespace}/{pod.name}" in m for m in run.said("wait"))
+    run.assert_upgraded()
+
+
+def test_a_drain_that_never_ends_fails_the_step_and_restores_everything() -> None:
+    run = Run()
+    run.world.autoscaler = 2
+    pod = next(p for p in run.world.state.pods if p.owner_kind == "ReplicaSet")
+    run.world.refusals[f"{pod.namespace}/{pod.name}"] = FOREVER
+    error = run.fails()
+    assert error.exit_code == ExitCode.STEP_FAILED
+    assert f"{pod.namespace}/{pod.name} (PDB {pod.namespace}/pdb)" in error.message
+    # the drained nodes schedulable again; the ASG keeps every instance (no undrained node
+    # is left to the ASG to pick) with its processes resumed; the autoscaler back at 2
+    assert not [n for n in run.world.state.nodes if n.unschedulable]
+    assert run.asg.suspended_processes == ()
+    assert run.asg.desired == len(run.asg.instance_ids) == 4
+    assert run.world.autoscaler == 2
+    assert run.world.leases[(NAMESPACE, "upgrader-lock")] == ""
+
+
+@pytest.mark.parametrize("call", ["set_capacity", "cordon", "terminate", "suspend_processes"])
+def test_a_failure_at_any_roll_call_restores_the_group_and_the_autoscaler(call: str) -> None:
+    run = Run()
+    run.world.autoscaler = 3
+    run.world.fail[call] = UpgraderError(f"fake {call}", "failed", "re-run")
+    error = run.fails()
+    assert error.subject == f"fake {call}"
+    assert run.asg.suspended_processes == ()
+    assert run.asg.min_size == 2 and run.asg.max_size >= 4
+    assert run.asg.desired == len(run.asg.instance_ids)
+    assert run.world.autoscaler == 3
+    # and the re-run finishes the job, terminating every old node exactly once
+    run.apply()
+    run.assert_upgraded()
+
+
+def test_new_nodes_that_never_come_ready_time_out_and_restore() -> None:
+    run = Run()
+    run.world.boot_seconds = 10**6
+    error = run.fails()
+    assert error.exit_code == ExitCode.STEP_FAILED
+    assert "new node(s) of workers Ready at 1.13" in error.message
+    assert run.asg.suspended_processes == ()
+    assert run.terminated() == []  # no old node goes before its replacement is Ready
+
+
+def test_59_a_stuck_node_gets_its_aws_node_restarted_once_then_passes() -> None:
+    run = Run()
+    node = sorted(n.name for n in run.world.state.nodes)[0]
+    run.world.stuck_nodes[node] = 1  # the upgrade's restart sticks; the next one heals
+    run.apply()
+    deleted = [args[0] for name, args in run.world.calls if name == "delete_pod"]
+    assert len(deleted) == 1 and str(deleted[0]).startswith("kube-system/aws-node")
+    assert any("restarting its aws-node once" in m for m in run.said("gate"))
+    assert any(f"#59 remediated by restarting aws-node on {node}" in m for m in run.said("gate"))
+    run.assert_upgraded()
+
+
+def test_59_a_node_still_stuck_after_the_second_restart_stops_with_pod001() -> None:
+    run = Run()
+    node = sorted(n.name for n in run.world.state.nodes)[0]
+    run.world.stuck_nodes[node] = FOREVER
+    error = run.fails()
+    assert error.exit_code == ExitCode.BLOCKED  # a gate failed at run time
+    assert error.subject == f"node {node}"
+    assert "ContainerCreating after aws-node restarted twice" in error.message
+    assert run.world.count("delete_pod") == 1  # remediated once, never in a loop
+
+
+JOURNAL_WRITES = 21  # a healthy apply of this plan: fingerprint, every step's start and
+# finish, the ASG snapshot, the autoscaler, each terminate, and "complete"
+
+
+def test_the_journal_is_written_at_every_state() -> None:
+    run = Run()
+    run.apply()
+    assert run.world.count("write_config_map") == JOURNAL_WRITES
+
+
+@pytest.mark.parametrize("crash_at", range(1, JOURNAL_WRITES + 1))
+def test_a_stop_anywhere_resumes_to_the_same_end(crash_at: int) -> None:
+    """Stop right after each journal write in turn: the re-run reads the journal back from
+    the cluster and finishes the job, terminating every old node once."""
+    run = Run()
+    writes = 0
+    original = FakeKube.write_config_map
+
+    def crashing(self: FakeKube, name: str, namespace: str, data: dict[str, str]) -> None:
+        nonlocal writes
+        original(self, name, namespace, data)
+        writes += 1
+        if name == JOURNAL_NAME and writes == crash_at:
+            raise UpgraderError("fake stop", f"after journal write {crash_at}", "re-run")
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeKube, "write_config_map", crashing)
+        with pytest.raises(UpgraderError, match="fake stop"):
+            run.apply()
+    result = run.apply()
+    assert result.resumed
+    run.assert_upgraded()
+    assert run.apply().already_done  # a third run has nothing to do
+
+
+def test_resume_skips_the_steps_the_journal_has_done() -> None:
+    run = Run()
+    run.world.fail["cordon"] = UpgraderError("fake", "stop in the roll", "re-run")
+    run.fails()
+    applied_before = run.world.count("apply")
+    result = run.apply()
+    assert result.steps_run[0] == "nodegroup-roll-workers"
+    assert run.world.count("apply") == applied_before  # add-ons not applied again
+    assert [s for s in run.plan.steps if s.kind is StepKind.VERIFY]
+
+
+def test_another_holder_of_the_lock_is_exit_6() -> None:
+    run = Run()
+    run.world.leases[(NAMESPACE, "upgrader-lock")] = "other-host/99/xyz"
+    error = run.fails()
+    assert error.exit_code == ExitCode.LOCKED
+    assert "other-host/99/xyz" in error.message
+    assert run.world.count("set_capacity") == 0
+
+
+def test_a_cluster_changed_since_planning_is_exit_5() -> None:
+    run = Run()
+    state = run.world.state
+    run.world.state = replace(state, asgs=(replace(state.asgs[0], max_size=9),))
+    error = run.fails()
+    assert error.exit_code == ExitCode.STALE_PLAN
+    assert run.world.count("execute_change_set") == 0
