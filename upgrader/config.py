@@ -31,6 +31,8 @@ GATE_DEFAULTS: dict[str, int] = {
     # apply's node roll: at most this many nodes per wave (0: as many as capacity allows)
     "max_wave_nodes": 0,
 }
+# Thresholds that would switch their gate off below this (CAP002 with 0 AZs or 0 addresses).
+GATE_MINIMUMS: dict[str, int] = {"control_plane_min_free_ips": 1, "control_plane_min_azs": 1}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 
@@ -144,6 +146,12 @@ def _target(
         except UpgraderError as err:
             bad("target.kubernetes", err.message)
     cni = _version(bad, "target.cni", raw["cni"]) if raw.get("cni") is not None else None
+    if cni is not None:
+        try:
+            catalog().check_cni_release(cni, "target.cni")
+        except UpgraderError as err:
+            bad("target.cni", f"{err.message}; {err.hint}")
+            cni = None
     return k8s, cni
 
 
@@ -163,7 +171,15 @@ def _gates(bad: _Problems, raw: Any) -> dict[str, int]:
         if key not in GATE_DEFAULTS:
             bad(f"gates.{key}", f"unknown threshold (known: {', '.join(sorted(GATE_DEFAULTS))})")
         elif not isinstance(value, int) or isinstance(value, bool) or value < 0:
-            bad(f"gates.{key}", "must be a whole number >= 0")
+            bad(
+                f"gates.{key}",
+                f"must be a whole number >= {GATE_MINIMUMS.get(key, 0)}, not {value!r}",
+            )
+        elif value < GATE_MINIMUMS.get(key, 0):
+            bad(
+                f"gates.{key}",
+                f"{value} would switch CAP002 off; it must be at least {GATE_MINIMUMS[key]}",
+            )
         else:
             gates[key] = value
     return gates

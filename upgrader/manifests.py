@@ -113,6 +113,30 @@ def removed_apis(objs: Iterable[Obj], target_kubernetes: str | Version) -> list[
     return found
 
 
+def unknown_apis(objs: Iterable[Obj]) -> list[str]:
+    """``Kind ns/name: apiVersion`` of every object whose apiVersion no Kubernetes release
+    serves for its kind (kinds the catalog tracks only)."""
+    cat = catalog()
+    found = []
+    for obj in objs:
+        kind, api = str(obj.get("kind")), str(obj.get("apiVersion"))
+        known = cat.known_api_versions(kind)
+        if known and api not in known:
+            listed = ", ".join(sorted(known))
+            found.append(f"{ref(obj)} uses {api}, which no release serves (known: {listed})")
+    return found
+
+
+def api_problems(objs: Iterable[Obj], target_kubernetes: str | Version) -> list[str]:
+    """Every object the target cannot take: a removed apiVersion or one never served."""
+    listed = list(objs)
+    removed = [
+        f"{u.ref} uses {u.api}, removed in {u.removed_in}: use {u.replacement}"
+        for u in removed_apis(listed, target_kubernetes)
+    ]
+    return removed + unknown_apis(listed)
+
+
 def _containers(spec: Obj) -> list[Obj]:
     return [*(spec.get("initContainers") or []), *(spec.get("containers") or [])]
 

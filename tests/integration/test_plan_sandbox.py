@@ -87,6 +87,22 @@ def test_version_skip_exits_2_with_the_reason_and_no_mutation(
     assert not [c for c in staging.aws_requests()[before:] if c["mutating"]]
 
 
+def test_status_of_a_cluster_that_does_not_exist_is_exit_2(
+    staging: Sandbox, tmp_path: Path
+) -> None:
+    config = tmp_path / "other.yaml"
+    config.write_text(
+        staging.running.config.read_text().replace("cluster: staging", "cluster: prod")
+    )
+    before = len(staging.aws_requests())
+    done = staging.upgrader("status", "-c", str(config), cwd=tmp_path)
+    assert done.returncode == 2, done.stdout
+    assert "EKS cluster prod" in done.stderr and "no upgrade has run" not in done.stdout
+    assert not [c for c in staging.aws_requests()[before:] if c["mutating"]]
+    ok = staging.upgrader("status", "-c", str(staging.running.config), cwd=tmp_path)
+    assert ok.returncode == 0 and "staging: no upgrade has run" in ok.stdout
+
+
 def test_pdb_allowing_no_disruption_blocks_with_pdb001(staging: Sandbox, tmp_path: Path) -> None:
     path = "/apis/policy/v1beta1/namespaces/search/poddisruptionbudgets"
     body = {

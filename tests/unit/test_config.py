@@ -89,3 +89,24 @@ def test_relative_paths_are_relative_to_the_config(tmp_path: Path) -> None:
     path = tmp_path / "upgrader.yaml"
     path.write_text(GOOD + "kubeconfig: kube\n")
     assert load(path).kubeconfig == tmp_path / "kube"
+
+
+@pytest.mark.parametrize(
+    ("edit", "needles"),
+    [
+        (("gates: {subnet_reserve_ips: 12}", "gates: {control_plane_min_azs: 0}"),
+         ["gates.control_plane_min_azs", "would switch CAP002 off", "at least 1"]),
+        (("cni: v1.5.5", "cni: v9.9.9"),
+         ["target.cni", "v9.9.9 is not a VPC CNI release upgrader knows", "v1.23"]),
+    ],
+)  # fmt: skip
+def test_values_that_would_switch_a_gate_off_or_name_no_release(
+    tmp_path: Path, edit: tuple[str, str], needles: list[str]
+) -> None:
+    path = tmp_path / "upgrader.yaml"
+    path.write_text(GOOD.replace(*edit))
+    with pytest.raises(ConfigError) as err:
+        load(path)
+    assert err.value.exit_code == ExitCode.BAD_INPUT
+    for needle in needles:
+        assert needle in err.value.render()

@@ -310,6 +310,16 @@ def test_api001_compiled_manifest_crd_api_not_served_yet() -> None:
     assert "aws-node@v1.5.5" in f.message and "apiextensions.k8s.io/v1beta1" in f.message
 
 
+def test_api001_an_api_version_no_release_serves() -> None:
+    typo = {"apiVersion": "apps/v1beta9", "kind": "Deployment", "metadata": {"name": "web"}}
+    (f,) = _by_id(_staging_inputs(manifests={"team": typo}), "API001")
+    assert f.severity is Severity.BLOCKING and f.subject == "Deployment web"
+    assert "apps/v1beta9 Deployment, which no Kubernetes release serves" in f.message
+    assert "apps/v1" in f.message
+    crd_kind = {"apiVersion": "example.com/v9", "kind": "Widget", "metadata": {"name": "w"}}
+    assert _by_id(_staging_inputs(manifests={"team": crd_kind}), "API001") == []
+
+
 def test_api001_passes_with_current_apis() -> None:
     ok = {"apiVersion": "apps/v1", "kind": "DaemonSet", "metadata": {"name": "aws-node"}}
     assert _by_id(_staging_inputs(manifests={"aws-node@v1.5.5": ok}), "API001") == []

@@ -10,7 +10,17 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from upgrader.adapters import jsonnet
-from upgrader.manifests import file_name, normalise, ref, removed_apis, to_yaml, validate
+from upgrader.catalog.versions import catalog
+from upgrader.manifests import (
+    api_problems,
+    file_name,
+    normalise,
+    ref,
+    removed_apis,
+    to_yaml,
+    unknown_apis,
+    validate,
+)
 
 Obj = dict[str, Any]
 
@@ -231,3 +241,27 @@ def test_validate_reports_duplicates_and_accepts_the_same_name_in_other_namespac
     other["metadata"]["namespace"] = "other"
     assert validate([deployment(), other]) == []
     assert validate([deployment(), deployment()]) == ["Deployment app/web: defined more than once"]
+
+
+def test_an_extensions_daemonset_at_1_16_and_a_version_that_never_existed() -> None:
+    ds = {"apiVersion": "extensions/v1beta1", "kind": "DaemonSet", "metadata": {"name": "x"}}
+    typo = deployment("apps/v1beta9")
+    assert api_problems([ds, typo, deployment()], "1.15") == [
+        "Deployment app/web uses apps/v1beta9, which no release serves (known: apps/v1, "
+        "apps/v1beta1, apps/v1beta2, extensions/v1beta1)"
+    ]
+    problems = api_problems([ds, typo], "1.16")
+    assert problems[0] == "DaemonSet x uses extensions/v1beta1, removed in 1.16: use apps/v1"
+    assert len(problems) == 2
+    assert unknown_apis([{"apiVersion": "acme.io/v7", "kind": "Widget", "metadata": {}}]) == []
+
+
+def test_every_removed_api_and_its_replacement_is_known() -> None:
+    cat = catalog()
+    for release in cat.releases:
+        for api in release.removed_apis:
+            known = cat.known_api_versions(api.kind)
+            assert api.api_version in known, (api.kind, api.api_version)
+            for replacement in api.replacement.split(" or "):
+                if "/" in replacement and " " not in replacement:
+                    assert replacement in known, (api.kind, replacement)

@@ -216,6 +216,26 @@ class VersionCatalog:
             for api in release.removed_apis
         )
 
+    def check_cni_release(self, version: Version, subject: str) -> Version:
+        """``version`` if it can be a VPC CNI release: major 1, a minor from v1.0 up to the
+        newest the catalog knows (patches of known minors are not all confirmed, so a patch
+        is not judged). VersionError naming the known range otherwise."""
+        newest = self.cni_releases()[-1]
+        if version.major != 1 or version.minor_key > newest.minor_key:
+            raise VersionError(
+                subject,
+                f"{version.tag} is not a VPC CNI release upgrader knows (releases run from "
+                f"v1.0.0 to {newest.tag})",
+                f"name a release such as {self.latest_patch(newest)}; if {version.tag} is "
+                "newer than this upgrader, upgrade upgrader",
+            )
+        return version
+
+    def known_api_versions(self, kind: str) -> frozenset[str]:
+        """Every apiVersion any Kubernetes release served for ``kind``
+        (``data/api_versions.yaml``); empty for a kind the catalog does not track."""
+        return _api_versions().get(kind, frozenset())
+
     def kubelet_skew_ok(self, control_plane: str | Version, kubelet: str | Version) -> bool:
         """Whether a kubelet (or kube-proxy) of ``kubelet`` may run under ``control_plane``."""
         plane = self.kubernetes(control_plane)
@@ -344,6 +364,12 @@ class VersionCatalog:
             "is a downgrade, which the upgrader does not plan",
             f"stay on {now} or move forward",
         )
+
+
+@cache
+def _api_versions() -> dict[str, frozenset[str]]:
+    raw = _read("api_versions.yaml")["kinds"]
+    return {str(kind): frozenset(map(str, versions)) for kind, versions in raw.items()}
 
 
 def _read(name: str) -> Any:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from upgrader import config as config_file
+from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.kube_actions import KubeActions
 from upgrader.executor.journal import JOURNAL_NAME, NAMESPACE, Journal
 from upgrader.executor.progress import Sink
@@ -28,7 +29,9 @@ class Status:
 def status(config_path: Path) -> Status:
     """``upgrader status``: the journal of the upgrade running or last run on the cluster."""
     cfg = config_file.load(config_path)
-    kube = KubeActions.connect(cfg)
+    aws = AwsActions.connect(cfg.region)
+    aws.cluster_version(cfg.cluster)  # a cluster that does not exist is bad input (exit 2)
+    kube = KubeActions.connect(cfg, aws)
     try:
         data = kube.read_config_map(JOURNAL_NAME, NAMESPACE)
     finally:

@@ -81,7 +81,9 @@ def instance_capacity(req: CapacityRequest) -> CapacityReport:
         raise BadInputError("--pods", f"{req.pods} is negative", "give 0 or more pods")
     inst = instances.load(req.catalog_overlay).get(req.instance_type)
     version = (
-        Version.parse(req.cni_version, "--cni-version")
+        versions.catalog().check_cni_release(
+            Version.parse(req.cni_version, "--cni-version"), "--cni-version"
+        )
         if req.cni_version
         else default_cni_version()
     )

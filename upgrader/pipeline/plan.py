@@ -16,6 +16,7 @@ from upgrader.adapters import change_sets, jsonnet
 from upgrader.adapters.discover import discover
 from upgrader.config import Config
 from upgrader.errors import BadInputError
+from upgrader.manifests import api_problems
 from upgrader.model.plan import Plan, loads
 from upgrader.model.records import JsonObject, to_json
 from upgrader.model.state import ClusterState
@@ -132,6 +133,18 @@ def compile_config(config_path: Path, out: Path | None) -> Mapping[str, list[dic
     """``upgrader compile``: manifests for the config's targets, validated (no cluster access)."""
     cfg = config_file.load(config_path)
     manifests = jsonnet.compile_config(cfg)
+    target = cfg.target_kubernetes.minor_str
+    problems = [
+        f"{key}: {problem}"
+        for key in sorted(manifests)
+        for problem in api_problems(manifests[key], target)
+    ]
+    if problems:
+        raise BadInputError(
+            f"manifests for Kubernetes {target}",
+            "use APIs the target does not serve: " + "; ".join(problems),
+            "rewrite those objects with the apiVersion named, then compile again",
+        )
     if out is not None:
         jsonnet.write(manifests, out)
     return manifests

@@ -54,8 +54,17 @@ def api001_removed_apis(inputs: GateInputs) -> Iterator[Finding]:
             yield _hit(use, api, "the live object (last applied)")
     for use in sorted(inputs.manifest_apis, key=lambda u: (u.source, u.kind, u.ref)):
         api = all_removed.get((use.api_version, use.kind))
+        known = cat.known_api_versions(use.kind)
         if api is not None:
             yield _hit(use, api, f"manifest {use.source}")
+        elif known and use.api_version not in known:
+            yield blocking(
+                "API001",
+                use.ref,
+                f"manifest {use.source} uses {use.api_version} {use.kind}, which no Kubernetes "
+                f"release serves. Fix: use one of {', '.join(sorted(known))} (the newest that "
+                f"Kubernetes {target.minor_str} serves).",
+            )
         elif use.kind == CRD_KIND and use.api_version == CRD_V1 and target < CRD_V1_SINCE:
             yield blocking(
                 "API001",
