@@ -89,7 +89,10 @@ def up(ref: str, directory: Path) -> Running:
     started = time.monotonic()
     with open(directory / protocol.LOG, "ab") as log:
         proc = subprocess.Popen(
-            [sys.executable, "-m", protocol.DAEMON, ref, str(directory)],
+            # -P: not the working directory first on sys.path, so that a checkout of the
+            # sources there (the README runs the demo from one) cannot shadow the installed
+            # packages (its upgrader/ has no jsonnet/: that ships from the top-level folder)
+            [sys.executable, "-P", "-m", protocol.DAEMON, ref, str(directory)],
             stdin=subprocess.DEVNULL,
             stdout=log,
             stderr=log,
