@@ -9,7 +9,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import re
+from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -53,6 +55,26 @@ def section(book: str, title: str) -> str:
     rest = book[start + len(title) :]
     end = re.search(r"^#{2,3} ", rest, re.MULTILINE)
     return rest[: end.start()] if end else rest
+
+
+def _roll(**changes: Any) -> NodegroupRollStep:
+    """A self-managed roll step with no waves; ``changes`` override its fields."""
+    step = NodegroupRollStep(
+        id="x",
+        description="",
+        gates=(),
+        nodegroup="g",
+        stack="s",
+        asg=None,
+        group_kind="self-managed",
+        instance_type="m5.large",
+        waves=(),
+        surge=1,
+        predicted_waves=1,
+        lower_bound=1,
+        subnets=(),
+    )
+    return replace(step, **changes)
 
 
 # Goldens
@@ -337,20 +359,14 @@ def test_a_partial_plan_still_renders_with_placeholders() -> None:
         to="1.31",
         minutes=(24, 60),
     )
-    roll = NodegroupRollStep(
+    roll = _roll(
         id="roll",
         description="roll",
-        gates=(),
         nodegroup="workers",
         stack="c-workers",
-        asg=None,
-        group_kind="self-managed",
-        instance_type="m5.large",
-        waves=(),
         surge=0,
         predicted_waves=0,
         lower_bound=0,
-        subnets=(),
     )
     verify = VerifyStep(id="odd", description="odd | pipe", gates=())
     bare = Plan(
@@ -420,21 +436,7 @@ def test_step_minutes() -> None:
         )
 
     def roll(waves: int) -> NodegroupRollStep:
-        return NodegroupRollStep(
-            id="x",
-            description="",
-            gates=(),
-            nodegroup="g",
-            stack="s",
-            asg=None,
-            group_kind="self-managed",
-            instance_type="m5.large",
-            waves=(),
-            surge=1,
-            predicted_waves=waves,
-            lower_bound=1,
-            subnets=(),
-        )
+        return _roll(predicted_waves=waves)
 
     coredns = AddonStep(
         id="x",
