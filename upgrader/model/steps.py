@@ -25,10 +25,6 @@ class StepKind(StrEnum):
     VERIFY = "verify"
 
 
-STACK_KINDS = frozenset({StepKind.CONTROL_PLANE, StepKind.NODEGROUP_STACK})
-MANIFEST_KINDS = frozenset({StepKind.KUBE_PROXY, StepKind.COREDNS, StepKind.CNI})
-
-
 @dataclass(frozen=True, kw_only=True)
 class ResourceChange:
     """One resource a change set changes, as CloudFormation describes it."""
