@@ -15,6 +15,8 @@ from typing import Any
 
 from tests.support.sandbox_clients import SandboxClients
 from tests.support.watchers import PodWatcher, start_watcher
+from upgrader.executor.journal import JOURNAL_NAME, NAMESPACE
+from upgrader.executor.session import JOURNAL_KEY
 from upgrader.sandbox import control
 
 Kill = Callable[[dict[str, Any]], bool]
@@ -40,8 +42,21 @@ class Cluster(SandboxClients):
         )
         assert result.returncode == 0, result.stdout + result.stderr
 
-    def apply(self, kill: Kill | None = None) -> tuple[int, list[dict[str, Any]], str]:
-        return run_apply(self.env, self.plan_file, self.workdir, kill)
+    def apply(
+        self, kill: Kill | None = None, *, holder: str | None = None
+    ) -> tuple[int, list[dict[str, Any]], str]:
+        return run_apply(self.env, self.plan_file, self.workdir, kill, holder=holder)
+
+    def kube_fault(self, spec: dict[str, Any]) -> None:
+        """Set the API server's fault rates (``apiserver_429``, ``apiserver_500``)."""
+        rates = self.kube_request("POST", "/_sandbox/faults", spec)
+        assert all(rates[k] == v for k, v in spec.items()), rates
+
+    def journal(self) -> dict[str, Any]:
+        """The apply journal as the cluster holds it."""
+        path = f"/api/v1/namespaces/{NAMESPACE}/configmaps/{JOURNAL_NAME}"
+        doc: dict[str, Any] = json.loads(self.kube_request("GET", path)["data"][JOURNAL_KEY])
+        return doc
 
     def fault(self, spec: dict[str, Any]) -> None:
         request = urllib.request.Request(
@@ -65,12 +80,36 @@ class Cluster(SandboxClients):
         return start_watcher(self.kubeconfig, pdb_path)
 
 
+# `upgrader apply` as another host runs it: the same command line, with the lock's holder
+# identity (normally host/pid/random of this process) replaced in the test's process only.
+AS_HOLDER = """
+import importlib, sys
+from upgrader.cli import main
+holder = sys.argv.pop(1)
+importlib.import_module("upgrader.pipeline.apply").new_holder = lambda: holder
+sys.argv[0] = "upgrader"
+main()
+"""
+
+
 def run_apply(
-    env: dict[str, str], plan: Path, cwd: Path, kill: Kill | None = None, timeout: float = 300
+    env: dict[str, str],
+    plan: Path,
+    cwd: Path,
+    kill: Kill | None = None,
+    timeout: float = 300,
+    *,
+    holder: str | None = None,
 ) -> tuple[int, list[dict[str, Any]], str]:
-    """Run apply; with ``kill``, SIGKILL it at the first event ``kill`` accepts."""
+    """Run apply; with ``kill``, SIGKILL it at the first event ``kill`` accepts; with
+    ``holder``, as if from another machine: the lock is held under that identity."""
+    command = ["apply", str(plan), "--yes", "--format", "json"]
+    if holder is None:
+        command = [sys.executable, "-m", "upgrader", *command]
+    else:
+        command = [sys.executable, "-c", AS_HOLDER, holder, *command]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "upgrader", "apply", str(plan), "--yes", "--format", "json"],
+        command,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -106,3 +145,28 @@ def assert_upgraded(c: Cluster, kubernetes: str, cni_prefix: str, nodes_before: 
         assert d.status.ready_replicas == d.spec.replicas, d.metadata.name
     pods = c.core.list_pod_for_all_namespaces().items
     assert all(p.status.phase == "Running" for p in pods)
+
+
+def assert_nothing_lost(
+    c: Cluster,
+    watcher: PodWatcher,
+    *,
+    nodes_before: set[str],
+    asg_before: dict[str, Any],
+    cni_prefix: str = "v1.5.",
+) -> None:
+    """The end state every fault test demands: upgraded, every workload pod Running, no PDB
+    violated and no pod lost (no node terminated undrained), the ASG as it was (sizes and
+    suspended processes), each old node terminated once, and the journal complete."""
+    watcher.finish()
+    lists = (watcher.errors, watcher.violations, watcher.lost)
+    assert lists == ([], [], []), f"errors, violations, lost: {lists}"
+    assert_upgraded(c, "1.13", cni_prefix, nodes_before)
+    assert c.asg_state() == asg_before
+    terminated = [
+        r for r in c.aws_requests() if r["action"] == "TerminateInstanceInAutoScalingGroup"
+    ]
+    assert len([r for r in terminated if not r.get("fault")]) == len(nodes_before)
+    journal = c.journal()
+    assert journal["complete"] and journal["current"] is None and journal["cordoned"] == []
+    assert len(set(journal["terminated"])) == len(journal["terminated"]) == len(nodes_before)

@@ -14,7 +14,7 @@ import yaml
 from ekstwin import files
 from tests.support.sandbox_clients import SandboxClients, sandbox
 from upgrader.adapters.discover import discover
-from upgrader.adapters.errors import CloudError, CloudNotFoundError
+from upgrader.adapters.errors import CloudNotFoundError, CloudUnreachableError
 from upgrader.config import Config, load
 from upgrader.errors import ExitCode
 from upgrader.model.state import ClusterState
@@ -201,9 +201,9 @@ def test_unreachable_kubernetes_is_an_error_without_the_token(
     kubeconfig.write_text(
         yaml.safe_dump(files.kubeconfig("staging", f"http://127.0.0.1:{port}", secret))
     )
-    with pytest.raises(CloudError) as caught:
+    with pytest.raises(CloudUnreachableError) as caught:
         staging.discover(replace(staging.config, kubeconfig=kubeconfig))
-    assert caught.value.exit_code == ExitCode.BUG
+    assert caught.value.exit_code == ExitCode.BAD_INPUT  # an environment problem (issue 14)
     assert f"127.0.0.1:{port}" in caught.value.subject
     assert secret not in caught.value.render()
     assert "reachable" in caught.value.hint

@@ -5,12 +5,16 @@ lose a pod (deleted without a graceful delete first: its node went undrained).""
 from __future__ import annotations
 
 import threading
+import time
 from pathlib import Path
 from typing import Any
 
 from kubernetes import client, config, watch
+from kubernetes.client.exceptions import ApiException
 
 from tests.support.sandbox_clients import kube_request
+
+SHED = frozenset({429, 500, 502, 503, 504})  # answers a fault test injects: try again
 
 
 def _selects(namespace: str, wanted: dict[str, str], pod: Any) -> bool:
@@ -57,10 +61,18 @@ class PodWatcher(threading.Thread):
             stream = watch.Watch()
             rv = listed.metadata.resource_version
             while not self.stop.is_set():
-                for event in stream.stream(
-                    self.core.list_pod_for_all_namespaces, resource_version=rv, timeout_seconds=1
-                ):
-                    self._seen(event["type"], event["object"])
+                try:
+                    for event in stream.stream(
+                        self.core.list_pod_for_all_namespaces,
+                        resource_version=rv,
+                        timeout_seconds=1,
+                    ):
+                        self._seen(event["type"], event["object"])
+                except ApiException as err:
+                    if err.status not in SHED:  # a fault test's 429s and 5xx hit us too
+                        raise
+                    time.sleep(0.2)
+                    continue
                 rv = stream.resource_version
         except BaseException as err:  # the test reports it
             self.errors.append(err)

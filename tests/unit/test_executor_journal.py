@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 from upgrader.executor.journal import AsgSnapshot, Journal, plan_id
 from upgrader.executor.progress import Event, json_line, text
@@ -13,7 +14,7 @@ def test_journal_round_trip_keeps_first_snapshot_and_order() -> None:
     j = j.finish("control-plane").finish("kube-proxy").finish("control-plane")
     j = j.snapshot(AsgSnapshot(name="workers", min_size=1, max_size=4, desired=2))
     j = j.snapshot(AsgSnapshot(name="workers", min_size=1, max_size=4, desired=3))  # surged
-    j = j.terminate("i-1")
+    j = replace(j.terminate("i-1"), cordoned=("node-a", "node-b"))
     again = Journal.from_json(j.to_json())
     assert again == j
     assert again.done == ("control-plane", "kube-proxy")

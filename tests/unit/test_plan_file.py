@@ -13,7 +13,7 @@ import pytest
 from tests.conftest import REPO
 from upgrader.errors import ExitCode, UpgraderError
 from upgrader.model.context import CniContext, PlanContext, StackNames
-from upgrader.model.plan import Finding, Plan, Severity, Versions, loads
+from upgrader.model.plan import SCHEMA, Finding, Plan, Severity, Versions, content_digest, loads
 from upgrader.model.schema import dumps as schema_text
 from upgrader.model.schema import plan_schema
 from upgrader.model.steps import ChangeSet, ControlPlaneStep, ResourceChange, StepKind, VerifyStep
@@ -121,8 +121,15 @@ def test_bad_plan_files_are_bad_input(text: str) -> None:
 
 def test_a_newer_schema_is_refused_saying_so() -> None:
     doc = json.loads(_plan().dumps())
-    doc["schema"] = 2
+    doc["schema"] = SCHEMA + 1
     assert "written by a newer upgrader" in _refused(doc)
+
+
+def test_an_older_schema_is_refused_saying_so() -> None:
+    doc = json.loads(_plan().dumps())
+    doc["schema"] = 1
+    del doc["digest"]
+    assert "written by an older upgrader" in _refused(doc)
 
 
 @pytest.mark.parametrize(
@@ -142,6 +149,35 @@ def test_every_mismatch_names_where_it_is(edit: Any, where: str) -> None:
     doc = json.loads(_plan().dumps())
     edit(doc)
     assert where in _refused(doc)
+
+
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d["to"].update(kubernetes="1.14"),
+        lambda d: d["steps"].insert(1, dict(d["steps"][1], id="verify-2")),
+        lambda d: d["context"]["cni"]["env"].update(WARM_ENI_TARGET="0"),
+        lambda d: d.update(fingerprint="sha256:" + "0" * 64),
+    ],
+)
+def test_an_edited_plan_does_not_match_its_digest(edit: Any) -> None:
+    doc = json.loads(_plan().dumps())
+    edit(doc)
+    message = _refused(doc)
+    assert "does not match its digest" in message and "edited after" in message
+
+
+def test_the_digest_covers_everything_but_itself() -> None:
+    plan = _plan()
+    doc = json.loads(plan.dumps())
+    assert (
+        doc["digest"]
+        == plan.digest
+        == content_digest({k: v for k, v in doc.items() if k != "digest"})
+    )
+    assert plan.digest.startswith("sha256:") and len(plan.digest) == len("sha256:") + 64
+    doc["digest"] = "md5:abc"
+    assert "plan.digest" in _refused(doc)
 
 
 def test_the_published_schema_is_current_and_valid() -> None:

@@ -65,11 +65,13 @@ class Sandbox:
         self.clock = VirtualClock(speed)
         self.store = Store(kubernetes_version=scenario.kubernetes.minor_str, now=self.clock.now)
         self.token = secrets.token_urlsafe(24)
-        # scenario `auth: eks`, as EKS: 401 without a valid EKS token (15 virtual minutes from
-        # first use, see kubeapi.auth) or the kubeconfig's own admin token.
+        # A token sent must be valid, as on EKS: the kubeconfig's own admin token or an EKS
+        # token (15 virtual minutes from first use, see kubeapi.auth); anything else is a
+        # 401. Without scenario `auth: eks`, a request with no token at all is let in:
+        # kubectl sends none over the twin's plain HTTP.
         self.auth = Authenticator(self.clock.now, static_tokens=[self.token])
         self.kube = KubeApiServer(
-            self.store, now=self.clock.now, auth=self.auth if scenario.auth == "eks" else None
+            self.store, now=self.clock.now, auth=self.auth, anonymous=scenario.auth != "eks"
         )
         self.twin: AwsTwin | None = None
         self.world: World | None = None

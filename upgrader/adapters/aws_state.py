@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
-from upgrader.adapters.aws import Aws, aws_errors, batches, is_unsupported
+from upgrader.adapters.aws import Aws, aws_errors, batches, is_busy, is_unsupported
 from upgrader.model.aws import (
     AutoScalingGroup,
     EksCluster,
@@ -45,8 +45,17 @@ def eks_cluster(aws: Aws, name: str) -> tuple[EksCluster, ClusterAccess]:
     """DescribeCluster, plus the updates still in progress."""
     subject = f"EKS cluster {name}"
     hint = f"check `cluster` in the config: no EKS cluster {name!r} in {aws.region}"
-    with aws_errors(subject, "DescribeCluster", not_found_hint=hint):
-        raw = aws.eks.describe_cluster(name=name)["cluster"]
+    probe = aws.eks_probe
+    with aws_errors(
+        subject, "DescribeCluster", not_found_hint=hint, endpoint=probe.meta.endpoint_url
+    ):
+        try:
+            raw = probe.describe_cluster(name=name)["cluster"]
+        except ClientError as err:
+            if not is_busy(err):
+                raise
+            # the endpoint answers, it is only busy: the full retry budget applies
+            raw = aws.eks.describe_cluster(name=name)["cluster"]
     vpc = raw.get("resourcesVpcConfig", {})
     cluster = EksCluster(
         name=raw["name"],

@@ -9,11 +9,12 @@ from upgrader.adapters.aws import Aws
 from upgrader.adapters.kube import KubeReader
 from upgrader.catalog.versions import catalog
 from upgrader.config import Config
-from upgrader.errors import UpgraderError
-from upgrader.model.aws import EksCluster
+from upgrader.errors import BadInputError, UpgraderError
+from upgrader.model.aws import EksCluster, Stack
 from upgrader.model.state import ClusterState
 
 ASG_TYPE = "AWS::AutoScaling::AutoScalingGroup"
+EKS_CLUSTER_TYPE = "AWS::EKS::Cluster"
 
 
 def discover(config: Config, *, session: boto3.session.Session | None = None) -> ClusterState:
@@ -27,6 +28,7 @@ def discover(config: Config, *, session: boto3.session.Session | None = None) ->
         cloudformation.read_stack(aws, name)
         for name in (config.control_plane_stack, *config.nodegroup_stacks)
     )
+    _check_control_plane(stacks[0], config)
     nodegroup_stacks = stacks[1:]
     managed = aws_state.managed_nodegroups(aws, config.cluster, nodegroup_stacks)
     asgs = aws_state.auto_scaling_groups(
@@ -67,6 +69,26 @@ def discover(config: Config, *, session: boto3.session.Session | None = None) ->
         workloads=kube.workloads,
         pdbs=kube.pdbs,
         live_objects=kube.live_objects,
+    )
+
+
+def _check_control_plane(stack: Stack, config: Config) -> None:
+    """The control-plane stack must hold this cluster, or its change set would update
+    something else (checked before any write)."""
+    clusters = [r.physical_id for r in stack.resources_of(EKS_CLUSTER_TYPE)]
+    if config.cluster in clusters:
+        return
+    problem = (
+        f"holds EKS cluster {', '.join(clusters)}, not {config.cluster}"
+        if clusters
+        else f"holds no {EKS_CLUSTER_TYPE}"
+    )
+    raise BadInputError(
+        f"CloudFormation stack {stack.name} (stacks.control_plane in {config.path})",
+        problem,
+        f"set stacks.control_plane to the stack that holds {EKS_CLUSTER_TYPE} "
+        f"{config.cluster} (aws cloudformation describe-stack-resources --physical-resource-id "
+        f"{config.cluster})",
     )
 
 

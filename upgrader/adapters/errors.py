@@ -35,6 +35,10 @@ class CloudAccessError(BadInputError):
     """The credentials were refused or lack a permission (exit 2)."""
 
 
+class CloudUnreachableError(BadInputError):
+    """An endpoint did not answer, or answered unlike the API expected (exit 2)."""
+
+
 class StackUpdateFailed(UpgraderError):  # noqa: N818 - the executor's contract names it so
     """A stack update failed, rolled back or timed out; ``events`` hold the cause first."""
 

@@ -303,3 +303,8 @@ __all__ = [
     "user_manifests",
     "write",
 ]
+
+
+def registry(region: str) -> str:
+    """The registry of the EKS-owned add-on images for ``region`` (from the library)."""
+    return str(evaluate("registry.jsonnet", tla={"region": region}))

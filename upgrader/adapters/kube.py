@@ -2,6 +2,12 @@
 
 Objects stay plain JSON so any served apiVersion (policy/v1beta1 on a 1.12
 cluster, say) is read the same way, with its own ``apiVersion`` intact.
+
+Every request has bounded connect and read timeouts, and is retried by tenacity with
+exponential backoff and full jitter (honouring ``Retry-After``) when the server sheds
+load (429), fails (5xx) or cannot be reached, within an attempt and time budget. A 429
+from the Eviction API naming a PodDisruptionBudget is the budget speaking, not load: it
+is returned at once. A server still not answering after the budget is exit 2, naming it.
 """
 
 from __future__ import annotations
@@ -11,24 +17,94 @@ import binascii
 import json
 import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import tenacity
 import urllib3
+import yaml
 from kubernetes.client import ApiClient, Configuration
 from kubernetes.client.exceptions import ApiException
 from kubernetes.config import new_client_from_config
 from kubernetes.config.config_exception import ConfigException
 
-from upgrader.adapters.errors import CloudAccessError, CloudError, scrub
+from upgrader import textfile
+from upgrader.adapters.errors import CloudAccessError, CloudError, CloudUnreachableError, scrub
 from upgrader.errors import BadInputError
 
 Json = dict[str, Any]
 PAGE_SIZE = 500
 TOKEN_REFRESH_SECONDS = 14 * 60.0  # EKS tokens live 15 minutes; clients renew after 14
-REQUEST_TIMEOUT_SECONDS = 60
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 30.0
+ATTEMPTS = 6  # per request: the first and up to 5 retries ...
+RETRY_BUDGET_SECONDS = 30.0  # ... while less than this has passed since the first
+BACKOFF_FIRST_SECONDS = 0.25  # full jitter: up to 0.25, 0.5, 1, 2 ... seconds
+BACKOFF_MOST_SECONDS = 4.0
+RETRY_AFTER_MOST_SECONDS = 10.0  # a longer Retry-After is cut to this
+RETRIED_STATUSES = frozenset({429, 500, 502, 503, 504})
+KUBECONFIG_HINT = (
+    "fix the kubeconfig (or KUBECONFIG), or drop `kubeconfig` from the config to use the "
+    "EKS endpoint and an IAM token"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Answer:
+    """One HTTP answer: status, raw body, and the seconds its Retry-After asks for."""
+
+    status: int
+    body: bytes
+    retry_after: float | None = None
+
+
+def _retry_after(value: str | None) -> float | None:
+    """Seconds of a ``Retry-After: <seconds>`` header (an HTTP date is not honoured)."""
+    try:
+        return max(0.0, float(value)) if value else None
+    except ValueError:
+        return None
+
+
+def _budget_refusal(body: bytes) -> bool:
+    """Whether a 429 is an eviction a PodDisruptionBudget refuses (a ``DisruptionBudget``
+    cause), which the drain retries itself, and not a server shedding load."""
+    try:
+        details = json.loads(body).get("details") or {}
+        causes = details.get("causes") or []
+    except (ValueError, AttributeError):
+        return False
+    return any(isinstance(c, dict) and c.get("reason") == "DisruptionBudget" for c in causes)
+
+
+def _retryable(answer: _Answer) -> bool:
+    if answer.status == 429:
+        return not _budget_refusal(answer.body)
+    return answer.status in RETRIED_STATUSES
+
+
+_JITTER = tenacity.wait_random_exponential(
+    multiplier=BACKOFF_FIRST_SECONDS, max=BACKOFF_MOST_SECONDS
+)
+
+
+def _wait(state: tenacity.RetryCallState) -> float:
+    """Backoff with full jitter, but never less than the server's Retry-After (capped)."""
+    jitter = float(_JITTER(state))
+    outcome = state.outcome
+    if outcome is None or outcome.failed:
+        return jitter
+    after = outcome.result().retry_after
+    return jitter if after is None else max(jitter, min(after, RETRY_AFTER_MOST_SECONDS))
+
+
+def _last_outcome(state: tenacity.RetryCallState) -> _Answer:
+    """After the budget: the last answer (its caller reports the status), or its error."""
+    assert state.outcome is not None
+    answer: _Answer = state.outcome.result()  # raises the last transport error
+    return answer
 
 
 class Credentials:
@@ -97,10 +173,18 @@ class KubeReader:
     is an access error (exit 2) naming the cluster and what to check.
     """
 
-    def __init__(self, api: ApiClient, where: str, credentials: Credentials | None = None) -> None:
+    def __init__(
+        self,
+        api: ApiClient,
+        where: str,
+        credentials: Credentials | None = None,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> None:
         self.api = api
         self.where = where
         self.credentials = credentials
+        self.sleep = sleep  # between retries (tests pass their own)
         if credentials is not None:
             credentials.install(api.configuration)
 
@@ -147,7 +231,7 @@ class KubeReader:
     ) -> KubeReader:
         """A reader for an EKS endpoint with its base64 CA bundle and a bearer token
         (fixed, or :class:`Credentials` made anew before expiry and after a 401)."""
-        configuration = Configuration(host=endpoint)
+        configuration = _configuration(endpoint)
         configuration.api_key_prefix = {"BearerToken": "Bearer"}
         credentials = token if isinstance(token, Credentials) else None
         configuration.api_key = {"BearerToken": token if isinstance(token, str) else ""}
@@ -180,20 +264,20 @@ class KubeReader:
         body: Json | None = None,
         content_type: str = "application/json",
     ) -> tuple[int, bytes]:
-        """Send one request; the HTTP status and raw body. Only transport failures raise,
-        and a 401 that a new token does not cure."""
-        status, data = self._send(method, path, query, body=body, content_type=content_type)
-        if status != 401 or self.credentials is None:
-            return status, data
+        """Send one request (retried as the module says); the HTTP status and raw body.
+        Raises for a server that does not answer, and for a 401 a new token does not cure."""
+        answer = self._send(method, path, query, body=body, content_type=content_type)
+        if answer.status != 401 or self.credentials is None:
+            return answer.status, answer.body
         self.credentials.renew()  # expired or revoked: a new token, and one more try
-        status, data = self._send(method, path, query, body=body, content_type=content_type)
-        if status == 401:
+        answer = self._send(method, path, query, body=body, content_type=content_type)
+        if answer.status == 401:
             raise CloudAccessError(
                 self.where,
                 f"{method} {path} was refused (HTTP 401 Unauthorized) even with a new token",
                 self.credentials.advice,
             )
-        return status, data
+        return answer.status, answer.body
 
     def _send(
         self,
@@ -203,7 +287,7 @@ class KubeReader:
         *,
         body: Json | None,
         content_type: str,
-    ) -> tuple[int, bytes]:
+    ) -> _Answer:
         header_params = {"Accept": "application/json"}
         if body is not None:
             header_params["Content-Type"] = content_type
@@ -215,16 +299,45 @@ class KubeReader:
             body=body,
             auth_settings=["BearerToken"],
         )
-        with self._errors(f"{method} {path}"):
+
+        def once() -> _Answer:
             response = self.api.call_api(
                 verb,
                 url,
                 header_params=headers,
                 body=payload,
-                _request_timeout=REQUEST_TIMEOUT_SECONDS,
+                _request_timeout=(CONNECT_TIMEOUT_SECONDS, READ_TIMEOUT_SECONDS),
             )
             data: bytes = response.read()  # type: ignore[no-untyped-call]
-        return int(response.status), data
+            after = _retry_after(response.getheader("Retry-After"))  # type: ignore[no-untyped-call]
+            return _Answer(int(response.status), data, after)
+
+        retrying = tenacity.Retrying(
+            stop=tenacity.stop_after_attempt(ATTEMPTS)
+            | tenacity.stop_after_delay(RETRY_BUDGET_SECONDS),
+            wait=_wait,
+            retry=tenacity.retry_if_exception_type(urllib3.exceptions.HTTPError)
+            | tenacity.retry_if_result(_retryable),
+            retry_error_callback=_last_outcome,
+            sleep=self.sleep,
+        )
+        try:
+            answer: _Answer = retrying(once)
+        except ApiException as err:  # TLS, or a request the client cannot build
+            raise CloudUnreachableError(
+                self.where,
+                f"{method} {path} failed: {scrub(str(err.reason or err))}",
+                "check the kubeconfig's server URL and certificate authority",
+            ) from None
+        except urllib3.exceptions.HTTPError as err:
+            attempts = retrying.statistics.get("attempt_number", 1)
+            raise CloudUnreachableError(
+                self.where,
+                f"{method} {path}: no answer after {attempts} attempt(s) ({_cause(err)})",
+                "check that the API server is reachable from here (private endpoint? VPN? "
+                "the server URL in the kubeconfig?)",
+            ) from None
+        return answer
 
     def get_optional(self, path: str, query: tuple[tuple[str, str], ...] = ()) -> Json | None:
         """The JSON object at ``path``, or None when the server answers 404."""
@@ -292,33 +405,50 @@ class KubeReader:
             served |= {str(v["groupVersion"]) for v in group.get("versions", [])}
         return frozenset(served)
 
-    @contextmanager
-    def _errors(self, doing: str) -> Iterator[None]:
-        try:
-            yield
-        except ApiException as err:
-            raise CloudError(
-                self.where,
-                f"{doing} failed: {scrub(str(err.reason or err))}",
-                "check that the API server is reachable from here (private endpoint? VPN?)",
-            ) from None
-        except urllib3.exceptions.HTTPError as err:
-            raise CloudError(
-                self.where,
-                f"{doing} failed: {type(err).__name__}: {scrub(str(err))}",
-                "check that the API server is reachable from here (private endpoint? VPN?)",
-            ) from None
+
+def _cause(err: urllib3.exceptions.HTTPError) -> str:
+    """``NewConnectionError: ... Connection refused``: the transport failure under
+    urllib3's wrappers, without the connection object's repr."""
+    reason = err.reason if isinstance(err, urllib3.exceptions.MaxRetryError) else err
+    text = str(reason).split("): ", 1)[-1]
+    return f"{type(reason).__name__}: {scrub(text)}"
+
+
+def _configuration(host: str | None = None) -> Configuration:
+    """A client configuration whose connection pool never retries by itself: the
+    tenacity budget above is the only one."""
+    configuration = Configuration(host=host)
+    configuration.retries = 0
+    return configuration
 
 
 def _kubeconfig_client(path: Path) -> ApiClient:
-    try:
-        return new_client_from_config(config_file=str(path), persist_config=False)  # type: ignore[no-untyped-call,no-any-return]
-    except (ConfigException, OSError, ValueError, TypeError) as err:
+    """A client for the kubeconfig's current context; a kubeconfig that is missing, not a
+    regular text file, not YAML or not usable is bad input naming the file."""
+    subject = f"kubeconfig {path}"
+    doc = textfile.load_yaml(path, what="kubeconfig", hint=KUBECONFIG_HINT)
+    if not isinstance(doc, dict):
         raise BadInputError(
-            f"kubeconfig {path}",
-            f"cannot be used: {scrub(str(err))}",
-            "fix the kubeconfig, or drop `kubeconfig` from the config to use the "
-            "EKS endpoint and an IAM token",
+            subject,
+            f"is a YAML {type(doc).__name__}, not a kubeconfig (a mapping with clusters, "
+            "contexts and users)",
+            KUBECONFIG_HINT,
+        )
+    try:
+        return new_client_from_config(  # type: ignore[no-untyped-call,no-any-return]
+            config_file=str(path), persist_config=False, client_configuration=_configuration()
+        )
+    except (
+        ConfigException,
+        yaml.YAMLError,
+        OSError,
+        ValueError,
+        TypeError,
+        KeyError,
+        AttributeError,
+    ) as err:
+        raise BadInputError(
+            subject, f"cannot be used: {scrub(str(err))}", KUBECONFIG_HINT
         ) from None
 
 

@@ -11,6 +11,7 @@ from upgrader import pipeline
 from upgrader.cli.options import PlanFileArgument, ProgressFormatOption, sink_for
 from upgrader.cli.output import Format
 from upgrader.errors import BadInputError
+from upgrader.model.plan import Plan
 
 
 def apply(
@@ -21,15 +22,35 @@ def apply(
     cleanup_leaked_enis: Annotated[
         bool, typer.Option("--cleanup-leaked-enis", help="delete leaked aws-K8S-* ENIs at verify")
     ] = False,
+    expect_digest: Annotated[
+        str | None,
+        typer.Option(
+            "--expect-digest",
+            help="refuse (exit 2) unless the plan's digest is this approved value",
+            metavar="sha256:HEX",
+        ),
+    ] = None,
     fmt: ProgressFormatOption = Format.TEXT,
 ) -> None:
     """Execute a reviewed plan stage by stage, re-checking each gate before its step."""
-    if not yes:
-        if not sys.stdin.isatty():
-            raise BadInputError(
-                "upgrader apply",
-                "needs confirmation and no terminal is attached",
-                "pass --yes (as CI does) once the plan was reviewed",
-            )
-        typer.confirm(f"apply {plan_file} to the cluster?", abort=True)
-    pipeline.apply(plan_file, sink=sink_for(fmt), cleanup_leaked_enis=cleanup_leaked_enis)
+    if not yes and not sys.stdin.isatty():
+        raise BadInputError(
+            "upgrader apply",
+            "needs confirmation and no terminal is attached",
+            "pass --yes (as CI does) once the plan was reviewed",
+        )
+    pipeline.apply(
+        plan_file,
+        sink=sink_for(fmt),
+        cleanup_leaked_enis=cleanup_leaked_enis,
+        expect_digest=expect_digest,
+        confirm=None if yes else _ask,
+    )
+
+
+def _ask(plan: Plan) -> None:
+    typer.confirm(
+        f"apply the plan {plan.digest[:19]}… ({plan.from_.kubernetes} -> {plan.to.kubernetes}, "
+        f"{len(plan.steps)} steps) to {plan.cluster} in {plan.region}?",
+        abort=True,
+    )

@@ -10,6 +10,7 @@ import typer
 from upgrader import pipeline
 from upgrader.cli.options import ConfigOption, FormatOption
 from upgrader.cli.output import Format, emit_json
+from upgrader.textfile import check_output_dir
 
 
 def compile_manifests(
@@ -18,6 +19,8 @@ def compile_manifests(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """jsonnet -> validated manifests for the config's target versions."""
+    if out is not None:
+        check_output_dir(out, option="--out")
     manifests = pipeline.compile_config(config, out)
     if fmt is Format.JSON:
         emit_json(manifests)

@@ -44,6 +44,7 @@ def summary(plan: Plan, result: pipeline.PlanResult) -> str:
         lines.append(f"plan file: {result.out}")
     if result.runbook:
         lines.append(f"runbook:   {result.runbook}")
+    lines.append(f"digest:    {plan.digest} (apply --expect-digest binds approval to it)")
     verdict = "BLOCKED by a gate (exit 3)" if plan.blocked else "ready to apply"
     lines.append(f"verdict:   {verdict}")
     return "\n".join(lines)

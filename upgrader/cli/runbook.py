@@ -9,6 +9,7 @@ import typer
 
 from upgrader import pipeline
 from upgrader.cli.options import PlanFileArgument
+from upgrader.textfile import check_output_file
 
 
 def runbook(
@@ -16,6 +17,8 @@ def runbook(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="write it here")] = None,
 ) -> None:
     """Render the Markdown runbook of a plan file."""
+    if out is not None:
+        check_output_file(out, option="--out")
     text = pipeline.runbook(plan_file, out)
     if out is None:
         typer.echo(text, nl=False)

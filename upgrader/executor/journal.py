@@ -42,6 +42,10 @@ class Journal:
     asgs: tuple[AsgSnapshot, ...] = ()
     autoscaler_replicas: int | None = None  # cluster-autoscaler replicas to restore
     terminated: tuple[str, ...] = ()  # instance IDs apply terminated (never twice)
+    cordoned: tuple[str, ...] = ()  # nodes the current wave cordoned, none terminated yet
+    # (node, aws-node pod) before the current CNI step applied its manifest: a resumed step
+    # gates every node whose pod changed since, including those restarted before a stop
+    rollout_before: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = field(default=())
 
     def is_done(self, step_id: str) -> bool:
@@ -52,7 +56,7 @@ class Journal:
 
     def finish(self, step_id: str) -> Journal:
         done = self.done if self.is_done(step_id) else (*self.done, step_id)
-        return replace(self, done=done, current=None)
+        return replace(self, done=done, current=None, rollout_before=())
 
     def snapshot(self, asg: AsgSnapshot) -> Journal:
         """Remember an ASG's sizes the first time only: a resumed run restores the originals."""
@@ -85,6 +89,8 @@ class Journal:
             ],
             "autoscaler_replicas": self.autoscaler_replicas,
             "terminated": list(self.terminated),
+            "cordoned": list(self.cordoned),
+            "rollout_before": [list(pair) for pair in self.rollout_before],
             "notes": list(self.notes),
         }
         return json.dumps(doc, sort_keys=True)
@@ -110,5 +116,7 @@ class Journal:
             ),
             autoscaler_replicas=doc.get("autoscaler_replicas"),
             terminated=tuple(doc.get("terminated", ())),
+            cordoned=tuple(doc.get("cordoned", ())),
+            rollout_before=tuple((str(n), str(p)) for n, p in doc.get("rollout_before", ())),
             notes=tuple(doc.get("notes", ())),
         )

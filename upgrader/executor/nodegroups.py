@@ -5,14 +5,19 @@ re-measured, and the wave is the first wave :func:`upgrader.capacity.waves.plan_
 finds for the nodes still at the old version. A wave surges the ASG to its
 original size + k, waits until the new nodes are Ready, cordons and drains k old
 nodes (PDB refusals retried, the blocking PDB named), then terminates them with
-decrement, which brings the ASG back to its original size. Every number is
-derived from live state and the journal, so a run killed at any point resumes.
+decrement, which brings the ASG back to its original size. The wave's nodes are
+journaled before they are cordoned: any stop before their termination begins makes them
+schedulable again. Every number is derived from live state and the journal, so a run
+killed at any point resumes.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
+from collections.abc import Callable
 
+from upgrader.errors import UpgraderError
 from upgrader.executor.errors import GateFailedError, StepFailedError
 from upgrader.executor.journal import AsgSnapshot
 from upgrader.executor.session import Session
@@ -178,16 +183,23 @@ class Roll:
             hint=f"check the activities of ASG {self.asg} and the new instances' kubelet; "
             "then re-run apply",
         )
-        try:
-            self.drain(batch)
-        except BaseException:
-            for node in batch:  # a stopped drain leaves its nodes schedulable again
-                self.s.kube.uncordon(node.name)
-            raise
+        self._mark_cordoned(tuple(n.name for n in batch))
+        self.drain(batch)  # on any stop, restore() makes them schedulable again
+        # From here on they go: a stop leaves them cordoned and drained for the re-run.
+        self.s.save(dataclasses.replace(self.s.journal, cordoned=()))
         for node in batch:
             self.s.aws.terminate(node.instance_id, decrement=True)
             self.s.save(self.s.journal.terminate(node.instance_id))
             self.s.emit("node", f"terminated {node.instance_id}", nodes=(node.name,))
+
+    def _mark_cordoned(self, names: tuple[str, ...]) -> None:
+        """Journal the wave's nodes before cordoning them; nodes an earlier, stopped wave
+        cordoned that this wave does not take are made schedulable again."""
+        for name in self.s.journal.cordoned:
+            if name not in names:
+                self.s.kube.uncordon(name)
+        if self.s.journal.cordoned != names:
+            self.s.save(dataclasses.replace(self.s.journal, cordoned=names))
 
     def _new_ready(self) -> int:
         ids = set(self.s.aws.asg(self.asg).instance_ids)
@@ -269,30 +281,64 @@ class Roll:
 
 
 def restore(s: Session, asg_name: str | None = None) -> None:
-    """Put back what apply changed on ASGs (all, or one) and the cluster autoscaler."""
+    """Put back what apply changed: ASG sizes and processes (all, or one), the cluster
+    autoscaler, and the nodes a wave cordoned but had not begun to terminate. Every part is
+    tried even when one fails; the failures are reported together (exit 4)."""
+    problems: list[str] = []
+
+    def attempt(what: str, action: Callable[[], object]) -> None:
+        try:
+            action()
+        except UpgraderError as err:
+            problems.append(f"{what}: {err.subject}: {err.message}")
+
     for snap in s.journal.asgs:
-        if asg_name is not None and snap.name != asg_name:
-            continue
-        live = s.aws.asg(snap.name)
-        if len(live.instance_ids) <= snap.desired:
-            s.aws.set_capacity(
-                snap.name, desired=snap.desired, min_size=snap.min_size, max_size=snap.max_size
-            )
-        else:
-            # A stop mid-wave: lowering desired now would let the ASG pick which node to
-            # terminate, maybe an undrained one. Keep every instance; the re-run finishes
-            # the wave and terminates the drained nodes with decrement.
-            s.aws.set_capacity(
-                snap.name,
-                desired=len(live.instance_ids),
-                min_size=snap.min_size,
-                max_size=max(snap.max_size, len(live.instance_ids)),
-            )
-        ours = [p for p in SUSPENDED_DURING_ROLL if p not in snap.suspended]
-        s.aws.resume_processes(snap.name, ours)
+        if asg_name is None or snap.name == asg_name:
+            attempt(f"ASG {snap.name}", functools.partial(_restore_asg, s, snap))
+    if s.journal.cordoned:
+        attempt("cordoned nodes", functools.partial(_uncordon_wave, s))
     if s.journal.autoscaler_replicas:
         namespace, name = AUTOSCALER
-        s.kube.scale(namespace, name, s.journal.autoscaler_replicas)
+        replicas = s.journal.autoscaler_replicas
+        attempt(
+            f"Deployment {namespace}/{name}",
+            functools.partial(s.kube.scale, namespace, name, replicas),
+        )
+    if problems:
+        raise StepFailedError(
+            "restore after apply stopped",
+            "could not put back " + "; ".join(problems),
+            "re-run apply (it restores again, then resumes), or set the ASG sizes, suspended "
+            "processes and cluster-autoscaler replicas back by hand",
+        )
+
+
+def _restore_asg(s: Session, snap: AsgSnapshot) -> None:
+    live = s.aws.asg(snap.name)
+    if len(live.instance_ids) <= snap.desired:
+        desired, max_size = snap.desired, snap.max_size
+    else:
+        # A stop mid-wave: lowering desired now would let the ASG pick which node to
+        # terminate, maybe an undrained one. Keep every instance; the re-run finishes
+        # the wave and terminates the drained nodes with decrement.
+        desired = len(live.instance_ids)
+        max_size = max(snap.max_size, desired)
+    s.aws.set_capacity(snap.name, desired=desired, min_size=snap.min_size, max_size=max_size)
+    ours = [p for p in SUSPENDED_DURING_ROLL if p not in snap.suspended]
+    s.emit(
+        "info",
+        f"restored ASG {snap.name}: desired {desired} (min {snap.min_size}, max {max_size})"
+        + (f"; resuming {', '.join(ours)}" if ours else ""),
+    )
+    s.aws.resume_processes(snap.name, ours)
+
+
+def _uncordon_wave(s: Session) -> None:
+    names = s.journal.cordoned
+    for name in names:
+        s.kube.uncordon(name)
+    s.save(dataclasses.replace(s.journal, cordoned=()))
+    s.emit("info", "uncordoned the stopped wave's nodes", nodes=names)
 
 
 def roll(s: Session, step: NodegroupRollStep) -> None:

@@ -3,7 +3,9 @@
 The journal (a ConfigMap in kube-system) records finished steps; a re-run of the
 same plan from any machine resumes after the last one. A new plan is checked
 against the live cluster's fingerprint first (exit 5 when stale). Any stop puts
-the ASGs' sizes and processes and the cluster autoscaler back.
+the ASGs' sizes and processes and the cluster autoscaler back, and makes the nodes of a
+wave not yet being terminated schedulable again; an AWS or Kubernetes call failing (after
+the adapters' retries) stops it with exit 4 naming the step, the call and the cause.
 """
 
 from __future__ import annotations
@@ -14,14 +16,25 @@ import uuid
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-from upgrader.adapters.aws_actions import AwsActions
+from upgrader import textfile
 from upgrader.adapters.discover import discover
-from upgrader.adapters.kube_actions import KubeActions
+from upgrader.adapters.errors import (
+    CloudAccessError,
+    CloudError,
+    CloudNotFoundError,
+    CloudUnreachableError,
+    StackUpdateFailed,
+)
 from upgrader.catalog.versions import catalog
 from upgrader.config import GATE_DEFAULTS, Config
-from upgrader.errors import BadInputError, UpgraderError
+from upgrader.errors import UpgraderError
 from upgrader.executor import addons, nodegroups, stacks, verify
-from upgrader.executor.errors import GateFailedError, LockedError, StalePlanError
+from upgrader.executor.errors import (
+    GateFailedError,
+    LockedError,
+    StalePlanError,
+    StepFailedError,
+)
 from upgrader.executor.journal import JOURNAL_NAME, LOCK_NAME, NAMESPACE, Journal, plan_id
 from upgrader.executor.ports import AwsPort, Discover, KubePort
 from upgrader.executor.progress import Sink
@@ -82,7 +95,8 @@ def config_from_plan(plan: Plan) -> Config:
     )
 
 
-def _holder() -> str:
+def new_holder() -> str:
+    """This process's identity as the lock's holder: host/pid/random."""
     return f"{socket.gethostname()}/{os.getpid()}/{uuid.uuid4().hex[:8]}"
 
 
@@ -139,13 +153,11 @@ def _run_step(s: Session, step: Step, *, cleanup_leaked_enis: bool) -> None:
             verify.verify(s, step, cleanup_leaked_enis=cleanup_leaked_enis)
 
 
-def _load_plan(plan_path: Path) -> tuple[str, Plan]:
+def load_plan(plan_path: Path) -> tuple[str, Plan]:
     """The plan file's text and plan; a missing, broken or blocked plan is refused."""
-    if not plan_path.is_file():
-        raise BadInputError(
-            str(plan_path), "does not exist", "pass the plan file `upgrader plan --out` wrote"
-        )
-    text = plan_path.read_text()
+    text = textfile.read_text(
+        plan_path, what="plan file", hint=textfile.PLAN_HINT, limit=textfile.PLAN_LIMIT
+    )
     plan = loads(text, str(plan_path))
     if plan.blocked:
         ids = ", ".join(sorted({f.id for f in plan.findings if f.severity is Severity.BLOCKING}))
@@ -167,25 +179,6 @@ class Outside:
     clock: Clock = WALL
 
 
-def apply(
-    plan_path: Path, *, sink: Sink, cleanup_leaked_enis: bool = False, holder: str | None = None
-) -> ApplyResult:
-    """Run the plan at ``plan_path``; raises an UpgraderError with the contract exit code."""
-    text, plan = _load_plan(plan_path)
-    config = config_from_plan(plan)
-    aws = AwsActions.connect(plan.region)
-    outside = Outside(aws=aws, kube=KubeActions.connect(config, aws))
-    return run_plan(
-        text,
-        plan,
-        config,
-        outside,
-        sink=sink,
-        cleanup_leaked_enis=cleanup_leaked_enis,
-        holder=holder or _holder(),
-    )
-
-
 def run_plan(
     text: str,
     plan: Plan,
@@ -197,18 +190,12 @@ def run_plan(
     cleanup_leaked_enis: bool = False,
 ) -> ApplyResult:
     """Apply ``plan`` (its file's ``text`` identifies it in the journal) under the lock,
-    resuming from the cluster's journal; the lock is released on every way out."""
+    resuming from the cluster's journal; the lock is released on every way out.
+
+    An outside call that fails once the lock is taken stops apply with exit 4 naming the
+    step, the call and the cause (:func:`_stopped`); the journal stays for the re-run."""
     kube = outside.kube
-    lease = kube.acquire_lease(
-        LOCK_NAME, NAMESPACE, holder, seconds=LEASE_SECONDS, stale=stale_holder
-    )
-    if not lease.acquired:
-        kube.close()
-        raise LockedError(
-            f"cluster {plan.cluster}",
-            f"another apply holds the lock (lease {NAMESPACE}/{LOCK_NAME}, holder {lease.holder})",
-            "wait for it to finish (or for its lease to expire) and run apply again",
-        )
+    _lock(kube, plan, holder)
     session: Session | None = None
     try:
         pid = plan_id(text)
@@ -245,31 +232,94 @@ def run_plan(
             _run_step(session, step, cleanup_leaked_enis=cleanup_leaked_enis)
             session.save(session.journal.finish(step.id))
             ran.append(step.id)
-        session.save(replace(session.journal, complete=True))
         session.stage = session.step = None
+        session.save(replace(session.journal, complete=True))
         session.emit("done", f"{plan.cluster} is at {plan.to.kubernetes}")
         return ApplyResult(plan, resumed, False, tuple(ran))
-    except BaseException:
+    except BaseException as err:
         if session is not None:
             _restore_quietly(session)
+        if isinstance(err, OUTSIDE_FAILURES):
+            raise _stopped(err, session, plan) from None
         raise
     finally:
-        try:
-            kube.release_lease(LOCK_NAME, NAMESPACE, holder)
-        finally:
-            kube.close()
+        _release(kube, holder, session)
+
+
+def _lock(kube: KubePort, plan: Plan, holder: str) -> None:
+    """Take the cluster's lease (exit 6 when another apply holds it)."""
+    try:
+        lease = kube.acquire_lease(
+            LOCK_NAME, NAMESPACE, holder, seconds=LEASE_SECONDS, stale=stale_holder
+        )
+    except BaseException:
+        kube.close()
+        raise
+    if not lease.acquired:
+        kube.close()
+        raise LockedError(
+            f"cluster {plan.cluster}",
+            f"another apply holds the lock (lease {NAMESPACE}/{LOCK_NAME}, holder {lease.holder})",
+            "wait for it to finish (or for its lease to expire) and run apply again",
+        )
+
+
+# What an outside call raises when AWS or Kubernetes fails it (after the adapters' retries).
+OUTSIDE_FAILURES = (
+    CloudError,
+    CloudAccessError,
+    CloudNotFoundError,
+    CloudUnreachableError,
+    StackUpdateFailed,
+)
+
+
+def _stopped(err: UpgraderError, s: Session | None, plan: Plan) -> UpgraderError:
+    """An outside failure once the lock is held, as exit 4 naming where apply stopped, the
+    call and its cause. Bad input found before the first step keeps its exit 2."""
+    if s is not None and s.step is not None:
+        where = f"step {s.step}"
+    elif isinstance(err, CloudError | StackUpdateFailed):
+        where = f"apply of the plan for {plan.cluster} (outside any step)"
+    else:
+        return err
+    resume = f"re-run apply: it resumes from the journal (ConfigMap {NAMESPACE}/{JOURNAL_NAME})"
+    hint = (
+        err.hint if "re-run apply" in err.hint else f"{resume}; {err.hint.removeprefix('retry; ')}"
+    )
+    return StepFailedError(where, f"{err.subject}: {err.message}", hint)
+
+
+def _release(kube: KubePort, holder: str, s: Session | None) -> None:
+    """Give the lock up; a failure to do so never hides how apply ended (the lease
+    expires by itself after LEASE_SECONDS)."""
+    try:
+        kube.release_lease(LOCK_NAME, NAMESPACE, holder)
+    except UpgraderError as err:
+        if s is not None:
+            s.emit(
+                "stop",
+                f"could not release lease {NAMESPACE}/{LOCK_NAME} ({err.message}); "
+                f"it expires within {LEASE_SECONDS} s",
+            )
+    finally:
+        kube.close()
+
+
+def check_fingerprint(plan: Plan, live: str) -> None:
+    """The live cluster (its fingerprint ``live``) must be what ``plan`` was made from."""
+    if live != plan.fingerprint:
+        raise StalePlanError(
+            f"plan for {plan.cluster}",
+            "the cluster changed since the plan was made "
+            f"(planned from {plan.fingerprint[:19]}…, now {live[:19]}…)",
+            "run `upgrader plan` again, review the new plan and apply that one",
+        )
 
 
 def _check_fresh(s: Session, previous: Journal | None) -> None:
     """A new plan: the live cluster must be what it was planned from."""
-    live = s.discover().fingerprint()
-    if live != s.plan.fingerprint:
-        raise StalePlanError(
-            f"plan for {s.plan.cluster}",
-            "the cluster changed since the plan was made "
-            f"(planned from {s.plan.fingerprint[:19]}…, now {live[:19]}…)",
-            "run `upgrader plan` again, review the new plan and apply that one",
-        )
+    check_fingerprint(s.plan, s.discover().fingerprint())
     asgs = previous.asgs if previous is not None and not previous.complete else ()
     s.save(replace(s.journal, asgs=asgs))
     s.emit("start", f"applying {len(s.plan.steps)} step(s) to {s.plan.cluster}")

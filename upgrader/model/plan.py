@@ -4,10 +4,15 @@ Beyond the contract keys a plan carries ``context`` (:class:`PlanContext`: what 
 shows without rediscovering anything) and, per step, ``params`` (what apply needs); every
 step kind is its own record (:mod:`upgrader.model.steps`). ``docs/plan.schema.json`` is
 the JSON Schema of these records (``python -m upgrader.model.schema`` writes it).
+
+``digest`` is the SHA-256 of the rest of the file in canonical JSON: the plan prints it,
+the runbook shows it, and apply refuses a file whose content no longer matches it (and,
+with ``--expect-digest``, one that is not the plan a reviewer approved).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,7 +23,8 @@ from upgrader.model.context import PlanContext
 from upgrader.model.records import JsonObject, RecordError, from_json, to_json
 from upgrader.model.steps import Step, step_from_json, step_to_json
 
-SCHEMA = 1
+SCHEMA = 2  # 2: the digest
+DIGEST_PREFIX = "sha256:"
 
 
 class Severity(StrEnum):
@@ -80,7 +86,7 @@ class Plan:
     def blocked(self) -> bool:
         return any(f.severity is Severity.BLOCKING for f in self.findings)
 
-    def to_json(self) -> JsonObject:
+    def _body(self) -> JsonObject:
         head = PlanRecord(
             schema=self.schema,
             cluster=self.cluster,
@@ -97,9 +103,24 @@ class Plan:
             "blocked": self.blocked,
         }
 
+    @property
+    def digest(self) -> str:
+        """``sha256:<hex>`` of the plan's canonical JSON (every key but ``digest``)."""
+        return content_digest(self._body())
+
+    def to_json(self) -> JsonObject:
+        body = self._body()
+        return {**body, "digest": content_digest(body)}
+
     def dumps(self) -> str:
         """Deterministic JSON text (sorted keys, no timestamps)."""
         return json.dumps(self.to_json(), indent=2, sort_keys=True) + "\n"
+
+
+def content_digest(body: Mapping[str, object]) -> str:
+    """The digest of a plan document without its ``digest`` key."""
+    canonical = json.dumps(body, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return DIGEST_PREFIX + hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def from_plan_json(raw: object) -> Plan:
@@ -109,17 +130,29 @@ def from_plan_json(raw: object) -> Plan:
     schema = raw.get("schema")
     if schema != SCHEMA:
         newer = isinstance(schema, int) and not isinstance(schema, bool) and schema > SCHEMA
-        why = "written by a newer upgrader" if newer else "not a schema this upgrader reads"
+        older = isinstance(schema, int) and not isinstance(schema, bool) and 0 < schema < SCHEMA
+        why = (
+            "written by a newer upgrader"
+            if newer
+            else "written by an older upgrader, before plans carried a digest"
+            if older
+            else "not a schema this upgrader reads"
+        )
         raise RecordError("plan.schema", f"{schema!r} is {why} (this one reads {SCHEMA})")
+    digest = raw.get("digest")
+    if not isinstance(digest, str) or not digest.startswith(DIGEST_PREFIX):
+        raise RecordError("plan.digest", "is missing or not a sha256: digest")
     if not isinstance(raw.get("blocked"), bool):
         raise RecordError("plan.blocked", "is missing or not a boolean")
     steps = raw.get("steps")
     if not isinstance(steps, list):
         raise RecordError("plan.steps", "is missing or not an array")
     head = from_json(
-        PlanRecord, {k: v for k, v in raw.items() if k not in ("steps", "blocked")}, "plan"
+        PlanRecord,
+        {k: v for k, v in raw.items() if k not in ("steps", "blocked", "digest")},
+        "plan",
     )
-    return Plan(
+    plan = Plan(
         cluster=head.cluster,
         region=head.region,
         from_=head.from_,
@@ -130,6 +163,22 @@ def from_plan_json(raw: object) -> Plan:
         context=head.context,
         schema=head.schema,
     )
+    if plan.blocked != raw["blocked"]:
+        raise RecordError("plan.blocked", "disagrees with the plan's findings")
+    if plan.digest != digest:
+        raise TamperedPlanError(digest, plan.digest)
+    return plan
+
+
+class TamperedPlanError(RecordError):
+    """The plan's content does not match its digest: it was edited after ``plan``."""
+
+    def __init__(self, recorded: str, actual: str) -> None:
+        super().__init__(
+            "plan.digest",
+            f"the content hashes to {actual[:19]}…, not the recorded {recorded[:19]}…: "
+            "the file was edited after `upgrader plan` wrote it",
+        )
 
 
 def loads(text: str, source: str = "plan") -> Plan:
@@ -141,6 +190,13 @@ def loads(text: str, source: str = "plan") -> Plan:
         raise BadInputError(source, f"is not JSON ({err})", fix) from None
     try:
         return from_plan_json(raw)
+    except TamperedPlanError as err:
+        raise BadInputError(
+            source,
+            f"does not match its digest: {err.problem}",
+            "apply only runs a plan exactly as `upgrader plan` wrote it; plan again, "
+            "review that file and apply it unchanged",
+        ) from None
     except RecordError as err:
         raise BadInputError(source, f"is not a plan file upgrader can use: {err}", fix) from None
     except RecursionError:

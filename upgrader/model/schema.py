@@ -36,8 +36,13 @@ def plan_schema() -> JsonObject:
     props["schema"] = {"const": SCHEMA}
     props["steps"] = {"type": "array", "items": {"oneOf": steps}}
     props["blocked"] = {"type": "boolean"}
+    props["digest"] = {
+        "type": "string",
+        "pattern": "^sha256:[0-9a-f]{64}$",
+        "description": "SHA-256 of the file's canonical JSON without this key",
+    }
     named = typing.cast(list[JsonValue], root["required"])
-    required: list[JsonValue] = [*sorted({*map(str, named), "steps", "blocked"})]
+    required: list[JsonValue] = [*sorted({*map(str, named), "steps", "blocked", "digest"})]
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
         "$id": SCHEMA_ID,

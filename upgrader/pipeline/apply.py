@@ -1,23 +1,89 @@
-"""``upgrader apply`` and ``upgrader status``."""
+"""``upgrader apply`` and ``upgrader status``.
+
+Apply checks, before it takes the lock and before any write, that the plan file is
+the one reviewed (digest, ``--expect-digest``, images, change sets, and the steps the
+planner derives again from the same inputs on the live state) and that the cluster is
+still the one planned from (exit 5 when not). A re-run of a plan the cluster's journal
+already started resumes instead: the journal holds the plan's identity, checked then.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from upgrader import config as config_file
+from upgrader.adapters import aws_state
 from upgrader.adapters.aws_actions import AwsActions
+from upgrader.adapters.discover import discover
 from upgrader.adapters.kube_actions import KubeActions
-from upgrader.executor.journal import JOURNAL_NAME, NAMESPACE, Journal
+from upgrader.executor.journal import JOURNAL_NAME, NAMESPACE, Journal, plan_id
 from upgrader.executor.progress import Sink
-from upgrader.executor.run import ApplyResult
-from upgrader.executor.run import apply as run_apply
+from upgrader.executor.run import (
+    ApplyResult,
+    Outside,
+    check_fingerprint,
+    config_from_plan,
+    load_plan,
+    new_holder,
+    run_plan,
+)
 from upgrader.executor.session import JOURNAL_KEY
+from upgrader.model.plan import Plan
+from upgrader.pipeline.plan import derive
+from upgrader.pipeline.reviewed import (
+    check_change_sets,
+    check_expected_digest,
+    check_images,
+    check_rederived,
+)
 
 
-def apply(plan: Path, *, sink: Sink, cleanup_leaked_enis: bool = False) -> ApplyResult:
-    """Run a reviewed plan; raises with the contract exit code when it stops."""
-    return run_apply(plan, sink=sink, cleanup_leaked_enis=cleanup_leaked_enis)
+def apply(
+    plan_path: Path,
+    *,
+    sink: Sink,
+    cleanup_leaked_enis: bool = False,
+    expect_digest: str | None = None,
+    confirm: Callable[[Plan], None] | None = None,
+) -> ApplyResult:
+    """Run a reviewed plan; raises with the contract exit code when it stops.
+    ``confirm`` is asked once every check passed, before the lock (it raises to stop)."""
+    text, plan = load_plan(plan_path)
+    source = str(plan_path)
+    check_expected_digest(plan, source, expect_digest)
+    check_images(plan, source)
+    config = config_from_plan(plan)
+    aws = AwsActions.connect(plan.region)
+    aws_state.eks_cluster(aws.aws, plan.cluster)  # another cluster or region: exit 2, fast
+    kube = KubeActions.connect(config, aws)
+    try:
+        journal = _journal(kube)
+        if journal is None or journal.plan != plan_id(text):
+            state = discover(config)
+            check_fingerprint(plan, state.fingerprint())
+            check_rederived(plan, derive(state, config), source)
+        check_change_sets(plan, source)
+        if confirm is not None:
+            confirm(plan)
+    except BaseException:
+        kube.close()
+        raise
+    return run_plan(
+        text,
+        plan,
+        config,
+        Outside(aws=aws, kube=kube),
+        sink=sink,
+        holder=new_holder(),
+        cleanup_leaked_enis=cleanup_leaked_enis,
+    )
+
+
+def _journal(kube: KubeActions) -> Journal | None:
+    data = kube.read_config_map(JOURNAL_NAME, NAMESPACE)
+    return Journal.from_json(data[JOURNAL_KEY]) if data and JOURNAL_KEY in data else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -33,8 +99,6 @@ def status(config_path: Path) -> Status:
     aws.cluster_version(cfg.cluster)  # a cluster that does not exist is bad input (exit 2)
     kube = KubeActions.connect(cfg, aws)
     try:
-        data = kube.read_config_map(JOURNAL_NAME, NAMESPACE)
+        return Status(cfg.cluster, _journal(kube))
     finally:
         kube.close()
-    journal = Journal.from_json(data[JOURNAL_KEY]) if data and JOURNAL_KEY in data else None
-    return Status(cfg.cluster, journal)

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from upgrader import config as config_file
+from upgrader import textfile
 from upgrader.adapters import change_sets, jsonnet
 from upgrader.adapters.discover import discover
 from upgrader.config import Config
@@ -81,12 +82,17 @@ def _with_change_set(step: StackStep, state: ClusterState) -> StackStep:
     return dataclasses.replace(step, change_set=change_set)
 
 
+def derive(state: ClusterState, config: Config) -> Plan:
+    """Compile, gate and plan ``state`` for ``config`` (no change sets: nothing is written)."""
+    manifests = compile_manifests(state, config)
+    templates = rendered_templates(state, config)
+    return make_plan(state, config, manifests=manifests, templates=templates)
+
+
 def make(config: Config) -> Plan:
     """Discover, compile, gate and plan; then create this plan's change sets."""
     state = discover(config)
-    manifests = compile_manifests(state, config)
-    templates = rendered_templates(state, config)
-    plan = make_plan(state, config, manifests=manifests, templates=templates)
+    plan = derive(state, config)
     for stack in state.stacks:
         change_sets.delete_previous(stack)
     steps = tuple(
@@ -99,8 +105,12 @@ def make(config: Config) -> Plan:
 def plan(
     config_path: Path, *, to: str | None, out: Path | None, runbook: Path | None
 ) -> PlanResult:
-    """``upgrader plan``: the plan file and runbook are written even when blocked."""
+    """``upgrader plan``: the plan file and runbook are written even when blocked. Both
+    paths are checked before anything is read from or written to the cluster."""
     cfg = config_file.load(config_path, target=to)
+    for path, option in ((out, "--out"), (runbook, "--runbook")):
+        if path is not None:
+            textfile.check_output_file(path, option=option)
     result = make(cfg)
     if out is not None:
         out.write_text(result.dumps())
@@ -110,14 +120,10 @@ def plan(
 
 
 def read_plan(path: Path) -> Plan:
-    try:
-        text = path.read_text()
-    except OSError as err:
-        raise BadInputError(
-            str(path),
-            f"cannot be read: {err.strerror}",
-            "pass the plan file `upgrader plan --out` wrote",
-        ) from None
+    """The plan file at ``path``, read strictly (regular UTF-8 text, size-limited)."""
+    text = textfile.read_text(
+        path, what="plan file", hint=textfile.PLAN_HINT, limit=textfile.PLAN_LIMIT
+    )
     return loads(text, str(path))
 
 

@@ -69,6 +69,7 @@ def header(plan: Plan) -> str:
         ],
         ["CNI settings", f"{settings}; mode {inline(cni.mode)}"],
         ["Gate thresholds", ", ".join(f"{k}={v}" for k, v in thresholds.items()) or "defaults"],
+        ["Plan digest", inline(plan.digest)],
         ["Plan fingerprint", inline(plan.fingerprint)],
         ["Status", status],
     ]
@@ -78,7 +79,9 @@ def header(plan: Plan) -> str:
         "",
         "Rendered by `upgrader runbook` from the plan file alone. `upgrader apply` runs exactly"
         " these steps in this order, re-checks each step's gates right before it, and exits 5"
-        " if the cluster changed since planning (the fingerprint no longer matches).",
+        " if the cluster changed since planning (the fingerprint no longer matches). It refuses"
+        " a plan file whose content no longer matches its digest, and with"
+        f" `--expect-digest {plan.digest}` any plan but this one.",
         "",
     ]
     if plan.blocked:
@@ -218,7 +221,7 @@ def sign_off(plan: Plan) -> str:
         }
     )
     boxes = [
-        f"[ ] Plan reviewed: fingerprint {inline(plan.fingerprint)}, every finding understood",
+        f"[ ] Plan reviewed: digest {inline(plan.digest)}, every finding understood",
         "[ ] Change sets reviewed: " + (", ".join(inline(c) for c in change_sets) or "none"),
         "[ ] Capacity reviewed: every roll margin ≥ 0",
         "[ ] Maintenance window agreed; the on-call engineer has this runbook",

@@ -44,6 +44,21 @@ def test_token_is_required(server: KubeApiServer) -> None:
         assert client.VersionApi(anonymous).get_code().git_version.startswith("v1.12.")
 
 
+def test_a_wrong_token_is_refused_even_where_no_token_is_let_in(store: Store) -> None:
+    server = KubeApiServer(store, token="the-token", anonymous=True)
+    server.start()
+    try:
+        wrong = client.Configuration(host=server.url)
+        wrong.api_key, wrong.api_key_prefix = {"BearerToken": "x"}, {"BearerToken": "Bearer"}
+        with client.ApiClient(wrong) as refused:
+            status, _ = error_of(client.CoreV1Api(refused).list_namespace)
+            assert status == 401
+        with client.ApiClient(client.Configuration(host=server.url)) as anonymous:
+            assert client.CoreV1Api(anonymous).list_namespace().items is not None
+    finally:
+        server.stop()
+
+
 def test_version_health_and_discovery(
     api: client.ApiClient, server: KubeApiServer, store: Store
 ) -> None:

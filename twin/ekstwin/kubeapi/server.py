@@ -61,7 +61,9 @@ BOOKMARK_SECONDS = 1.0
 
 class KubeApiServer:
     """Serve ``store`` over HTTP on 127.0.0.1; ``auth`` (or a static ``token``) demands
-    ``Authorization: Bearer`` on every path but the public ones (401 otherwise).
+    ``Authorization: Bearer`` on every path but the public ones (401 otherwise). With
+    ``anonymous``, a request without any ``Authorization`` is let in (kubectl sends no
+    credentials over plain HTTP), but a token that is sent must still be valid.
 
     ``now`` is the server's clock (the ages in ``kubectl get`` tables count from it).
     """
@@ -73,8 +75,10 @@ class KubeApiServer:
         token: str | None = None,
         now: Callable[[], float] = time.time,
         auth: Authenticator | None = None,
+        anonymous: bool = False,
     ) -> None:
         self.store = store
+        self.anonymous = anonymous
         self.token = token
         self.now = now
         # Without ``auth`` or ``token`` every request is let in (kubectl over plain HTTP
@@ -262,6 +266,8 @@ class _Handler(BaseHTTPRequestHandler):
         """
         auth = self.api.auth
         if auth is None or path in PUBLIC_PATHS or path.startswith(HEALTH_PREFIXES):
+            return None
+        if self.api.anonymous and "Authorization" not in self.headers:
             return None
         try:
             return auth.authenticate(self.headers.get("Authorization", "")).credential
