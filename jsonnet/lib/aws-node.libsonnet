@@ -1,400 +1,99 @@
-// aws-node (Amazon VPC CNI) in the shape of each release's official manifest,
-// aws/amazon-vpc-cni-k8s config/<minor>/aws-k8s-cni.yaml.
-//
-// Shapes by minor ("era"):
-//   v1.3, v1.4, v1.5, v1.6   one hand-written manifest each (checked against the official files)
-//   v1.7 .. v1.13            the v1.7 manifest (checked: v1.7.10); later minors add the env
-//                            variables they introduced (gated below by the minor)
-//   v1.14 ..                 the Helm-chart manifest of config/master (checked: v1.23.1), with the
-//                            network policy agent from v1.14
-// Fields of the master manifest whose first release is not known are gated at v1.23, the release
-// they were checked in; v1.8-v1.22 are therefore interpolated, not copied.
+// aws-node (Amazon VPC CNI): the official release manifest, vendored verbatim in ../releases/
+// (aws/amazon-vpc-cni-k8s config/<minor>/ or config/master/aws-k8s-cni.yaml at the release
+// commit; provenance in ../releases/SOURCES.md), with only these changes:
+//   - images come from the cluster region's registry instead of us-west-2's;
+//   - the user's env (config cni.env) replaces or extends the aws-node container's env;
+//   - a CRD the cluster cannot serve in the release's apiextensions version is taken, in the
+//     version it serves, from the newest vendored release shipping it that way (crdSource);
+//   - a patch without its own vendored manifest uses its minor's newest vendored patch at or
+//     before it (else the minor's oldest), with that patch's tag replaced by its own.
+// Objects come out in apply order: CRDs, ServiceAccount, ConfigMap, RBAC, DaemonSet.
 local util = import 'util.libsonnet';
-local eniconfig = import 'eniconfig-crd.libsonnet';
+local releases = import 'aws-node-releases.libsonnet';
 
 local name = 'aws-node';
-local namespace = 'kube-system';
-local when = util.when;
-local v = util.value;
+local upstreamRegistry = '602401143452.dkr.ecr.us-west-2.amazonaws.com';
+local ownImages = ['amazon-k8s-cni', 'amazon-k8s-cni-init'];
+local kindOrder = ['CustomResourceDefinition', 'ServiceAccount', 'ConfigMap', 'ClusterRole', 'ClusterRoleBinding', 'DaemonSet'];
 
-// Network policy agent tag shipped with each CNI minor (config/master). Only v1.23 -> v1.4.2
-// is checked; earlier pairings follow the release notes' "network-policy-agent" bumps.
-local policyAgentTags = {
-  '14': 'v1.0.2',
-  '15': 'v1.0.5',
-  '16': 'v1.0.7',
-  '17': 'v1.0.8',
-  '18': 'v1.1.2',
-  '19': 'v1.1.5',
-  '20': 'v1.2.1',
-  '21': 'v1.2.5',
-  '22': 'v1.3.1',
-  '23': 'v1.4.2',
+// The newest vendored release whose CRDs are in each apiextensions version.
+local crdSource = {
+  'apiextensions.k8s.io/v1beta1': 'v1.9.3',
+  'apiextensions.k8s.io/v1': 'v1.23.1',
 };
 
-local legacyRules = [
-  { apiGroups: ['crd.k8s.amazonaws.com'], resources: ['*'], verbs: ['*'] },
-  { apiGroups: [''], resources: ['pods', 'nodes', 'namespaces'], verbs: ['list', 'watch', 'get'] },
-  { apiGroups: ['extensions'], resources: ['daemonsets'], verbs: ['list', 'watch'] },
-];
+local order(v) = v[0] * 1000000 + v[1] * 1000 + v[2];
+local vendored = std.sort(std.objectFields(releases), function(t) order(util.semver(t)));
 
-local v17Rules(m) = [
-  { apiGroups: ['crd.k8s.amazonaws.com'], resources: ['eniconfigs'], verbs: ['get', 'list', 'watch'] },
-  { apiGroups: [''], resources: ['pods', 'namespaces'], verbs: ['list', 'watch', 'get'] },
-  { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'get', 'update'] },
-  { apiGroups: ['extensions'], resources: ['*'], verbs: ['list', 'watch'] },
-] + when(m >= 10, [{ apiGroups: [''], resources: ['events'], verbs: ['create', 'patch', 'list'] }]);
+// The vendored tag `tag` is rendered from (see the header).
+local baseTag(tag) =
+  local v = util.semver(tag);
+  local sameMinor = [t for t in vendored if util.semver(t)[0] == v[0] && util.semver(t)[1] == v[1]];
+  local atOrBefore = [t for t in sameMinor if order(util.semver(t)) <= order(v)];
+  local newest = util.semver(vendored[std.length(vendored) - 1]);
+  assert v[0] == 1 && v[1] >= 3 : 'VPC CNI %s is not supported: the library renders v1.3 and later' % tag;
+  assert v[1] <= newest[1] : 'VPC CNI %s is newer than the newest manifest this library knows (v1.%d)' % [tag, newest[1]];
+  assert std.length(sameMinor) > 0 : 'VPC CNI %s: no official manifest of its minor is vendored' % tag;
+  if std.length(atOrBefore) > 0 then atOrBefore[std.length(atOrBefore) - 1] else sameMinor[0];
 
-local chartRules(m) = [
-  { apiGroups: ['crd.k8s.amazonaws.com'], resources: ['eniconfigs'], verbs: ['list', 'watch', 'get'] },
-  { apiGroups: [''], resources: ['namespaces'], verbs: ['list', 'watch', 'get'] },
-  { apiGroups: [''], resources: ['pods'], verbs: ['list', 'watch', 'get'] },
-  { apiGroups: [''], resources: ['nodes'], verbs: ['list', 'watch', 'get'] },
-  {
-    apiGroups: if m >= 23 then ['', 'events.k8s.io'] else [''],
-    resources: ['events'],
-    verbs: ['create', 'patch', 'list'],
-  },
-  {
-    apiGroups: ['networking.k8s.aws'],
-    resources: ['policyendpoints'] + when(m >= 23, ['clusterpolicyendpoints']),
-    verbs: ['get', 'list', 'watch'],
-  },
-  {
-    apiGroups: ['networking.k8s.aws'],
-    resources: ['policyendpoints/status'] + when(m >= 23, ['clusterpolicyendpoints/status']),
-    verbs: ['get'],
-  },
-] + when(m >= 23, [
-  { apiGroups: ['vpcresources.k8s.aws'], resources: ['cninodes'], verbs: ['get', 'list', 'watch', 'patch'] },
-  { nonResourceURLs: ['/apis/networking.k8s.aws', '/apis/networking.k8s.aws/*'], verbs: ['get'] },
-]);
+// The objects of a vendored manifest (a single-document file parses to one object).
+local documents(tag) =
+  local parsed = std.parseYaml(releases[tag]);
+  [d for d in (if std.isArray(parsed) then parsed else [parsed]) if d != null];
 
-local chartLabels(tag) = {
-  'app.kubernetes.io/name': name,
-  'app.kubernetes.io/instance': 'aws-vpc-cni',
-  'k8s-app': name,
-  'app.kubernetes.io/version': tag,
-};
+local mapStrings(f, x) =
+  if std.isString(x) then f(x)
+  else if std.isArray(x) then [mapStrings(f, i) for i in x]
+  else if std.isObject(x) then { [k]: mapStrings(f, x[k]) for k in std.objectFields(x) }
+  else x;
 
-local nodeAffinity(terms) = {
-  nodeAffinity: { requiredDuringSchedulingIgnoredDuringExecution: { nodeSelectorTerms: terms } },
-};
-local linuxTerm(prefix, arches, notOn) = {
-  matchExpressions: [
-    { key: prefix + 'os', operator: 'In', values: ['linux'] },
-    { key: prefix + 'arch', operator: 'In', values: arches },
-    { key: 'eks.amazonaws.com/compute-type', operator: 'NotIn', values: notOn },
-  ],
-};
+// Every string of the manifest: the region's registry, and `tag` for the base release's tag.
+local relocate(base, tag, registry) = function(s)
+  if s == base then tag
+  else if std.startsWith(s, upstreamRegistry + '/') then
+    local ref = s[std.length(upstreamRegistry) + 1:];
+    local own = [i for i in ownImages if ref == i + ':' + base];
+    registry + '/' + (if std.length(own) > 0 then own[0] + ':' + tag else ref)
+  else s;
 
-local legacyVolumes(m) = [
-  util.hostPath('cni-bin-dir', '/opt/cni/bin'),
-  util.hostPath('cni-net-dir', '/etc/cni/net.d'),
-  util.hostPath('log-dir', '/var/log'),
-  util.hostPath('dockersock', '/var/run/docker.sock'),
-] + when(m >= 5, [util.hostPath('dockershim', '/var/run/dockershim.sock')]);
+local crdIn(crd, api) =
+  if crd.apiVersion == api then crd
+  else
+    assert std.objectHas(crdSource, api) : 'CRD apiVersion %s is not apiextensions.k8s.io/v1beta1 or /v1' % api;
+    local found = [
+      d
+      for d in documents(crdSource[api])
+      if d.kind == crd.kind && d.metadata.name == crd.metadata.name
+    ];
+    assert std.length(found) == 1 : 'CRD %s is not shipped in %s by any vendored release' % [crd.metadata.name, api];
+    found[0];
 
-local legacyMounts(m) = [
-  util.mount('cni-bin-dir', '/host/opt/cni/bin'),
-  util.mount('cni-net-dir', '/host/etc/cni/net.d'),
-  util.mount('log-dir', '/host/var/log'),
-  util.mount('dockersock', '/var/run/docker.sock'),
-] + when(m >= 5, [util.mount('dockershim', '/var/run/dockershim.sock')]);
-
-local legacyEnv(m) =
-  if m <= 4 then [
-    v('AWS_VPC_K8S_CNI_LOGLEVEL', 'DEBUG'),
-    util.field('MY_NODE_NAME', 'spec.nodeName'),
-    util.field('WATCH_NAMESPACE', 'metadata.namespace'),
-  ] else [
-    v('AWS_VPC_K8S_CNI_LOGLEVEL', 'DEBUG'),
-    v('AWS_VPC_K8S_CNI_VETHPREFIX', 'eni'),
-    v('AWS_VPC_ENI_MTU', '9001'),
-    util.field('MY_NODE_NAME', 'spec.nodeName'),
-  ];
-
-// v1.3 - v1.6: one privileged container, docker socket, no init container.
-local legacyPodSpec(m, image, env) = {
-  serviceAccountName: name,
-  hostNetwork: true,
-  tolerations: [{ operator: 'Exists' }],
-  [if m >= 4 then 'priorityClassName']: 'system-node-critical',
-  [if m >= 5 then 'affinity']: nodeAffinity(
-    [linuxTerm('beta.kubernetes.io/', ['amd64'], ['fargate'])]
-    + when(m >= 6, [linuxTerm('kubernetes.io/', ['amd64'], ['fargate'])])
-  ),
-  containers: [{
-    name: name,
-    image: image,
-    [if m == 4 || m == 6 then 'imagePullPolicy']: 'Always',
-    ports: [{ containerPort: 61678, name: 'metrics' }],
-    env: env,
-    resources: { requests: { cpu: '10m' } },
-    securityContext: { privileged: true },
-    volumeMounts: legacyMounts(m),
-    [if m >= 6 then 'readinessProbe']: { exec: { command: ['/app/grpc-health-probe', '-addr=:50051'] }, initialDelaySeconds: 35 },
-    [if m >= 6 then 'livenessProbe']: { exec: { command: ['/app/grpc-health-probe', '-addr=:50051'] }, initialDelaySeconds: 35 },
-  }],
-  volumes: legacyVolumes(m),
-};
-
-local v17Env(m) = [
-  v('ADDITIONAL_ENI_TAGS', '{}'),
-  v('AWS_VPC_CNI_NODE_PORT_SUPPORT', 'true'),
-  v('AWS_VPC_ENI_MTU', '9001'),
-] + when(m < 12, [v('AWS_VPC_K8S_CNI_CONFIGURE_RPFILTER', 'false')]) + [
-  v('AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'false'),
-  v('AWS_VPC_K8S_CNI_EXTERNALSNAT', 'false'),
-  v('AWS_VPC_K8S_CNI_LOGLEVEL', 'DEBUG'),
-  v('AWS_VPC_K8S_CNI_LOG_FILE', '/host/var/log/aws-routed-eni/ipamd.log'),
-  v('AWS_VPC_K8S_CNI_RANDOMIZESNAT', 'prng'),
-  v('AWS_VPC_K8S_CNI_VETHPREFIX', 'eni'),
-  v('AWS_VPC_K8S_PLUGIN_LOG_FILE', '/var/log/aws-routed-eni/plugin.log'),
-  v('AWS_VPC_K8S_PLUGIN_LOG_LEVEL', 'DEBUG'),
-  v('DISABLE_INTROSPECTION', 'false'),
-  v('DISABLE_METRICS', 'false'),
-] + when(m >= 9, [v('DISABLE_NETWORK_RESOURCE_PROVISIONING', 'false')])
-  + when(m >= 10, [v('ENABLE_IPv4', 'true'), v('ENABLE_IPv6', 'false')])
-  + [v('ENABLE_POD_ENI', 'false')]
-  + when(m >= 9, [v('ENABLE_PREFIX_DELEGATION', 'false')])
-  + [util.field('MY_NODE_NAME', 'spec.nodeName'), v('WARM_ENI_TARGET', '1')]
-  + when(m >= 9, [v('WARM_PREFIX_TARGET', '1')]);
-
-// v1.7 - v1.13: init container, ipamd checkpoint dir, NET_ADMIN instead of privileged.
-// The CRI socket mount goes with v1.12 (CRI dependency removed).
-local v17PodSpec(m, region, tag, env) = {
-  affinity: nodeAffinity([
-    linuxTerm('beta.kubernetes.io/', ['amd64', 'arm64'], ['fargate']),
-    linuxTerm('kubernetes.io/', ['amd64', 'arm64'], ['fargate']),
-  ]),
-  containers: [{
-    name: name,
-    image: util.image(region, 'amazon-k8s-cni', tag),
-    env: env,
-    livenessProbe: { exec: { command: ['/app/grpc-health-probe', '-addr=:50051'] }, initialDelaySeconds: 60 },
-    readinessProbe: { exec: { command: ['/app/grpc-health-probe', '-addr=:50051'] }, initialDelaySeconds: 1 },
-    ports: [{ containerPort: 61678, name: 'metrics' }],
-    resources: { requests: { cpu: '10m' } },
-    securityContext: { capabilities: { add: ['NET_ADMIN'] } },
-    volumeMounts: [
-      util.mount('cni-bin-dir', '/host/opt/cni/bin'),
-      util.mount('cni-net-dir', '/host/etc/cni/net.d'),
-      util.mount('log-dir', '/host/var/log/aws-routed-eni'),
-      util.mount('run-dir', '/var/run/aws-node'),
-    ] + when(m < 12, [util.mount('dockershim', '/var/run/dockershim.sock')])
-    + [util.mount('xtables-lock', '/run/xtables.lock')],
-  }],
-  hostNetwork: true,
-  initContainers: [{
-    name: 'aws-vpc-cni-init',
-    image: util.image(region, 'amazon-k8s-cni-init', tag),
-    env: [v('DISABLE_TCP_EARLY_DEMUX', 'false')] + when(m >= 10, [v('ENABLE_IPv6', 'false')]),
-    securityContext: { privileged: true },
-    volumeMounts: [util.mount('cni-bin-dir', '/host/opt/cni/bin')],
-  }],
-  priorityClassName: 'system-node-critical',
-  serviceAccountName: name,
-  terminationGracePeriodSeconds: 10,
-  tolerations: [{ operator: 'Exists' }],
-  volumes: [
-    util.hostPath('cni-bin-dir', '/opt/cni/bin'),
-    util.hostPath('cni-net-dir', '/etc/cni/net.d'),
-  ] + when(m < 12, [util.hostPath('dockershim', '/var/run/dockershim.sock')]) + [
-    util.hostPath('xtables-lock', '/run/xtables.lock'),
-    util.hostPath('log-dir', '/var/log/aws-routed-eni', 'DirectoryOrCreate'),
-    util.hostPath('run-dir', '/var/run/aws-node', 'DirectoryOrCreate'),
-  ],
-};
-
-local chartEnv(m, tag) = [
-  v('ADDITIONAL_ENI_TAGS', '{}'),
-  v('AWS_VPC_CNI_NODE_PORT_SUPPORT', 'true'),
-  v('AWS_VPC_ENI_MTU', '9001'),
-  v('AWS_VPC_K8S_CNI_CUSTOM_NETWORK_CFG', 'false'),
-  v('AWS_VPC_K8S_CNI_EXTERNALSNAT', 'false'),
-  v('AWS_VPC_K8S_CNI_LOGLEVEL', 'DEBUG'),
-  v('AWS_VPC_K8S_CNI_LOG_FILE', '/host/var/log/aws-routed-eni/ipamd.log'),
-  v('AWS_VPC_K8S_CNI_RANDOMIZESNAT', 'prng'),
-  v('AWS_VPC_K8S_CNI_VETHPREFIX', 'eni'),
-  v('AWS_VPC_K8S_PLUGIN_LOG_FILE', '/var/log/aws-routed-eni/plugin.log'),
-  v('AWS_VPC_K8S_PLUGIN_LOG_LEVEL', 'DEBUG'),
-  v('DISABLE_INTROSPECTION', 'false'),
-  v('DISABLE_METRICS', 'false'),
-  v('DISABLE_NETWORK_RESOURCE_PROVISIONING', 'false'),
-] + when(m >= 23, [v('ENABLE_IMDS_ONLY_MODE', 'false')]) + [
-  v('ENABLE_IPv4', 'true'),
-  v('ENABLE_IPv6', 'false'),
-] + when(m >= 23, [v('ENABLE_MULTI_NIC', 'false')]) + [
-  v('ENABLE_POD_ENI', 'false'),
-  v('ENABLE_PREFIX_DELEGATION', 'false'),
-] + when(m >= 18, [v('ENABLE_SUBNET_DISCOVERY', 'true')])
-  + when(m >= 17, [v('NETWORK_POLICY_ENFORCING_MODE', 'standard')]) + [
-  v('VPC_CNI_VERSION', tag),
-  v('WARM_ENI_TARGET', '1'),
-  v('WARM_PREFIX_TARGET', '1'),
-  util.field('MY_NODE_NAME', 'spec.nodeName', 'v1'),
-  util.field('MY_POD_NAME', 'metadata.name', 'v1'),
-];
-
-local probe(m, delay) = {
-  exec: {
-    command: ['/app/grpc-health-probe']
-             + (if m >= 23 then ['-addr=unix:///var/run/aws-node/ipamd.sock'] else ['-addr=:50051'])
-             + ['-connect-timeout=5s', '-rpc-timeout=5s'],
-  },
-  initialDelaySeconds: delay,
-  timeoutSeconds: 10,
-};
-
-local policyAgent(m, region) = {
-  name: 'aws-eks-nodeagent',
-  image: util.image(region, 'amazon/aws-network-policy-agent', policyAgentTags[std.toString(m)]),
-  imagePullPolicy: 'IfNotPresent',
-  ports: [{ containerPort: 8162, name: 'agentmetrics' }],
-  env: [util.field('MY_NODE_NAME', 'spec.nodeName', 'v1')],
-  args: [
-    '--enable-ipv6=false',
-    '--enable-network-policy=false',
-    '--enable-cloudwatch-logs=false',
-    '--enable-policy-event-logs=false',
-    '--log-file=/var/log/aws-routed-eni/network-policy-agent.log',
-    '--metrics-bind-addr=:8162',
-    '--health-probe-bind-addr=:8163',
-    '--conntrack-cache-cleanup-period=300',
-    '--conntrack-cache-table-size=524288',
-    '--log-level=debug',
-  ],
-  resources: { requests: { cpu: '25m' } },
-  securityContext: { capabilities: { add: ['NET_ADMIN'] }, privileged: true },
-  volumeMounts: [
-    util.mount('cni-bin-dir', '/host/opt/cni/bin'),
-    util.mount('bpf-pin-path', '/sys/fs/bpf'),
-    util.mount('log-dir', '/var/log/aws-routed-eni'),
-    util.mount('run-dir', '/var/run/aws-node'),
-  ],
-};
-
-// v1.14 and later: the Helm chart's rendering (config/master).
-local chartPodSpec(m, region, tag, env) = {
-  priorityClassName: 'system-node-critical',
-  serviceAccountName: name,
-  hostNetwork: true,
-  initContainers: [{
-    name: 'aws-vpc-cni-init',
-    image: util.image(region, 'amazon-k8s-cni-init', tag),
-    imagePullPolicy: 'IfNotPresent',
-    env: [v('DISABLE_TCP_EARLY_DEMUX', 'false'), v('ENABLE_IPv6', 'false')],
-    securityContext: { privileged: true },
-    resources: { requests: { cpu: '25m' } },
-    volumeMounts: [util.mount('cni-bin-dir', '/host/opt/cni/bin')],
-  }],
-  terminationGracePeriodSeconds: 10,
-  tolerations: [{ operator: 'Exists' }],
-  securityContext: {},
-  containers: [{
-    name: name,
-    image: util.image(region, 'amazon-k8s-cni', tag),
-    imagePullPolicy: 'IfNotPresent',
-    ports: [{ containerPort: 61678, name: 'metrics' }],
-    livenessProbe: probe(m, 60),
-    readinessProbe: probe(m, 1),
-    env: env,
-    resources: { requests: { cpu: '25m' } },
-    securityContext: { capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
-    volumeMounts: [
-      util.mount('cni-bin-dir', '/host/opt/cni/bin'),
-      util.mount('cni-net-dir', '/host/etc/cni/net.d'),
-      util.mount('log-dir', '/host/var/log/aws-routed-eni'),
-      util.mount('run-dir', '/var/run/aws-node'),
-      util.mount('xtables-lock', '/run/xtables.lock'),
+local withEnv(daemonSet, env) = daemonSet {
+  spec+: { template+: { spec+: {
+    containers: [
+      if c.name == name then c { env: util.mergeEnv(std.get(c, 'env', []), env) } else c
+      for c in super.containers
     ],
-  }, policyAgent(m, region)],
-  volumes: [
-    util.hostPath('bpf-pin-path', '/sys/fs/bpf'),
-    util.hostPath('cni-bin-dir', '/opt/cni/bin'),
-    util.hostPath('cni-net-dir', '/etc/cni/net.d'),
-    util.hostPath('log-dir', '/var/log/aws-routed-eni', 'DirectoryOrCreate'),
-    util.hostPath('run-dir', '/var/run/aws-node', 'DirectoryOrCreate'),
-    util.hostPath('xtables-lock', '/run/xtables.lock', 'FileOrCreate'),
-  ],
-  affinity: nodeAffinity([linuxTerm(
-    'kubernetes.io/', ['amd64', 'arm64'], ['fargate'] + when(m >= 23, ['hybrid', 'auto'])
-  )]),
+  } } },
 };
 
-local chartConfigMap(m, tag) = {
-  apiVersion: 'v1',
-  kind: 'ConfigMap',
-  metadata: { name: 'amazon-vpc-cni', namespace: namespace, labels: chartLabels(tag) },
-  data: {
-    'enable-windows-ipam': 'false',
-    'enable-network-policy-controller': 'false',
-  } + (if m >= 23 then {
-         'enable-windows-prefix-delegation': 'false',
-         'warm-prefix-target': '0',
-         'warm-ip-target': '1',
-         'minimum-ip-target': '3',
-         'branch-eni-cooldown': '60',
-       } else {}),
-};
+local rank(obj) =
+  local i = std.find(obj.kind, kindOrder);
+  '%d/%s' % [if std.length(i) > 0 then i[0] else std.length(kindOrder), obj.metadata.name];
 
 {
   // All aws-node objects of CNI release `tag` (e.g. "v1.5.7") for a cluster in `region`
   // serving CRDs as `crdApi`; `env` (name -> string) goes on top of the release defaults.
   objects(tag, region, env, crdApi)::
-    local ver = util.semver(tag);
-    local m = ver[1];
-    assert ver[0] == 1 && m >= 3 : 'VPC CNI %s is not supported: the library renders v1.3 and later' % tag;
-    assert m <= 23 : 'VPC CNI %s is newer than the newest manifest this library knows (v1.23)' % tag;
-    local era = if m <= 6 then 'legacy' else if m <= 13 then 'v1.7' else 'chart';
-    local labels = if era == 'chart' then chartLabels(tag) else { 'k8s-app': name };
-    local selector = { 'k8s-app': name };
-    local podLabels = if era == 'chart' then std.objectRemoveKey(chartLabels(tag), 'app.kubernetes.io/version') else selector;
-    local metaOf(extra) = { name: name } + (if era == 'chart' then { labels: labels } else {}) + extra;
-    local image = util.image(region, 'amazon-k8s-cni', tag);
-    local defaults = if era == 'legacy' then legacyEnv(m) else if era == 'v1.7' then v17Env(m) else chartEnv(m, tag);
-    local podEnv = util.mergeEnv(defaults, env);
-    local podSpec =
-      if era == 'legacy' then legacyPodSpec(m, image, podEnv)
-      else if era == 'v1.7' then v17PodSpec(m, region, tag, podEnv)
-      else chartPodSpec(m, region, tag, podEnv);
-    [
-      eniconfig.crd(crdApi, m),
-      {
-        apiVersion: 'v1',
-        kind: 'ServiceAccount',
-        metadata: metaOf({ namespace: namespace }),
-      },
-    ] + when(era == 'chart', [chartConfigMap(m, tag)]) + [
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRole',
-        metadata: metaOf({}),
-        rules: if era == 'legacy' then legacyRules else if era == 'v1.7' then v17Rules(m) else chartRules(m),
-      },
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRoleBinding',
-        metadata: metaOf({}),
-        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: name },
-        subjects: [{ kind: 'ServiceAccount', name: name, namespace: namespace }],
-      },
-      {
-        // apps/v1 in every release from v1.3 (served since Kubernetes 1.9; EKS starts at 1.10).
-        apiVersion: 'apps/v1',
-        kind: 'DaemonSet',
-        metadata: { name: name, namespace: namespace, labels: labels },
-        spec: {
-          updateStrategy: { type: 'RollingUpdate', rollingUpdate: { maxUnavailable: '10%' } },
-          selector: { matchLabels: selector },
-          template: {
-            metadata: { labels: podLabels } + (
-              if m <= 4 then { annotations: { 'scheduler.alpha.kubernetes.io/critical-pod': '' } } else {}
-            ),
-            spec: podSpec,
-          },
-        },
-      },
-    ],
+    local base = baseTag(tag);
+    local objs = mapStrings(relocate(base, tag, util.registry(region)), documents(base));
+    std.sort([
+      if o.kind == 'CustomResourceDefinition' then crdIn(o, crdApi)
+      else if o.kind == 'DaemonSet' && o.metadata.name == name then withEnv(o, env)
+      else o
+      for o in objs
+    ], rank),
+
+  // The vendored release tags, oldest first.
+  releases:: vendored,
 }

@@ -101,6 +101,40 @@ def test_text_table_has_the_seed_columns() -> None:
 
 
 @pytest.mark.parametrize(
+    ("name", "limits"),
+    [("p3.2xlarge", (4, 15, 58)), ("f1.2xlarge", (4, 15, 58)), ("dl1.24xlarge", (15, 50, 737))],
+)
+def test_types_only_the_cni_tables_list_have_their_limits(
+    name: str, limits: tuple[int, int, int]
+) -> None:
+    d = capacity_json("--instance-type", name)
+    assert (d["max_enis"], d["ipv4_per_eni"], d["max_pods"]) == limits
+    assert d["vcpus"] is None and d["memory_mib"] is None and d["blocked"] is None
+
+
+def test_unknown_vcpus_and_memory_print_as_a_dash() -> None:
+    p = upgrader("capacity", "--instance-type", "g4ad.xlarge")
+    assert p.returncode == 0, p.stderr
+    assert "| g4ad.xlarge | — | — | 8 | 2 | 4 | 8 | 4 |" in p.stdout
+
+
+def test_type_unknown_to_an_old_ipamd_exits_3_naming_the_release() -> None:
+    args = ("capacity", "--cni-version", "v1.5.0", "--instance-type", "g4dn.xlarge")
+    p = upgrader(*args, "--format", "json")
+    assert p.returncode == 3, p.stderr
+    d = json.loads(p.stdout)
+    assert d["ipamd_knows_instance_type"] is False
+    assert d["first_release_knowing_instance_type"] == "v1.5.4"
+    assert d["first_release_upgrader_applies"] == "v1.5.5"
+    assert "does not know g4dn.xlarge" in d["blocked"]
+    assert "v1.5.4 is the first release that knows it" in p.stderr
+    assert "fix: use --cni-version v1.5.5 or later" in p.stderr
+    for version in ("v1.5.5", "v1.6.0"):
+        ok = upgrader("capacity", "--cni-version", version, "--instance-type", "g4dn.xlarge")
+        assert ok.returncode == 0, ok.stderr
+
+
+@pytest.mark.parametrize(
     ("args", "needle"),
     [
         (["--instance-type", "no.such"], "no.such"),

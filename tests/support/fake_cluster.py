@@ -6,23 +6,30 @@ target version after ``boot_seconds``, DaemonSets roll one node per ``roll_secon
 evictions succeed and their pods come back on a schedulable node. Tests turn on trouble:
 ``refusals`` (PDB 429s for a pod, a number of times or for ever), ``stuck_nodes`` (#59:
 pods ContainerCreating after aws-node restarts until it is restarted once more, or for
-ever), ``fail`` (an exception from a named call, once).
+ever), ``fail`` (an exception from a named call, once: ``evict``, ``set_capacity``,
+``discover`` ...).
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from tests.support.scripted_api import Answer, scripted_reader
+from upgrader.adapters.errors import CloudError
+from upgrader.adapters.kube_actions import KubeActions
 from upgrader.config import Config
 from upgrader.model.actions import Eviction, Lease, Rollout
 from upgrader.model.aws import AutoScalingGroup, Instance, Stack
 from upgrader.model.aws import ChangeSet as StackChangeSet
+from upgrader.model.ipamd import IpamdView
 from upgrader.model.kube import Container, DaemonSet, Node, Pod
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import ChangeSet
+from upgrader.runbook.ipamd import IpamdGuide
 
 FOREVER = 10**9
 
@@ -46,6 +53,9 @@ class FakeClock:
             tick()
 
 
+NO_IP_EVENT = "add cmd: failed to assign an IP address to container"
+
+
 @dataclass
 class _Rolling:
     """A DaemonSet rollout under way: the image it rolls to, nodes still to do."""
@@ -66,6 +76,7 @@ class FakeWorld:
     roll_seconds: float = 10.0
     refusals: dict[str, int] = field(default_factory=dict)  # "ns/pod" -> 429s left
     stuck_nodes: dict[str, int] = field(default_factory=dict)  # node -> restarts to heal
+    ipamd_full: set[str] = field(default_factory=set)  # nodes whose ipamd has no free address
     fail: dict[str, Exception] = field(default_factory=dict)  # call name -> raised once
     calls: list[tuple[str, tuple[object, ...]]] = field(default_factory=list)
     config_maps: dict[tuple[str, str], dict[str, str]] = field(default_factory=dict)
@@ -99,6 +110,7 @@ class FakeWorld:
         return sum(1 for name, _ in self.calls if name == call)
 
     def discover(self, config: Config) -> ClusterState:
+        self.record("discover")
         return self.state
 
     def _set(self, **changes: Any) -> None:
@@ -174,7 +186,13 @@ class FakeWorld:
     def _stick(self, node: str) -> None:
         self._set(
             pods=tuple(
-                replace(p, phase="Pending", waiting_reason="ContainerCreating")
+                replace(
+                    p,
+                    phase="Pending",
+                    waiting_reason="ContainerCreating",
+                    ip=None,
+                    last_event=NO_IP_EVENT,
+                )
                 if p.node == node and p.owner_kind == "ReplicaSet"
                 else p
                 for p in self.state.pods
@@ -184,7 +202,9 @@ class FakeWorld:
     def _unstick(self, node: str) -> None:
         self._set(
             pods=tuple(
-                replace(p, phase="Running", waiting_reason=None) if p.node == node else p
+                replace(p, phase="Running", waiting_reason=None, ip=p.ip or "10.0.0.1")
+                if p.node == node
+                else p
                 for p in self.state.pods
             )
         )
@@ -468,6 +488,38 @@ class FakeKube:
     def replicas(self, namespace: str, name: str, *, kind: str = "Deployment") -> int | None:
         return self.w.autoscaler if name == "cluster-autoscaler" else None
 
+    def ipamd_view(self, node: str, aws_node: Pod | None, guide: IpamdGuide) -> IpamdView:
+        """ipamd holding every address EC2 shows on the node's ENIs, one assigned per pod
+        with an IP (all of them for ``ipamd_full`` nodes): a #59 node has free ones."""
+        self.w.record("ipamd_view", node)
+        state = self.w.state
+        instance = next(n.instance_id for n in state.nodes if n.name == node)
+        enis = [e for e in state.enis if e.instance_id == instance]
+        total = sum(e.addresses - 1 for e in enis)
+        used = sum(1 for p in state.pods_on(node) if p.ip and not p.host_network)
+        assigned = total if node in self.w.ipamd_full else min(used, total)
+        doc = {
+            "TotalIPs": total,
+            "AssignedIPs": assigned,
+            "ENIIPPools": {
+                e.eni_id: {
+                    "DeviceNumber": i,
+                    "IsPrimary": i == 0,
+                    "IPv4Addresses": {
+                        f"10.{i}.0.{k}": {"Assigned": i * 100 + k < assigned}
+                        for k in range(e.addresses - 1)
+                    },
+                }
+                for i, e in enumerate(enis)
+            },
+        }
+        return IpamdView(
+            node=node,
+            aws_node_pod=aws_node.name if aws_node else None,
+            enis=json.dumps(doc),
+            enis_source="fake",
+        )
+
     def scale(self, namespace: str, name: str, replicas: int, *, kind: str = "Deployment") -> int:
         self.w.record("scale", f"{namespace}/{name}", replicas)
         previous = self.w.autoscaler or 0
@@ -506,3 +558,21 @@ class FakeKube:
 
     def close(self) -> None:
         pass
+
+
+def eviction_failure(status: int, message: str) -> CloudError:
+    """What the real :meth:`KubeActions.evict` raises when the Eviction API answers
+    ``status`` (neither 2xx, 404 nor a PDB's 429) for pod app/web-1."""
+
+    def route(method: str, path: str) -> Answer:
+        if path == "/api/v1":
+            entry = {"name": "pods/eviction", "group": "policy", "version": "v1beta1"}
+            return 200, {"resources": [entry]}, {}
+        return status, {"kind": "Status", "code": status, "message": message}, {}
+
+    reader, _ = scripted_reader(route)
+    try:
+        KubeActions(reader).evict("app", "web-1")
+    except CloudError as err:
+        return err
+    raise AssertionError(f"an eviction answered {status} did not fail")

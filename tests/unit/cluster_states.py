@@ -187,8 +187,8 @@ def build(spec: ClusterSpec) -> ClusterState:
                     ready=True,
                     unschedulable=False,
                     allocatable_pods=inst_type.max_enis * (inst_type.ipv4_per_eni - 1) + 2,
-                    allocatable_cpu_m=inst_type.vcpus * 1000 - 80,
-                    allocatable_memory=inst_type.memory_mib * MIB * 9 // 10,
+                    allocatable_cpu_m=(inst_type.vcpus or 0) * 1000 - 80,
+                    allocatable_memory=(inst_type.memory_mib or 0) * MIB * 9 // 10,
                     nodegroup=g.name if g.kind == "managed" else None,
                 )
             )

@@ -10,13 +10,16 @@ from typing import Any
 
 import pytest
 
-from tests.support.fake_cluster import FOREVER, FakeAws, FakeKube, FakeWorld
+from tests.support.fake_cluster import FOREVER, FakeAws, FakeKube, FakeWorld, eviction_failure
 from tests.unit.cluster_states import ECR, config, staging
+from upgrader.adapters.errors import CloudError, CloudUnreachableError
 from upgrader.config import Config
 from upgrader.errors import ExitCode, UpgraderError
-from upgrader.executor.journal import JOURNAL_NAME, NAMESPACE
+from upgrader.executor.journal import JOURNAL_NAME, NAMESPACE, Journal
 from upgrader.executor.progress import Event
 from upgrader.executor.run import ApplyResult, Outside, run_plan
+from upgrader.executor.session import JOURNAL_KEY
+from upgrader.model.actions import Rollout
 from upgrader.model.plan import Plan
 from upgrader.model.steps import StepKind
 from upgrader.planner import make_plan
@@ -84,6 +87,10 @@ class Run:
         with pytest.raises(UpgraderError) as caught:
             self.apply()
         return caught.value
+
+    def journal(self) -> Journal:
+        data = self.world.config_maps[(NAMESPACE, JOURNAL_NAME)]
+        return Journal.from_json(data[JOURNAL_KEY])
 
     def said(self, kind: str) -> list[str]:
         return [e.message for e in self.events if e.kind == kind]
@@ -211,19 +218,44 @@ def test_59_a_stuck_node_gets_its_aws_node_restarted_once_then_passes() -> None:
     run.assert_upgraded()
 
 
-def test_59_a_node_still_stuck_after_the_second_restart_stops_with_pod001() -> None:
+def test_59_a_node_still_stuck_after_the_second_restart_stops_with_the_diagnosis() -> None:
     run = Run()
     node = sorted(n.name for n in run.world.state.nodes)[0]
     run.world.stuck_nodes[node] = FOREVER
     error = run.fails()
-    assert error.exit_code == ExitCode.BLOCKED  # a gate failed at run time
+    assert error.exit_code == ExitCode.STEP_FAILED  # the CNI step started: re-run resumes
     assert error.subject == f"node {node}"
     assert "ContainerCreating after aws-node restarted twice" in error.message
+    assert "IPAMD004" in error.message and "free address" in error.message
     assert run.world.count("delete_pod") == 1  # remediated once, never in a loop
+    journal = run.journal()
+    assert any("IPAMD004" in note for note in journal.notes)
 
 
-JOURNAL_WRITES = 21  # a healthy apply of this plan: fingerprint, every step's start and
-# finish, the ASG snapshot, the autoscaler, each terminate, and "complete"
+def test_a_stuck_node_on_a_dry_subnet_stops_at_once_naming_the_subnet() -> None:
+    run = Run()
+    node = sorted(n.name for n in run.world.state.nodes)[0]
+    run.world.stuck_nodes[node] = FOREVER
+    run.world.ipamd_full.add(node)
+    instance = next(n.instance_id for n in run.world.state.nodes if n.name == node)
+    subnet = next(i.subnet_id for i in run.world.state.instances if i.instance_id == instance)
+    enis = tuple(
+        e for e in run.world.state.enis if e.instance_id != instance or e.eni_id[-1] in "01"
+    )
+    subnets = tuple(
+        replace(s, available_ips=6) if s.subnet_id == subnet else s for s in run.world.state.subnets
+    )
+    run.world._set(enis=enis, subnets=subnets)  # two ENIs attached: room for a third, no addresses
+    error = run.fails()
+    assert error.exit_code == ExitCode.STEP_FAILED
+    assert "IPAMD001" in error.message and subnet in error.message
+    assert run.world.count("delete_pod") == 0  # a restart cannot create addresses
+
+
+JOURNAL_WRITES = 25  # a healthy apply of this plan: fingerprint, every step's start and
+# finish, each CNI step's aws-node pods before it, the ASG snapshot, the autoscaler, the
+# wave's cordoned nodes (set, then cleared when their termination begins), each terminate,
+# and "complete"
 
 
 def test_the_journal_is_written_at_every_state() -> None:
@@ -257,6 +289,31 @@ def test_a_stop_anywhere_resumes_to_the_same_end(crash_at: int) -> None:
     assert run.apply().already_done  # a third run has nothing to do
 
 
+def test_a_cni_step_resumed_after_a_stop_gates_the_nodes_restarted_before_it() -> None:
+    run = Run()
+    node = sorted(n.name for n in run.world.state.nodes)[0]  # the first the rollout restarts
+    run.world.stuck_nodes[node] = 1  # stuck after the upgrade's restart, healed by the next
+    original = FakeKube.daemonset_rollout
+    stopped = False
+
+    def stopping(self: FakeKube, namespace: str, name: str) -> Rollout:
+        nonlocal stopped
+        rollout = original(self, namespace, name)
+        if name == "aws-node" and 0 < rollout.updated < rollout.desired and not stopped:
+            stopped = True
+            raise UpgraderError("fake stop", "mid CNI rollout, a node restarted", "re-run")
+        return rollout
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(FakeKube, "daemonset_rollout", stopping)
+        error = run.fails()
+        assert error.subject == "fake stop"
+        assert [p for p in run.world.state.pods if p.node == node and p.stuck_creating]
+        run.apply()
+    assert any(f"stuck ContainerCreating on {node}" in m for m in run.said("gate"))
+    run.assert_upgraded()
+
+
 def test_resume_skips_the_steps_the_journal_has_done() -> None:
     run = Run()
     run.world.fail["cordon"] = UpgraderError("fake", "stop in the roll", "re-run")
@@ -284,3 +341,115 @@ def test_a_cluster_changed_since_planning_is_exit_5() -> None:
     error = run.fails()
     assert error.exit_code == ExitCode.STALE_PLAN
     assert run.world.count("execute_change_set") == 0
+
+
+# apply's failure contract: an outside call failing mid-step is exit 4 naming the step, the
+# call and its cause; everything apply changed is put back; the re-run resumes.
+
+
+def _stopped(run: Run) -> UpgraderError:
+    error = run.fails()
+    assert error.exit_code == ExitCode.STEP_FAILED, error.render()
+    assert error.subject == "step nodegroup-roll-workers"
+    return error
+
+
+def _assert_restored(run: Run, *, cordoned: int = 0) -> None:
+    assert run.asg.suspended_processes == ()
+    assert run.asg.min_size == 2 and run.asg.desired == len(run.asg.instance_ids)
+    assert run.world.autoscaler == 3
+    assert len([n for n in run.world.state.nodes if n.unschedulable]) == cordoned
+    assert run.world.leases[(NAMESPACE, "upgrader-lock")] == ""
+    journal = run.world.config_maps[(NAMESPACE, JOURNAL_NAME)]["journal.json"]
+    assert '"current": "nodegroup-roll-workers"' in journal  # the re-run resumes the step
+
+
+def test_an_aws_throttle_mid_wave_is_exit_4_naming_the_call_and_restores() -> None:
+    run = Run()
+    run.world.autoscaler = 3
+    run.world.fail["set_capacity"] = CloudError(
+        "Auto Scaling group workers-asg",
+        "UpdateAutoScalingGroup failed: Throttling: Rate exceeded",
+        "retry; if it keeps failing, check the AWS service health and this message",
+    )
+    error = _stopped(run)
+    assert "UpdateAutoScalingGroup failed: Throttling: Rate exceeded" in error.message
+    assert "re-run apply: it resumes" in error.hint
+    _assert_restored(run)
+    assert run.terminated() == []
+    run.apply()
+    run.assert_upgraded()
+
+
+def test_a_kubernetes_500_mid_drain_is_exit_4_and_uncordons_the_wave() -> None:
+    run = Run()
+    run.world.autoscaler = 3
+    run.world.fail["evict"] = CloudError(
+        "pod app/web-1",
+        "evicting it failed: POST /api/v1/namespaces/app/pods/web-1/eviction answered "
+        "HTTP 500: Internal error occurred",
+        "retry; if it keeps failing, check the object and the API server's health",
+    )
+    error = _stopped(run)
+    assert "POST /api/v1/namespaces/app/pods/web-1/eviction answered HTTP 500" in error.message
+    _assert_restored(run)  # the wave had not begun terminating: its nodes schedulable again
+    assert run.world.count("uncordon") == 2
+    assert run.terminated() == []
+    run.apply()
+    run.assert_upgraded()
+
+
+def test_an_unexpected_eviction_answer_is_exit_4_naming_the_call() -> None:
+    """The error KubeActions.evict raises for a status other than 2xx, 404 and 429."""
+    unexpected = eviction_failure(422, 'Eviction.policy "web-1" is invalid')
+    run = Run()
+    run.world.autoscaler = 3
+    run.world.fail["evict"] = unexpected
+    error = _stopped(run)
+    assert "/eviction answered HTTP 422" in error.message
+    assert "is invalid" in error.message
+    _assert_restored(run)
+
+
+def test_a_failure_once_termination_began_keeps_the_drained_nodes_cordoned() -> None:
+    run = Run()
+    run.world.autoscaler = 3
+    run.world.fail["terminate"] = CloudError(
+        "EC2 instance i-1",
+        "TerminateInstanceInAutoScalingGroup failed: InternalFailure: boom",
+        "retry",
+    )
+    error = _stopped(run)
+    assert "TerminateInstanceInAutoScalingGroup" in error.message
+    _assert_restored(run, cordoned=2)  # drained and due to go: never schedulable again
+    run.apply()
+    run.assert_upgraded()
+
+
+def test_restore_tries_every_part_and_reports_what_it_could_not_put_back() -> None:
+    run = Run()
+    run.world.autoscaler = 3
+    run.world.fail["evict"] = CloudError("pod a/b", "evicting it failed", "retry")
+    run.world.fail["resume_processes"] = CloudError("ASG workers", "ResumeProcesses failed", "x")
+    _stopped(run)
+    assert any("could not put back ASG" in m and "ResumeProcesses" in m for m in run.said("stop"))
+    assert run.world.autoscaler == 3  # the autoscaler came back all the same
+    assert not [n for n in run.world.state.nodes if n.unschedulable]
+
+
+def test_a_cluster_unreachable_before_the_first_step_stays_exit_2() -> None:
+    run = Run()
+    run.world.fail["discover"] = CloudUnreachableError(
+        "Kubernetes API https://10.0.0.1", "GET /version: no answer after 6 attempt(s)", "check"
+    )
+    error = run.fails()
+    assert error.exit_code == ExitCode.BAD_INPUT
+    assert run.world.count("set_capacity") == 0
+
+
+def test_an_outside_failure_before_any_step_is_exit_4() -> None:
+    run = Run()
+    run.world.fail["discover"] = CloudError("EKS cluster staging", "DescribeCluster failed", "x")
+    error = run.fails()
+    assert error.exit_code == ExitCode.STEP_FAILED
+    assert "outside any step" in error.subject and "DescribeCluster failed" in error.message

@@ -1,4 +1,5 @@
-"""The bundled instance catalog against AWS's own eni-max-pods.txt."""
+"""The bundled instance catalog against AWS's own eni-max-pods.txt (every type listed
+there is in the catalog: the EC2 dump plus the types only the VPC CNI's tables know)."""
 
 from __future__ import annotations
 
@@ -14,56 +15,21 @@ from upgrader.semver import Version
 
 STD = CniSettings(version=Version.parse("v1.19.0"))
 
-# Listed in eni-max-pods.txt but absent from every DescribeInstanceTypes dump we
-# generate from: retired generations (cr1, hs1, f1, p3, g4ad, dl1, u-*tb1.metal,
-# bmn-sf1, c5a/c5ad metal) that the CNI generator keeps through hard-coded
-# "manual limits", and c7i.32xlarge, which the dump does not carry.
-KNOWN_MISSING = {
-    "bmn-sf1.metal",
-    "c5a.metal",
-    "c5ad.metal",
-    "c7i.32xlarge",
-    "cr1.8xlarge",
-    "dl1.24xlarge",
-    "f1.16xlarge",
-    "f1.2xlarge",
-    "f1.4xlarge",
-    "g4ad.16xlarge",
-    "g4ad.2xlarge",
-    "g4ad.4xlarge",
-    "g4ad.8xlarge",
-    "g4ad.xlarge",
-    "hs1.8xlarge",
-    "p3.16xlarge",
-    "p3.2xlarge",
-    "p3.8xlarge",
-    "u-12tb1.metal",
-    "u-18tb1.metal",
-    "u-24tb1.metal",
-    "u-6tb1.metal",
-    "u-9tb1.metal",
-}
-# Retired before the current DescribeInstanceTypes dumps, listed only by the 2019 AMI file.
-RETIRED_BY_2019_FILE = {
-    "cc2.8xlarge",
-    "g2.2xlarge",
-    "g2.8xlarge",
-    "g3.16xlarge",
-    "g3.4xlarge",
-    "g3.8xlarge",
-    "g3s.xlarge",
-    "i3.metal",
-    "p2.16xlarge",
-    "p2.8xlarge",
-    "p2.xlarge",
-}
 # Two-card types where the upstream file counts the ENIs of both cards
 # (15 = 8 + 7, 24 = 12 + 12) while ipamd attaches pod ENIs on the default card
 # only; the catalog keeps the default card's count and records the total.
 MULTI_CARD_DIFFERENCES = {"i7ie.48xlarge", "i7ie.metal-48xl", "i8ge.48xlarge", "i8ge.metal-48xl"}
 # The hand-maintained 2019 AMI list had 452 for these; EC2 and every later
-# generated list give 394 / 737 / 737 (the test on the newer files pins those).
-ERRATA_2019 = {"h1.16xlarge": 452, "i3.16xlarge": 452, "r4.16xlarge": 452}
+# generated list give 394 / 737 / 737 (the test on the newer files pins those). The
+# same for f1.16xlarge and g3.16xlarge (242 and 452 there): ipamd's own table moved them
+# from 31 to 50 addresses per ENI by v1.5.x, and master lists f1.16xlarge at 394.
+ERRATA_2019 = {
+    "h1.16xlarge": 452,
+    "i3.16xlarge": 452,
+    "r4.16xlarge": 452,
+    "f1.16xlarge": 242,
+    "g3.16xlarge": 452,
+}
 
 
 def read_eni_max_pods(path: Path) -> dict[str, int]:
@@ -98,11 +64,13 @@ def test_max_pods_equals_upstream_file(upstream: Path, relpath: str) -> None:
         if got != value:
             wrong[name] = (got, value)
     missing = sorted(set(expected) - set(catalog.types))
-    print(f"{relpath}: compared {compared} of {len(expected)} types; missing {len(missing)}")
+    print(f"{relpath}: compared {compared} of {len(expected)} types")
     assert not wrong, f"max_pods differs from {relpath}: {wrong}"
-    allowed = KNOWN_MISSING | RETIRED_BY_2019_FILE
-    assert set(missing) <= allowed, f"catalog lacks types: {sorted(set(missing) - allowed)}"
-    assert compared >= len(expected) - len(allowed) - len(MULTI_CARD_DIFFERENCES)
+    assert not missing, f"catalog lacks types: {missing}"
+    assert compared == len(expected) - len(set(expected) & MULTI_CARD_DIFFERENCES) - sum(
+        relpath.endswith("files/eni-max-pods.txt") and ERRATA_2019.get(n) == v
+        for n, v in expected.items()
+    )
 
 
 def test_multi_card_differences_are_the_other_cards(upstream: Path) -> None:
@@ -138,6 +106,15 @@ def test_unknown_type_is_a_clear_bad_input_error() -> None:
     assert "r5.huge" in err.subject
     assert "r5.xlarge" in err.message
     assert "catalog refresh" in err.hint
+
+
+def test_unknown_figures_round_trip_and_show_as_a_dash() -> None:
+    p3 = instances.bundled().get("p3.2xlarge")
+    assert (p3.max_enis, p3.ipv4_per_eni, p3.vcpus, p3.memory_mib) == (4, 15, None, None)
+    assert instances.from_csv(instances.to_csv([p3])) == {"p3.2xlarge": p3}
+    assert (instances.shown(p3.vcpus), instances.memory_shown(p3.memory_mib)) == ("—", "—")
+    assert instances.memory_shown(32768) == "32 GiB"
+    assert max_pods(p3, STD, calculator_cap=True).value == 58  # no ceiling without vCPUs
 
 
 def test_csv_round_trip_is_stable() -> None:

@@ -1,5 +1,6 @@
-"""The jsonnet manifest library: official aws-node manifests, our goldens, env carry-over,
-the CRD apiVersion switch, user manifests and errors.
+"""The jsonnet manifest library: our goldens, env carry-over, the CRD apiVersion switch,
+user manifests and errors (aws-node against the official manifests:
+``test_aws_node_official.py``).
 
 Regenerate our own goldens (tests/golden/manifests/) after an intended change with:
     UPGRADER_REGEN_GOLDEN=1 pytest tests/unit/test_jsonnet.py
@@ -7,7 +8,6 @@ Regenerate our own goldens (tests/golden/manifests/) after an intended change wi
 
 from __future__ import annotations
 
-import copy
 import json
 import os
 from collections.abc import Callable
@@ -45,107 +45,6 @@ def _container(objs: list[Obj], name: str = "aws-node") -> Obj:
 
 def _env(objs: list[Obj]) -> dict[str, str]:
     return {e["name"]: e.get("value", "<ref>") for e in _container(objs)["env"]}
-
-
-# --- the differences a cluster may require from the official file, each one explicit ---
-
-
-def region_in_images(old: str, new: str) -> Edit:
-    def edit(objs: list[Obj]) -> None:
-        text = json.dumps(objs).replace(f".dkr.ecr.{old}.", f".dkr.ecr.{new}.")
-        objs[:] = json.loads(text)
-
-    return edit
-
-
-def user_env(name: str, value: str) -> Edit:
-    def edit(objs: list[Obj]) -> None:
-        env = _container(objs)["env"]
-        env[:] = [e for e in env if e["name"] != name] + [{"name": name, "value": value}]
-
-    return edit
-
-
-def crd_v1_for_kubernetes_1_16(objs: list[Obj]) -> None:
-    """v1beta1 CRDs of v1.3/v1.5 files become apiextensions v1 with a schema (as in master)."""
-    crd = _by_kind(objs, "CustomResourceDefinition")
-    master = _by_kind(_official_master(), "CustomResourceDefinition")
-    crd["apiVersion"] = "apiextensions.k8s.io/v1"
-    crd["spec"] = copy.deepcopy(master["spec"])
-
-
-_MASTER: list[Obj] = []
-
-
-def _official_master() -> list[Obj]:
-    return copy.deepcopy(_MASTER)
-
-
-def _official(upstream: Path, folder: str) -> list[Obj]:
-    path = upstream / "amazon-vpc-cni-k8s" / "config" / folder / "aws-k8s-cni.yaml"
-    return [d for d in yaml.safe_load_all(path.read_text()) if d]
-
-
-# (folder, exact release tag of that file, cluster version, user env, differences)
-OFFICIAL_CASES: dict[str, tuple[str, str, str, dict[str, str], list[Edit]]] = {
-    "v1.3 on 1.12": (
-        "v1.3",
-        "v1.3.4",
-        "1.12",
-        {"WARM_ENI_TARGET": "1"},
-        [region_in_images("us-west-2", REGION), user_env("WARM_ENI_TARGET", "1")],
-    ),
-    "v1.5 on 1.13": (
-        "v1.5",
-        "v1.5.7",
-        "1.13",
-        {"WARM_ENI_TARGET": "1", "WARM_IP_TARGET": "5"},
-        [
-            region_in_images("us-west-2", REGION),
-            user_env("WARM_ENI_TARGET", "1"),
-            user_env("WARM_IP_TARGET", "5"),
-        ],
-    ),
-    "v1.5 on 1.16": (
-        "v1.5",
-        "v1.5.7",
-        "1.16",
-        {},
-        [region_in_images("us-west-2", REGION), crd_v1_for_kubernetes_1_16],
-    ),
-    "master on 1.33": (
-        "master",
-        "v1.23.1",
-        "1.33",
-        {"WARM_ENI_TARGET": "2", "MINIMUM_IP_TARGET": "10"},
-        [
-            region_in_images("us-west-2", REGION),
-            user_env("WARM_ENI_TARGET", "2"),
-            user_env("MINIMUM_IP_TARGET", "10"),
-        ],
-    ),
-}
-
-
-@pytest.mark.parametrize("case", sorted(OFFICIAL_CASES))
-def test_aws_node_equals_official_manifest_except_listed_differences(
-    upstream: Path, case: str
-) -> None:
-    if not _MASTER:
-        _MASTER.extend(_official(upstream, "master"))
-    folder, tag, kubernetes, env, differences = OFFICIAL_CASES[case]
-    expected = _official(upstream, folder)
-    image = _container(expected)["image"]
-    assert image.endswith(f"/amazon-k8s-cni:{tag}"), f"{folder} file ships {image}, not {tag}"
-    for edit in differences:
-        edit(expected)
-    ours = jsonnet.aws_node(tag, region=REGION, kubernetes=kubernetes, env=env)
-    assert to_yaml(ours) == to_yaml(expected)
-
-
-def test_same_inputs_without_differences_are_byte_identical_to_official(upstream: Path) -> None:
-    ours = jsonnet.aws_node("v1.3.4", region="us-west-2", kubernetes="1.12", env={})
-    assert to_yaml(ours) == to_yaml(_official(upstream, "v1.3"))
 
 
 # --- our own output, every CNI minor on the path and add-ons per Kubernetes version ---
@@ -244,25 +143,6 @@ def test_v1_3_crd_uses_the_single_version_field_on_v1beta1() -> None:
     )
     assert crd["spec"]["version"] == "v1alpha1"
     assert "versions" not in crd["spec"]
-
-
-def test_release_shapes_checked_against_v1_4_v1_6_v1_7_files() -> None:
-    v14 = jsonnet.aws_node("v1.4.1", region=REGION, kubernetes="1.12", env={})
-    pod14 = _by_kind(v14, "DaemonSet")["spec"]["template"]
-    assert pod14["metadata"]["annotations"] == {"scheduler.alpha.kubernetes.io/critical-pod": ""}
-    assert pod14["spec"]["priorityClassName"] == "system-node-critical"
-    v16 = _container(jsonnet.aws_node("v1.6.4", region=REGION, kubernetes="1.14", env={}))
-    assert v16["readinessProbe"]["initialDelaySeconds"] == 35
-    v17 = jsonnet.aws_node("v1.7.10", region=REGION, kubernetes="1.16", env={})
-    pod17 = _by_kind(v17, "DaemonSet")["spec"]["template"]["spec"]
-    assert [c["image"] for c in pod17["initContainers"]] == [
-        f"602401143452.dkr.ecr.{REGION}.amazonaws.com/amazon-k8s-cni-init:v1.7.10"
-    ]
-    assert _container(v17)["securityContext"] == {"capabilities": {"add": ["NET_ADMIN"]}}
-    v112 = _by_kind(
-        jsonnet.aws_node("v1.12.6", region=REGION, kubernetes="1.24", env={}), "DaemonSet"
-    )
-    assert "dockershim" not in json.dumps(v112), "CRI socket mount dropped with v1.12"
 
 
 def test_image_registry_follows_region() -> None:

@@ -154,6 +154,16 @@ def test_seed_instance_table(books: dict[str, str]) -> None:
     assert "| m5.xlarge | 16 GiB | 4 | 60 | 4 | 15 | 58 |" in books["modern"]
 
 
+def test_unknown_vcpus_and_memory_show_as_a_dash() -> None:
+    staged = plan("staging")
+    groups = tuple(
+        replace(g, instance_type="p3.2xlarge", vcpus=None, memory_mib=None)
+        for g in staged.context.nodegroups
+    )
+    unknown = replace(staged, context=replace(staged.context, nodegroups=groups))
+    assert "| p3.2xlarge | — | — | 60 | 4 | 15 | 58 |" in render(unknown)
+
+
 def test_subnets_by_name_and_id_with_roll_budget(books: dict[str, str]) -> None:
     staging, tight = books["staging"], books["tight"]
     assert (

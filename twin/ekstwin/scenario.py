@@ -13,10 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from ekstwin.scenario_cni import check_eniconfigs, check_env
 from ekstwin.templates import aws_2019_instance_types
+from upgrader import textfile
 from upgrader.catalog import instances, versions
 from upgrader.errors import BadInputError, UpgraderError
 from upgrader.semver import Version
@@ -154,23 +153,16 @@ def shipped() -> tuple[str, ...]:
 
 def load(ref: str) -> Scenario:
     """Load a scenario by path or shipped name (``dev``, ``staging``, ``modern``, ``tight``)."""
+    hint = f"give a path to a scenario YAML, or one of: {', '.join(shipped())}"
     path = Path(ref)
-    if path.is_file():
-        text, where = path.read_text(), str(path)
-    elif ref in shipped():
-        text = resources.files("ekstwin").joinpath(f"scenarios/{ref}.yaml").read_text()
+    if ref in shipped() and not path.is_file():
         where = f"shipped scenario {ref!r}"
-    else:
-        raise ScenarioError(
-            f"scenario {ref!r}",
-            "is neither a file nor a shipped scenario",
-            f"give a path to a scenario YAML, or one of: {', '.join(shipped())}",
-        )
-    try:
-        raw = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        raise ScenarioError(where, f"is not valid YAML: {err}", "fix the YAML syntax") from None
-    return parse(raw, where)
+        text = resources.files("ekstwin").joinpath(f"scenarios/{ref}.yaml").read_text()
+        return parse(textfile.parse_yaml(text, where, error=ScenarioError), where)
+    if not (path.exists() or path.is_symlink()):
+        raise ScenarioError(f"scenario {ref!r}", "is neither a file nor a shipped scenario", hint)
+    raw = textfile.load_yaml(path, what="scenario", hint=hint, error=ScenarioError)
+    return parse(raw, str(path))
 
 
 class _Problems:
@@ -382,6 +374,12 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         itype = str(g.get("instance_type"))
         if itype not in types:
             p.add(f"{key}.instance_type", f"{itype!r} is not in the instance catalog")
+        elif types.get(itype).vcpus is None or types.get(itype).memory_mib is None:
+            p.add(
+                f"{key}.instance_type",
+                f"{itype!r} has no vCPU/memory figures in the catalog (only ENI limits); "
+                "the twin needs them for node allocatable: pick a type from the EC2 table",
+            )
         template = str(g.get("template", TEMPLATE_UPGRADER))
         _check_template(p, key, template, kind, itype, kube)
         groups.append(

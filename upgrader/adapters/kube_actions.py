@@ -16,17 +16,26 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Generic, NoReturn, TypeVar
 
-from upgrader.adapters import aws_state, eks_auth, kube, kube_state
+import tenacity
+
+from upgrader.adapters import aws_state, eks_auth, ipamd, kube, kube_state
 from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.errors import CloudAccessError, CloudError, CloudNotFoundError, scrub
 from upgrader.adapters.kube import Json, KubeReader
 from upgrader.adapters.kube_state import newest_warnings
 from upgrader.config import Config
 from upgrader.model.actions import Eviction, Lease, Rollout
+from upgrader.model.ipamd import IpamdView
 from upgrader.model.kube import Node, Pod
+from upgrader.runbook.ipamd import IpamdGuide
 
 CONFLICT_RETRIES = 5
+CONFLICT_JITTER_SECONDS = 0.2
 T = TypeVar("T")
+
+
+class _Conflict(Exception):  # noqa: N818 - a signal, not an error
+    """A write answered 409: someone changed the object since it was read."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +91,7 @@ class KubeActions:
     def __init__(self, reader: KubeReader) -> None:
         self.reader = reader
         self._discovery: dict[str, tuple[float, Json | None]] = {}
+        self._last_call = ""  # method and path of the latest request, for errors
 
     @classmethod
     def connect(cls, config: Config, aws: AwsActions | None = None) -> KubeActions:
@@ -115,6 +125,7 @@ class KubeActions:
         query: tuple[tuple[str, str], ...] = (),
         content_type: str = "application/json",
     ) -> tuple[int, Json]:
+        self._last_call = f"{method} {path}"
         status, raw = self.reader.request(method, path, query, body=body, content_type=content_type)
         try:
             data = json.loads(raw) if raw else {}
@@ -139,7 +150,7 @@ class KubeActions:
             )
         raise CloudError(
             subject,
-            f"{doing} failed (HTTP {status}): {message}",
+            f"{doing} failed: {self._last_call} answered HTTP {status}: {message}",
             "retry; if it keeps failing, check the object and the API server's health",
         )
 
@@ -154,9 +165,11 @@ class KubeActions:
         hint: str,
     ) -> T:
         """GET ``path``, let ``attempt`` decide the write from the status (200 or 404) and the
-        live object, send it; again on 409 (a stale resourceVersion), up to
-        :data:`CONFLICT_RETRIES` times. ``written`` turns the server's answer into the result."""
-        for _ in range(CONFLICT_RETRIES):
+        live object, send it; again on 409 (a stale resourceVersion), after a short jittered
+        pause, up to :data:`CONFLICT_RETRIES` times. ``written`` turns the server's answer
+        into the result."""
+
+        def once() -> T:
             status, live = self._send("GET", path)
             if status >= 300 and status != 404:
                 self._fail(subject, "reading it", status, live)
@@ -164,15 +177,26 @@ class KubeActions:
             if isinstance(step, _Done):
                 return step.value
             status, body = self._send(step.method, step.path, step.body)
-            if status < 300:
-                return written(body)
-            if status != 409:
+            if status == 409:
+                raise _Conflict
+            if status >= 300:
                 self._fail(subject, doing, status, body)
-        raise CloudError(
-            subject,
-            f"kept changing while {doing} ({CONFLICT_RETRIES} conflicts in a row)",
-            hint,
-        )
+            return written(body)
+
+        try:
+            return tenacity.Retrying(
+                stop=tenacity.stop_after_attempt(CONFLICT_RETRIES),
+                wait=tenacity.wait_random(0, CONFLICT_JITTER_SECONDS),
+                retry=tenacity.retry_if_exception_type(_Conflict),
+                sleep=self.reader.sleep,
+                reraise=True,
+            )(once)
+        except _Conflict:
+            raise CloudError(
+                subject,
+                f"kept changing while {doing} ({CONFLICT_RETRIES} conflicts in a row)",
+                hint,
+            ) from None
 
     def _resources(self, group_version: str) -> Json | None:
         """The APIResourceList of a group version (cached briefly); None when not served."""
@@ -327,6 +351,10 @@ class KubeActions:
         return tuple(
             sorted((kube_state.pod(o, warnings) for o in raw), key=lambda p: (p.namespace, p.name))
         )
+
+    def ipamd_view(self, node: str, aws_node: Pod | None, guide: IpamdGuide) -> IpamdView:
+        """ipamd's metrics and pool on ``node``, as ``upgrader diagnose`` reads them."""
+        return ipamd.read_view(self.reader, node, aws_node, guide)
 
     def cordon(self, node: str) -> None:
         """Mark the node unschedulable."""

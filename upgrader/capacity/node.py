@@ -54,14 +54,14 @@ def _prefix_delegation(inst: InstanceType, cni: CniSettings) -> bool:
 def max_pods(inst: InstanceType, cni: CniSettings, *, calculator_cap: bool = False) -> MaxPods:
     """``ENIs x (IPv4 per ENI - 1) + 2`` with the custom-networking, MAX_ENI and
     prefix-delegation variants of max-pods-calculator.sh; ``calculator_cap``
-    applies its 110 (<= 30 vCPU) / 250 ceilings."""
+    applies its 110 (<= 30 vCPU) / 250 ceilings (not when the vCPUs are unknown)."""
     enis = _pod_enis(inst, cni)
     pd = _prefix_delegation(inst, cni)
     per_eni = inst.secondary_ips_per_eni * (PREFIX_SIZE if pd else 1)
     capacity = enis * per_eni
     uncapped = capacity + HOST_NETWORK_PODS
     value = uncapped
-    if calculator_cap:
+    if calculator_cap and inst.vcpus is not None:
         value = min(value, CAP_LOW_CPU if inst.vcpus <= CAP_CPU_THRESHOLD else CAP_HIGH_CPU)
     return MaxPods(
         value=value,

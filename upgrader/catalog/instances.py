@@ -1,8 +1,15 @@
 """EC2 instance types: ENI and IPv4 limits, vCPUs, memory, hypervisor.
 
-The bundled table ``data/instance_types.csv`` is generated from EC2
-DescribeInstanceTypes records by ``python -m upgrader.adapters.instance_catalog``
-(see its docstring for the sources and how to re-run it).
+The bundled catalog is two generated tables:
+
+* ``data/instance_types.csv``: EC2 DescribeInstanceTypes records, written by
+  ``python -m upgrader.adapters.instance_catalog`` (its docstring names the sources);
+* ``data/instance_types_upstream.csv``: the types only the VPC CNI's own limits tables
+  know (retired or unlisted types such as p3, f1, dl1, g4ad), written by
+  ``python -m upgrader.catalog.upstream_limits``. Their vCPUs and memory are unknown
+  (``None``): those tables carry ENI and IPv4 limits only.
+
+Where both know a type, the EC2 record wins.
 """
 
 from __future__ import annotations
@@ -16,8 +23,12 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from upgrader.errors import UnknownInstanceTypeError
+from upgrader import textfile
+from upgrader.errors import BadInputError, UnknownInstanceTypeError
 
+UNKNOWN_FIGURE = "—"
+EC2_TABLE = "instance_types.csv"
+UPSTREAM_TABLE = "instance_types_upstream.csv"
 CSV_FIELDS = (
     "instance_type",
     "max_enis",
@@ -38,8 +49,8 @@ class InstanceType:
     name: str
     max_enis: int
     ipv4_per_eni: int
-    vcpus: int
-    memory_mib: int
+    vcpus: int | None  # None: unknown (a type only the VPC CNI's limits tables list)
+    memory_mib: int | None
     hypervisor: str
     bare_metal: bool
     network_cards: int = 1
@@ -54,6 +65,16 @@ class InstanceType:
     def secondary_ips_per_eni(self) -> int:
         """IPv4 slots per ENI usable by pods: the first address is the ENI's own."""
         return self.ipv4_per_eni - 1
+
+
+def shown(value: int | None) -> str:
+    """A figure as tables print it; an unknown one (None) as ``—``."""
+    return UNKNOWN_FIGURE if value is None else str(value)
+
+
+def memory_shown(memory_mib: int | None) -> str:
+    """Memory as the seed's table writes it (``32 GiB``); unknown as ``—``."""
+    return UNKNOWN_FIGURE if memory_mib is None else f"{memory_mib / 1024:g} GiB"
 
 
 def from_describe_instance_types(record: Mapping[str, Any]) -> InstanceType:
@@ -94,8 +115,8 @@ def to_csv(types: Iterable[InstanceType]) -> str:
                 t.name,
                 t.max_enis,
                 t.ipv4_per_eni,
-                t.vcpus,
-                t.memory_mib,
+                "" if t.vcpus is None else t.vcpus,
+                "" if t.memory_mib is None else t.memory_mib,
                 t.hypervisor,
                 int(t.bare_metal),
                 t.network_cards,
@@ -105,16 +126,20 @@ def to_csv(types: Iterable[InstanceType]) -> str:
     return out.getvalue()
 
 
+def _optional_int(text: str) -> int | None:
+    return None if text == "" else int(text)
+
+
 def from_csv(text: str) -> dict[str, InstanceType]:
-    """Parse a catalog CSV written by :func:`to_csv`."""
+    """Parse a catalog CSV written by :func:`to_csv` (empty vCPUs or memory: unknown)."""
     rows = csv.DictReader(io.StringIO(text))
     return {
         r["instance_type"]: InstanceType(
             name=r["instance_type"],
             max_enis=int(r["max_enis"]),
             ipv4_per_eni=int(r["ipv4_per_eni"]),
-            vcpus=int(r["vcpus"]),
-            memory_mib=int(r["memory_mib"]),
+            vcpus=_optional_int(r["vcpus"]),
+            memory_mib=_optional_int(r["memory_mib"]),
             hypervisor=r["hypervisor"],
             bare_metal=r["bare_metal"] == "1",
             network_cards=int(r["network_cards"]),
@@ -137,7 +162,7 @@ class InstanceCatalog:
         if found is None:
             family = name.split(".", maxsplit=1)[0]
             same = [t for t in self.types.values() if t.name.split(".")[0] == family]
-            close = [t.name for t in sorted(same, key=lambda t: (t.vcpus, t.name))][:10]
+            close = [t.name for t in sorted(same, key=lambda t: (t.vcpus or 0, t.name))][:10]
             near = f" Known {family} sizes: {', '.join(close)}." if close else ""
             raise UnknownInstanceTypeError(
                 f"instance type {name!r}",
@@ -158,16 +183,38 @@ class InstanceCatalog:
         return InstanceCatalog({**self.types, **overlay}, f"{self.source} + {source}")
 
 
+def bundled_table(name: str) -> dict[str, InstanceType]:
+    """One of the package's catalog CSVs (``EC2_TABLE`` or ``UPSTREAM_TABLE``)."""
+    return from_csv(resources.files("upgrader.catalog").joinpath(f"data/{name}").read_text())
+
+
 @cache
 def bundled() -> InstanceCatalog:
-    """The catalog shipped inside the package."""
-    text = resources.files("upgrader.catalog").joinpath("data/instance_types.csv").read_text()
-    return InstanceCatalog(from_csv(text), "bundled catalog")
+    """The catalog shipped inside the package: the EC2 table, plus the types only the
+    VPC CNI's limits tables know."""
+    ec2 = bundled_table(EC2_TABLE)
+    upstream = bundled_table(UPSTREAM_TABLE)
+    return InstanceCatalog(dict(sorted({**upstream, **ec2}.items())), "bundled catalog")
 
 
 def load(overlay_path: Path | None = None) -> InstanceCatalog:
-    """The bundled catalog, plus a refreshed overlay file when one exists."""
+    """The bundled catalog, plus a refreshed overlay file when one exists (read strictly:
+    anything there that is not a catalog CSV is bad input naming the file)."""
     base = bundled()
-    if overlay_path is None or not overlay_path.is_file():
+    if overlay_path is None or not (overlay_path.exists() or overlay_path.is_symlink()):
         return base
-    return base.merged(from_csv(overlay_path.read_text()), str(overlay_path))
+    hint = "pass a file written by `upgrader catalog refresh --out FILE` (or write it anew)"
+    text = textfile.read_text(overlay_path, what="instance catalog", hint=hint)
+    try:
+        overlay = from_csv(text)
+    except KeyError as err:
+        problem = f"has no column {err.args[0]!r}"
+    except (TypeError, ValueError):
+        problem = "has a row with a missing or non-numeric limit"
+    else:
+        return base.merged(overlay, str(overlay_path))
+    raise BadInputError(
+        f"instance catalog {overlay_path}",
+        f"is not a catalog CSV ({problem}; columns: {', '.join(CSV_FIELDS)})",
+        hint,
+    )

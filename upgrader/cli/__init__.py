@@ -11,6 +11,7 @@ from upgrader.cli import (
     capacity,
     catalog,
     demo,
+    diagnose,
     gates,
     manifests,
     plan,
@@ -38,6 +39,7 @@ app.command("demo")(demo.demo)
 app.command("compile")(manifests.compile_manifests)
 app.command("capacity")(capacity.capacity)
 app.command("gates")(gates.gates)
+app.command("diagnose")(diagnose.diagnose)
 app.add_typer(catalog.app, name="catalog")
 app.add_typer(sandbox.app, name="sandbox")
 app.add_typer(stacks.app, name="stacks")

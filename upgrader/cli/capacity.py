@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from upgrader import pipeline
+from upgrader.catalog.instances import memory_shown, shown
 from upgrader.cli.catalog import default_overlay_path
 from upgrader.cli.output import Format, emit_json
-from upgrader.errors import BadInputError
+from upgrader.errors import BadInputError, ExitCode
 from upgrader.markdown import table
 
 
@@ -31,8 +33,8 @@ def render_text(report: pipeline.CapacityReport) -> str:
         [
             [
                 i.name,
-                f"{i.memory_mib / 1024:g} GiB",
-                str(i.vcpus),
+                memory_shown(i.memory_mib),
+                shown(i.vcpus),
                 str(i.max_enis * i.ipv4_per_eni),
                 str(i.max_enis),
                 str(i.ipv4_per_eni),
@@ -98,6 +100,8 @@ def capacity(
     """Max pods and addresses per node; with -c, per node group and subnet of a cluster.
 
     With -c the numbers come from the live cluster and the roll to the config's target.
+    Exits 3 when --cni-version's ipamd does not know the type (before v1.6.0), after
+    printing the report (JSON key ``blocked``) and naming the release that knows it.
     """
     if (instance_type is None) == (config is None):
         raise BadInputError(
@@ -133,3 +137,17 @@ def capacity(
         emit_json(report.as_json())
     else:
         typer.echo(render_text(report))
+    gap = report.ipamd_gap
+    if gap is not None:
+        fix = (
+            f"use --cni-version {gap.usable.tag} or later"
+            if gap.usable
+            else "add a release that knows it to the catalog"
+        )
+        typer.echo(
+            f"blocked: instance type {gap.instance_type}: {gap.problem}; {gap.fixed_by}\n"
+            f"  fix: {fix}, and upgrade the cluster's CNI to it before running "
+            f"{gap.instance_type} nodes",
+            err=True,
+        )
+        sys.exit(int(ExitCode.BLOCKED))

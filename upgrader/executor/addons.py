@@ -2,21 +2,33 @@
 compiled manifests and watched until rolled out.
 
 For the CNI, every node whose aws-node pod restarted is gated: no pod of that
-node may stay ContainerCreating. The #59 pattern (ipamd's datastore stuck after
-the restart) is remediated once by restarting that node's aws-node; if pods are
-still stuck, apply stops naming the node, the pods and the CNI's last event.
+node may stay ContainerCreating. A node whose pods do is diagnosed as ``upgrader
+diagnose`` does (ipamd's pool and metrics, EC2's ENIs, the subnet): the #59 pattern
+(ipamd's datastore stuck with free addresses) is remediated once by restarting that
+node's aws-node; any other cause (a dry subnet, a type the new ipamd does not know, the
+node's limit), or pods still stuck after the restart, stops apply (exit 4) with the
+diagnosis in the message and the journal.
 """
 
 from __future__ import annotations
 
-from upgrader.executor.errors import GateFailedError, StepFailedError
+from dataclasses import replace
+from typing import NoReturn
+
+from upgrader.diagnosis import Finding, Severity, diagnose
+from upgrader.diagnosis.checks import running_cni
+from upgrader.errors import UpgraderError
+from upgrader.executor.errors import StepFailedError
 from upgrader.executor.session import Session
 from upgrader.model.kube import Pod
 from upgrader.model.records import JsonObject
 from upgrader.model.steps import AddonStep, CniStep, ManifestStep
+from upgrader.runbook.ipamd import guide
 
 ROLLOUT_TIMEOUT_PER_NODE = 5 * 60.0
 DEFAULT_GRACE_SECONDS = 60
+# Findings a restart of aws-node may cure: #59, and pods waiting without another cause.
+RESTART_HELPS = frozenset({"IPAMD004", "IPAMD009", "IPAMD006"})
 
 
 def _workload(step: ManifestStep) -> JsonObject:
@@ -45,7 +57,7 @@ def addon(s: Session, step: AddonStep | CniStep) -> None:
     workload = _workload(step)
     namespace, name = step.namespace, step.name
     selector = _selector(workload)
-    before = {p.node: p.name for p in s.kube.pods(namespace=namespace, label_selector=selector)}
+    before = _before(s, step, namespace, selector)
     for obj in step.manifest or ():
         s.kube.apply(obj)
     s.emit("info", f"applied {len(step.manifest or ())} object(s) of {namespace}/{name}")
@@ -76,6 +88,18 @@ def addon(s: Session, step: AddonStep | CniStep) -> None:
         gate.finish()
 
 
+def _before(s: Session, step: AddonStep | CniStep, namespace: str, selector: str) -> dict[str, str]:
+    """Each node's pod before the step's manifest is applied. For a CNI step it is
+    journaled first, so a run resuming the step gates the nodes restarted before the stop."""
+    if isinstance(step, CniStep) and s.journal.rollout_before:
+        return dict(s.journal.rollout_before)
+    pods = s.kube.pods(namespace=namespace, label_selector=selector)
+    before = {p.node: p.name for p in pods if p.node}
+    if isinstance(step, CniStep):
+        s.save(replace(s.journal, rollout_before=tuple(sorted(before.items()))))
+    return before
+
+
 class _NodeGate:
     """After a node's aws-node restarts: no pod of the node stuck in ContainerCreating."""
 
@@ -85,7 +109,7 @@ class _NodeGate:
         step: CniStep,
         namespace: str,
         selector: str,
-        before: dict[str | None, str],
+        before: dict[str, str],
     ) -> None:
         self.s, self.step = s, step
         self.namespace, self.selector, self.before = namespace, selector, before
@@ -121,23 +145,56 @@ class _NodeGate:
             since = self.stuck_since.setdefault(node, now)
             if now - since < self.grace:
                 continue
-            if node not in self.remediated:
-                self._remediate(node, cni_pod, stuck)
+            findings = self._diagnose(node, cni_pod)
+            causes = [f for f in findings if f.code not in RESTART_HELPS]
+            if node not in self.remediated and not causes:
+                self._remediate(node, cni_pod, stuck, findings)
                 continue
-            raise GateFailedError(
-                f"node {node}",
-                f"{len(stuck)} pod(s) stay ContainerCreating after aws-node restarted twice "
-                f"({', '.join(f'{p.namespace}/{p.name}' for p in stuck[:5])}); last event: "
-                f"{stuck[0].last_event or 'none'}",
-                f"look at ipamd on {node} (runbook: ipamd troubleshooting) and free subnet "
-                "addresses or fix the CNI; then re-run apply, which resumes this step",
-            )
+            self._stop(node, stuck, causes or findings)
 
-    def _remediate(self, node: str, cni_pod: Pod, stuck: list[Pod]) -> None:
+    def _diagnose(self, node: str, cni_pod: Pod) -> list[Finding]:
+        """The node's problems as ``upgrader diagnose --node`` finds them (none when the
+        diagnosis itself cannot be made: then the restart is tried, as before)."""
+        try:
+            state = self.s.discover()
+            version, env = running_cni(state)
+            if version is None:
+                return []
+            view = self.s.kube.ipamd_view(node, cni_pod, guide(version, env))
+            result = diagnose(state, {node: view}, only_node=node)
+        except UpgraderError as err:
+            self.s.emit("gate", f"could not diagnose {node}: {err.message}", nodes=(node,))
+            return []
+        return [
+            f for f in result.findings if f.severity is Severity.PROBLEM and node in f.objects.nodes
+        ]
+
+    def _stop(self, node: str, stuck: list[Pod], findings: list[Finding]) -> NoReturn:
+        pods = ", ".join(f"{p.namespace}/{p.name}" for p in stuck[:5])
+        restarted = " after aws-node restarted twice" if node in self.remediated else ""
+        why = [f"{f.code} {f.subject}: {f.message}" for f in findings]
+        self.s.save(
+            replace(
+                self.s.journal,
+                notes=(*self.s.journal.notes, f"{self.step.id} stopped on {node}: {pods}", *why),
+            )
+        )
+        remedy = next((f.remedy[0] for f in findings if f.remedy), None)
+        raise StepFailedError(
+            f"node {node}",
+            f"{len(stuck)} pod(s) stay ContainerCreating{restarted} ({pods}); "
+            + ("diagnosis: " + "; ".join(why) if why else f"last event: {stuck[0].last_event}"),
+            (f"{remedy}; then " if remedy else "")
+            + f"re-run apply, which resumes this step (`upgrader diagnose -c CONFIG --node "
+            f"{node}` shows ipamd's view)",
+        )
+
+    def _remediate(self, node: str, cni_pod: Pod, stuck: list[Pod], why: list[Finding]) -> None:
+        evidence = f" ({why[0].code}: {why[0].message})" if why else ""
         self.s.emit(
             "gate",
-            f"{len(stuck)} pod(s) stuck ContainerCreating on {node}: restarting its aws-node "
-            "once (aws/amazon-vpc-cni-k8s#59)",
+            f"{len(stuck)} pod(s) stuck ContainerCreating on {node}{evidence}: restarting its "
+            "aws-node once (aws/amazon-vpc-cni-k8s#59)",
             nodes=(node,),
         )
         self.s.kube.delete_pod(self.namespace, cni_pod.name)

@@ -14,9 +14,11 @@ from typing import Any, Protocol
 from upgrader.config import Config
 from upgrader.model.actions import Eviction, Lease, Rollout
 from upgrader.model.aws import AutoScalingGroup, Stack
+from upgrader.model.ipamd import IpamdView
 from upgrader.model.kube import Node, Pod
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import ChangeSet
+from upgrader.runbook.ipamd import IpamdGuide
 
 
 class AwsPort(Protocol):
@@ -108,6 +110,8 @@ class KubePort(Protocol):
     def evict(self, namespace: str, name: str) -> Eviction: ...
 
     def delete_pod(self, namespace: str, name: str) -> None: ...
+
+    def ipamd_view(self, node: str, aws_node: Pod | None, guide: IpamdGuide) -> IpamdView: ...
 
     def replicas(self, namespace: str, name: str, *, kind: str = "Deployment") -> int | None: ...
 

@@ -43,7 +43,9 @@ class GroupRoll:
     ``nodes`` are the Kubernetes node names in drain order; ``roll`` is the
     :func:`upgrader.capacity.waves.plan_roll` result for this group alone (its
     subnets' free addresses start where the previous group's roll ended);
-    ``cni`` is the TARGET CNI release with the user's env.
+    ``cni`` is the TARGET CNI release with the user's env. ``running_types`` are the
+    instance types its nodes run now, ``launch_types`` those new nodes launch as (empty:
+    ``instance_type``).
     """
 
     name: str
@@ -57,6 +59,15 @@ class GroupRoll:
     kubelet_max_pods: int | None
     roll: RollPlan
     forced_surge_per_az: int | None = None  # managed groups: EKS decides the surge
+    running_types: tuple[str, ...] = ()
+    launch_types: tuple[str, ...] = ()
+
+    @property
+    def instance_types(self) -> tuple[tuple[str, bool], ...]:
+        """Every type of the group now or after the roll, with whether a node runs it."""
+        running = set(self.running_types or (self.instance_type.name,))
+        launch = set(self.launch_types or (self.instance_type.name,))
+        return tuple((t, t in running) for t in sorted(running | launch))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from upgrader.catalog.instances import memory_shown
+
 
 @dataclass(frozen=True, kw_only=True)
 class StackNames:
@@ -50,8 +52,8 @@ class NodegroupContext:
     kind: str  # self-managed | managed
     asg: str | None
     instance_type: str
-    memory_mib: int
-    vcpus: int
+    memory_mib: int | None  # None: unknown (a type only the VPC CNI's limits tables list)
+    vcpus: int | None
     max_enis: int
     ipv4_per_eni: int
     max_ips: int
@@ -64,8 +66,8 @@ class NodegroupContext:
 
     @property
     def memory(self) -> str:
-        """Memory as the seed's table writes it (``32 GiB``)."""
-        return f"{self.memory_mib / 1024:g} GiB"
+        """Memory as the seed's table writes it (``32 GiB``; ``—`` when unknown)."""
+        return memory_shown(self.memory_mib)
 
 
 @dataclass(frozen=True, kw_only=True)

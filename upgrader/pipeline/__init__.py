@@ -9,6 +9,7 @@ from upgrader.pipeline.capacity import (
     refresh_instance_catalog,
 )
 from upgrader.pipeline.demo import DemoResult, demo
+from upgrader.pipeline.diagnose import diagnose
 from upgrader.pipeline.gates import list_gates
 from upgrader.pipeline.plan import (
     ClusterCapacity,
@@ -34,6 +35,7 @@ __all__ = [
     "compile_config",
     "default_cni_version",
     "demo",
+    "diagnose",
     "instance_capacity",
     "list_gates",
     "plan",

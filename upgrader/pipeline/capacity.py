@@ -10,6 +10,7 @@ from upgrader.capacity.node import MaxPods, NodeAddresses, max_pods, node_addres
 from upgrader.capacity.settings import CniSettings
 from upgrader.catalog import instances, versions
 from upgrader.catalog.instances import InstanceType
+from upgrader.catalog.ipamd_types import IpamdGap, ipamd_types
 from upgrader.errors import BadInputError
 from upgrader.semver import Version
 
@@ -34,17 +35,28 @@ class CapacityRequest:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class CapacityReport:
-    """Capacity of one node: limits, max pods and the addresses it takes."""
+    """Capacity of one node: limits, max pods and the addresses it takes.
+
+    ``ipamd_gap`` is set when the CNI release's ipamd does not know the type (DESIGN §3:
+    exit 3); the figures are then those the node gets once its CNI knows the type."""
 
     instance: InstanceType
     cni: CniSettings
     limits: MaxPods
     addresses: NodeAddresses
     notes: tuple[str, ...]
+    ipamd_gap: IpamdGap | None = None
+
+    @property
+    def blocked(self) -> str | None:
+        """Why this CNI release cannot run the type, with the release that fixes it."""
+        gap = self.ipamd_gap
+        return None if gap is None else f"{gap.problem}; {gap.fixed_by}"
 
     def as_json(self) -> dict[str, object]:
-        """The contract keys of DESIGN.md §3 plus the detail behind them."""
-        a, i = self.addresses, self.instance
+        """The contract keys of DESIGN.md §3 plus the detail behind them; ``blocked``
+        says why the command exits 3 (null otherwise)."""
+        a, i, gap = self.addresses, self.instance, self.ipamd_gap
         return {
             "instance_type": i.name,
             "max_enis": i.max_enis,
@@ -67,6 +79,10 @@ class CapacityReport:
             "subnet_ips": a.subnet_ips,
             "boot_peak_ips": a.peak_ips,
             "notes": list(self.notes),
+            "ipamd_knows_instance_type": gap is None,
+            "first_release_knowing_instance_type": gap.first_knowing.tag if gap else None,
+            "first_release_upgrader_applies": gap.usable.tag if gap and gap.usable else None,
+            "blocked": self.blocked,
         }
 
 
@@ -109,13 +125,24 @@ def instance_capacity(req: CapacityRequest) -> CapacityReport:
             f"{addresses.pods_without_ip} of {req.pods} pods get no address on one "
             f"{inst.name} (pod-IP capacity {addresses.pods_with_ip}); they stay ContainerCreating"
         )
-    if not cni.behaviour.unknown_instance_type_falls_back_to_ec2:
+    if req.max_pods_cap and inst.vcpus is None:
         notes.append(
-            f"CNI {version.tag} knows only instance types compiled into it; check that "
-            f"{inst.name} is older than the release"
+            f"vCPUs of {inst.name} are unknown (only the VPC CNI's limits tables list it): "
+            "max-pods-calculator's 110/250 ceiling is not applied"
+        )
+    gap = ipamd_types().gap(version, inst.name)
+    if gap is not None:
+        notes.append(
+            f"CNI {version.tag} does not know {inst.name}: these figures hold from "
+            f"{(gap.usable or gap.first_knowing).tag} on (blocked, exit 3)"
         )
     return CapacityReport(
-        instance=inst, cni=cni, limits=limits, addresses=addresses, notes=tuple(notes)
+        instance=inst,
+        cni=cni,
+        limits=limits,
+        addresses=addresses,
+        notes=tuple(notes),
+        ipamd_gap=gap,
     )
 
 

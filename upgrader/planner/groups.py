@@ -43,6 +43,21 @@ class NodeGroup:
     def image_ids(self) -> tuple[str, ...]:
         return tuple(sorted({i.image_id for i in self.instances}))
 
+    @property
+    def running_types(self) -> tuple[str, ...]:
+        """The instance types of the group's running nodes and instances."""
+        found = {n.instance_type for n in self.nodes} | {i.instance_type for i in self.instances}
+        return tuple(sorted(found - {""}))
+
+    @property
+    def launch_types(self) -> tuple[str, ...]:
+        """The types new nodes launch as: the managed group's instance types, else the
+        stack's ``NodeInstanceType``; empty when neither says (a launch template's own)."""
+        if self.managed is not None:
+            return tuple(sorted(set(self.managed.instance_types)))
+        launch = self.stack.parameter(INSTANCE_TYPE_PARAMETER)
+        return (launch,) if launch else ()
+
 
 def _managed(state: ClusterState, stack: Stack) -> ManagedNodegroup | None:
     for res in stack.resources_of(NODEGROUP_TYPE):
@@ -237,6 +252,8 @@ def plan_rolls(
                 kubelet_max_pods=kubelet_max,
                 roll=roll,
                 forced_surge_per_az=surge,
+                running_types=g.running_types,
+                launch_types=g.launch_types,
             )
         )
     return tuple(out)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from upgrader.catalog.instances import shown
 from upgrader.markdown import inline, table
 from upgrader.model.context import SubnetContext
 from upgrader.model.plan import Plan
@@ -27,7 +28,7 @@ def instance_table(plan: Plan) -> str:
             [
                 g.instance_type,
                 g.memory,
-                str(g.vcpus),
+                shown(g.vcpus),
                 str(g.max_ips),
                 str(g.max_enis),
                 str(g.ipv4_per_eni),

@@ -9,12 +9,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from upgrader.catalog.cni import behaviour
+from upgrader.catalog.cni_metrics import METRICS_PORT
 from upgrader.markdown import code, inline, table
 from upgrader.model.plan import Plan
 from upgrader.model.steps import CniStep
 from upgrader.semver import Version
 
-METRICS_PORT = 61678
 INTROSPECTION_PORT = 61679
 LOG_GLOB = "/var/log/aws-routed-eni/ipamd.log*"
 ENIS_V1_7 = Version(1, 7, 0)
@@ -54,14 +54,6 @@ class IpamdGuide:
         return self.metric_prefix + name
 
 
-def _introspection_on_61679(version: Version) -> bool:
-    # #436 shipped in v1.3.4 and v1.4.1; v1.4.0 was cut before it and still serves
-    # introspection on :61678 (research §6), which the since-only flag cannot say.
-    if version.minor_key == (1, 4) and version.patch == 0:
-        return False
-    return behaviour(version).introspection_on_61679
-
-
 def _enis(version: Version) -> tuple[str, str, str]:
     totals = "TotalIPs, AssignedIPs, free: (.TotalIPs - .AssignedIPs)"
     if version < ENIS_V1_7:
@@ -94,7 +86,7 @@ def _is_true(env: Mapping[str, str], key: str) -> bool:
 def guide(version: Version, env: Mapping[str, str]) -> IpamdGuide:
     """The troubleshooting facts for CNI ``version`` run with the user's ``env``."""
     flags = behaviour(version)
-    separate = _introspection_on_61679(version)
+    separate = flags.introspection_local_only  # #436: v1.3.4 and v1.4.1 on (not v1.4.0)
     host_port = f"127.0.0.1:{INTROSPECTION_PORT}" if separate else f"127.0.0.1:{METRICS_PORT}"
     notes: list[str] = []
     bind = env.get("INTROSPECTION_BIND_ADDRESS", "").strip()

@@ -196,6 +196,8 @@ class NodeLifecycle:
         if nodegroup:
             labels["eks.amazonaws.com/nodegroup"] = nodegroup
         pods = kubelet_max_pods(itype)
+        # scenarios only use types whose vCPUs and memory the catalog knows (scenario.parse)
+        assert itype.vcpus is not None and itype.memory_mib is not None, itype.name
         resources = {
             "cpu": str(itype.vcpus),
             "memory": f"{itype.memory_mib - _SYSTEM_RESERVED_MIB}Mi",

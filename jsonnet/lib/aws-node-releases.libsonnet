@@ -1,0 +1,26 @@
+// The official aws-node manifests vendored verbatim in ../releases/ (provenance and SHA-256 in
+// ../releases/SOURCES.md), by the release tag of their amazon-k8s-cni image.
+{
+  'v1.3.4': importstr '../releases/v1.3.4.yaml',
+  'v1.4.1': importstr '../releases/v1.4.1.yaml',
+  'v1.5.7': importstr '../releases/v1.5.7.yaml',
+  'v1.6.4': importstr '../releases/v1.6.4.yaml',
+  'v1.7.10': importstr '../releases/v1.7.10.yaml',
+  'v1.8.0': importstr '../releases/v1.8.0.yaml',
+  'v1.9.3': importstr '../releases/v1.9.3.yaml',
+  'v1.10.4': importstr '../releases/v1.10.4.yaml',
+  'v1.11.5': importstr '../releases/v1.11.5.yaml',
+  'v1.12.6': importstr '../releases/v1.12.6.yaml',
+  'v1.13.4': importstr '../releases/v1.13.4.yaml',
+  'v1.14.1': importstr '../releases/v1.14.1.yaml',
+  'v1.15.5': importstr '../releases/v1.15.5.yaml',
+  'v1.16.4': importstr '../releases/v1.16.4.yaml',
+  'v1.17.1': importstr '../releases/v1.17.1.yaml',
+  'v1.18.6': importstr '../releases/v1.18.6.yaml',
+  'v1.19.6': importstr '../releases/v1.19.6.yaml',
+  'v1.20.5': importstr '../releases/v1.20.5.yaml',
+  'v1.21.2': importstr '../releases/v1.21.2.yaml',
+  'v1.22.4': importstr '../releases/v1.22.4.yaml',
+  'v1.23.0': importstr '../releases/v1.23.0.yaml',
+  'v1.23.1': importstr '../releases/v1.23.1.yaml',
+}
