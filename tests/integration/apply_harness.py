@@ -20,6 +20,7 @@ from upgrader.executor.session import JOURNAL_KEY
 from upgrader.sandbox import control
 
 Kill = Callable[[dict[str, Any]], bool]
+PDBS_V1BETA1 = "/apis/policy/v1beta1/poddisruptionbudgets"
 
 
 class Cluster(SandboxClients):
@@ -42,10 +43,24 @@ class Cluster(SandboxClients):
         )
         assert result.returncode == 0, result.stdout + result.stderr
 
+    def planned(self, pdbs: str = PDBS_V1BETA1) -> tuple[set[str], dict[str, Any], PodWatcher]:
+        """Plan, and what the end state is checked against: the nodes and the ASG before
+        apply, and a watcher of every pod and budget from now on."""
+        nodes = {n.spec.provider_id for n in self.core.list_node().items}
+        asg = self.asg_state()
+        self.plan()
+        return nodes, asg, self.watcher(pdbs)
+
     def apply(
-        self, kill: Kill | None = None, *, holder: str | None = None
+        self,
+        kill: Kill | None = None,
+        *,
+        holder: str | None = None,
+        before_kill: Callable[[], object] | None = None,
     ) -> tuple[int, list[dict[str, Any]], str]:
-        return run_apply(self.env, self.plan_file, self.workdir, kill, holder=holder)
+        return run_apply(
+            self.env, self.plan_file, self.workdir, kill, holder=holder, before_kill=before_kill
+        )
 
     def kube_fault(self, spec: dict[str, Any]) -> None:
         """Set the API server's fault rates (``apiserver_429``, ``apiserver_500``)."""
@@ -100,9 +115,12 @@ def run_apply(
     timeout: float = 300,
     *,
     holder: str | None = None,
+    before_kill: Callable[[], object] | None = None,
 ) -> tuple[int, list[dict[str, Any]], str]:
-    """Run apply; with ``kill``, SIGKILL it at the first event ``kill`` accepts; with
-    ``holder``, as if from another machine: the lock is held under that identity."""
+    """Run apply; with ``kill``, SIGKILL it at the first event ``kill`` accepts (with
+    ``before_kill``, it is stopped (SIGSTOP) there first, alive and holding its lock, while
+    ``before_kill`` runs); with ``holder``, as if from another machine: the lock is held
+    under that identity."""
     command = ["apply", str(plan), "--yes", "--format", "json"]
     if holder is None:
         command = [sys.executable, "-m", "upgrader", *command]
@@ -122,6 +140,9 @@ def run_apply(
         event = json.loads(line)
         events.append(event)
         if kill is not None and kill(event):
+            if before_kill is not None:
+                proc.send_signal(signal.SIGSTOP)
+                before_kill()
             proc.send_signal(signal.SIGKILL)
             break
     proc.wait(timeout=timeout)

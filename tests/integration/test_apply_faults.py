@@ -15,7 +15,6 @@ from tests.support.sandbox_clients import sandbox
 
 pytestmark = pytest.mark.integration
 
-PDBS = "/apis/policy/v1beta1/poddisruptionbudgets"
 SERVICES = ("ec2", "autoscaling", "cloudformation", "eks", "ssm", "sts", "iam")
 
 
@@ -26,10 +25,7 @@ def staging(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 def test_throttled_aws_and_429s_from_the_api_server_are_ridden_out(staging: Cluster) -> None:
     c = staging
-    nodes_before = {n.spec.provider_id for n in c.core.list_node().items}
-    asg_before = c.asg_state()
-    c.plan()
-    watcher = c.watcher(PDBS)
+    nodes_before, asg_before, watcher = c.planned()
     c.fault({"aws_throttle": dict.fromkeys(SERVICES, 0.2)})
     c.kube_fault({"apiserver_429": 0.05})
     started = time.monotonic()
@@ -53,10 +49,7 @@ def test_a_failed_nodegroup_stack_update_is_exit_4_then_the_rerun_completes(
     staging: Cluster,
 ) -> None:
     c = staging
-    nodes_before = {n.spec.provider_id for n in c.core.list_node().items}
-    asg_before = c.asg_state()
-    c.plan()
-    watcher = c.watcher(PDBS)
+    nodes_before, asg_before, watcher = c.planned()
     reason = 'Resource handler returned message: "Internal Failure" (HandlerErrorCode: x)'
     c.fault(
         {

@@ -42,19 +42,15 @@ def test_a_second_host_is_locked_out_then_takes_over_an_expired_lease(
     staging: Cluster,
 ) -> None:
     c = staging
-    nodes_before = {n.spec.provider_id for n in c.core.list_node().items}
-    asg_before = c.asg_state()
-    c.plan()
-    watcher = c.watcher("/apis/policy/v1beta1/poddisruptionbudgets")
+    nodes_before, asg_before, watcher = c.planned()
     while_running: dict[str, Any] = {}
 
-    def second_apply_mid_drain(event: dict[str, Any]) -> bool:
-        if "draining" not in event["message"]:
-            return False
-        while_running["result"] = c.apply(holder=HOST_B)  # A is alive and holds the lock
-        return True  # then A dies (SIGKILL) mid-drain
+    def second_apply() -> None:  # A is alive (stopped mid-drain) and holds the lock
+        while_running["result"] = c.apply(holder=HOST_B)
 
-    code, _, stderr = c.apply(second_apply_mid_drain, holder=HOST_A)
+    code, _, stderr = c.apply(  # then A dies (SIGKILL) mid-drain
+        lambda e: "draining" in e["message"], holder=HOST_A, before_kill=second_apply
+    )
     assert code == -9, stderr
     code, events, stderr = while_running["result"]
     assert code == 6, stderr

@@ -23,10 +23,7 @@ def modern(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
 
 def test_modern_upgrades_end_to_end_with_a_managed_group(modern: Cluster) -> None:
     c = modern
-    nodes_before = {n.spec.provider_id for n in c.core.list_node().items}
-    asg_before = c.asg_state()
-    c.plan()
-    watcher = c.watcher("/apis/policy/v1/poddisruptionbudgets")
+    nodes_before, asg_before, watcher = c.planned("/apis/policy/v1/poddisruptionbudgets")
     code, _, stderr = c.apply()
     watcher.finish()
     assert code == 0, stderr

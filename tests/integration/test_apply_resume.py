@@ -85,10 +85,7 @@ KILL_POINTS = [
 
 def test_killed_at_28_points_each_rerun_resumes_to_the_same_end(staging: Cluster) -> None:
     c = staging
-    nodes_before = {n.spec.provider_id for n in c.core.list_node().items}
-    asg_before = c.asg_state()
-    c.plan()
-    watcher = c.watcher("/apis/policy/v1beta1/poddisruptionbudgets")
+    nodes_before, asg_before, watcher = c.planned()
     started = time.monotonic()
     killed = []
     for point in KILL_POINTS:

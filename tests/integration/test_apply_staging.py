@@ -23,10 +23,7 @@ def test_staging_upgrade_stops_on_a_failed_stack_update_then_resumes_to_the_end(
     staging: Cluster,
 ) -> None:
     c = staging
-    nodes_before = {n.spec.provider_id for n in c.core.list_node().items}
-    asg_before = c.asg_state()
-    c.plan()
-    watcher = c.watcher("/apis/policy/v1beta1/poddisruptionbudgets")
+    nodes_before, asg_before, watcher = c.planned()
     c.fault(
         {
             "fail_stack_update": {

@@ -72,19 +72,16 @@ def test_healthy_then_a_dry_subnet_a_leak_and_waiting_pods(staging: SandboxClien
     assert all(n["ipamd"]["total"] for n in healthy["nodes"])  # read through the node proxy
     assert _writes(live, before) == []
 
-    subnet = _subnet(live, "private-c")
-    subnet_id = subnet["SubnetId"]
-    node = next(
-        n.metadata.name
-        for n in live.core.list_node().items
-        if n.metadata.labels["topology.kubernetes.io/zone"] == subnet["AvailabilityZone"]
-    )
+    # the node that can still grow its pool (the other may hold its last ENI already)
+    growing = next(s for s in healthy["subnets"] if s["next_need"] > 0)
+    subnet_id, name = growing["subnet_id"], growing["name"]
+    node = next(n["name"] for n in healthy["nodes"] if n["subnet"].startswith(subnet_id))
     leaked = live.ec2.create_network_interface(
         SubnetId=subnet_id,
         Description="aws-K8S-i-0123456789abcdef0",
         SecondaryPrivateIpAddressCount=9,
     )["NetworkInterface"]["NetworkInterfaceId"]
-    free = _subnet(live, "private-c")["AvailableIpAddressCount"]
+    free = _subnet(live, name)["AvailableIpAddressCount"]
     tenant = live.ec2.create_network_interface(
         SubnetId=subnet_id, Description="another team", SecondaryPrivateIpAddressCount=free - 7
     )["NetworkInterface"]["NetworkInterfaceId"]
@@ -104,7 +101,7 @@ def test_healthy_then_a_dry_subnet_a_leak_and_waiting_pods(staging: SandboxClien
     assert _writes(live, before) == []
     by_code = {f["code"]: f for f in found["findings"]}
     short = by_code["IPAMD001"]
-    assert subnet_id in short["subject"] and "private-c" in short["subject"]
+    assert subnet_id in short["subject"] and name in short["subject"]
     assert short["objects"]["nodes"] == [node]
     assert {f"default/{p}" for p in stuck} <= set(short["objects"]["pods"])
     assert short["objects"]["enis"] == [leaked]

@@ -128,7 +128,7 @@ def test_tight_blocks_on_cap001_and_modern_plans(
     tmp_path_factory: pytest.TempPathFactory, tmp_path: Path, scenario: str, code: int, to: str
 ) -> None:
     for live in sandbox(tmp_path_factory, scenario, Sandbox):
-        result, out, _ = live.plan(tmp_path)
+        result, out, runbook = live.plan(tmp_path)
         assert result.returncode == code, result.stdout + result.stderr
         plan = json.loads(out.read_text())
         assert plan["to"]["kubernetes"] == to
@@ -141,3 +141,7 @@ def test_tight_blocks_on_cap001_and_modern_plans(
             assert plan["from"]["kubernetes"] == "1.31"
             kinds = [s["kind"] for s in plan["steps"]]
             assert kinds[0] == "control-plane" and kinds[-1] == "verify"
+            # EKS's upgrade insights for 1.32 all pass: INS001 passes at the control plane
+            assert "INS001" in plan["steps"][0]["gates"]
+            assert not [f for f in plan["findings"] if f["id"] == "INS001"]
+            assert "| ✅ PASSING |" in runbook.read_text()

@@ -23,12 +23,15 @@ from upgrader.model.aws import (
     Eni,
     Instance,
     ManagedNodegroup,
+    Pairs,
     Stack,
     StackResource,
     Subnet,
 )
+from upgrader.model.insights import Deprecation, Insight, InsightStatus, UpgradeInsights
 from upgrader.model.kube import Container, DaemonSet, Node, Pdb, Pod, Workload
 from upgrader.model.state import ClusterState
+from upgrader.model.unowned import FargateProfile, FargateSelector, NodeClass, NodePool
 from upgrader.semver import Version
 
 MIB = 1024 * 1024
@@ -500,10 +503,70 @@ MODERN_SPEC = ClusterSpec(
 )
 
 
+def upgrade_insight(
+    status: InsightStatus = InsightStatus.PASSING,
+    *,
+    version: str = "1.32",
+    deprecations: tuple[Deprecation, ...] = (),
+    **changes: object,
+) -> Insight:
+    """EKS's "Deprecated APIs removed in Kubernetes v<version>" insight, as the twin
+    serves it, with ``status``."""
+    insight = Insight(
+        id=f"0f1e2d3c-4b5a-4697-8877-{version.replace('.', ''):0>12}",
+        name=f"Deprecated APIs removed in Kubernetes v{version}",
+        kubernetes_version=version,
+        status=status,
+        reason="No deprecated API usage detected within the last 30 days.",
+        description=f"Checks for usage of deprecated APIs scheduled for removal in v{version}.",
+        recommendation=(
+            "Update manifests and API clients to use newer Kubernetes APIs if applicable "
+            f"before upgrading to Kubernetes v{version}."
+        ),
+        deprecations=deprecations,
+        links=(
+            (
+                "Kubernetes deprecation guide",
+                "https://kubernetes.io/docs/reference/using-api/deprecation-guide/",
+            ),
+        ),
+    )
+    return replace(insight, **changes)  # type: ignore[arg-type]
+
+
+FLOWSCHEMAS = Deprecation(
+    usage="/apis/flowcontrol.apiserver.k8s.io/v1beta3/flowschemas",
+    replaced_with="/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas",
+    stop_serving_version="1.32",
+    start_serving_replacement_version="1.29",
+    clients=(),
+)
+MODERN_INSIGHTS = UpgradeInsights(
+    insights=(
+        upgrade_insight(deprecations=(FLOWSCHEMAS,)),
+        upgrade_insight(
+            id="5e6f7a8b-9c0d-4e1f-a2b3-c4d5e6f7a8b9",
+            name="Kubelet version skew",
+            reason="Node kubelet versions match the cluster control plane version.",
+            description=(
+                "Checks for kubelet versions of worker nodes in the cluster to see if upgrade "
+                "would cause noncompliance with supported Kubernetes kubelet version skew policy."
+            ),
+            recommendation=(
+                "Upgrade your worker nodes to match the Kubernetes version of your cluster "
+                "control plane."
+            ),
+            links=(),
+        ),
+    )
+)
+
+
 def modern(**changes: object) -> ClusterState:
     """A current cluster: 1.31, 3 AZs, a managed m5.xlarge group and a self-managed
-    r5.xlarge group, CNI v1.19.2."""
-    return build(replace(MODERN_SPEC, **changes))  # type: ignore[arg-type]
+    r5.xlarge group, CNI v1.19.2; EKS's upgrade insights for 1.32 all pass."""
+    state = build(replace(MODERN_SPEC, **changes))  # type: ignore[arg-type]
+    return replace(state, insights=MODERN_INSIGHTS)
 
 
 def config(
@@ -530,4 +593,76 @@ def config(
         target_cni=Version.parse(cni) if cni else None,
         cni_env=tuple(sorted((env or {}).items())),
         gates=tuple(sorted({**GATE_DEFAULTS, **(gates or {})}.items())),
+    )
+
+
+FARGATE_LABELS = (("eks.amazonaws.com/compute-type", "fargate"),)
+
+
+def with_unowned(
+    state: ClusterState, *, fargate_kubelet: str | None = None, karpenter_kubelet: str | None = None
+) -> ClusterState:
+    """``state`` plus what upgrader does not own: a Fargate profile with two nodes running a
+    Deployment's pods, a Karpenter NodePool (v1, ``al2023@latest``) with two nodes."""
+    kubelet = state.nodes[0].kubelet_version
+    az, sub = state.subnets[0].az, state.subnets[0].subnet_id
+
+    def node(name: str, instance: str, labels: Pairs, version: str) -> Node:
+        return replace(
+            state.nodes[0],
+            name=name,
+            instance_id=instance,
+            az=az,
+            kubelet_version=version,
+            kube_proxy_version=version,
+            nodegroup=None,
+            labels=labels,
+        )
+
+    fargate = [
+        node(f"fargate-ip-10-0-9-{i}.{state.region}.compute.internal", f"fargate-ip-10-0-9-{i}",
+             FARGATE_LABELS, fargate_kubelet or kubelet)
+        for i in (1, 2)
+    ]  # fmt: skip
+    karpenter = [
+        node(f"ip-10-0-8-{i}.{state.region}.compute.internal", f"i-0karpenter00000{i}",
+             (("karpenter.sh/nodepool", "default"),), karpenter_kubelet or kubelet)
+        for i in (1, 2)
+    ]  # fmt: skip
+    pods = [
+        replace(state.pods[0], namespace="jobs", name=f"runner-5d8f7c9b6-{i}", node=n.name,
+                owner_kind="ReplicaSet", owner_name="runner-5d8f7c9b6", host_network=False)
+        for i, n in enumerate(fargate)
+    ]  # fmt: skip
+    return replace(
+        state,
+        nodes=tuple(sorted((*state.nodes, *fargate, *karpenter), key=lambda n: n.name)),
+        pods=tuple(sorted((*state.pods, *pods), key=lambda p: (p.namespace, p.name))),
+        workloads=(
+            *state.workloads,
+            Workload(
+                kind="Deployment",
+                namespace="jobs",
+                name="runner",
+                api_version="apps/v1",
+                replicas=2,
+                ready=2,
+            ),
+        ),
+        fargate_profiles=(
+            FargateProfile(
+                name="batch",
+                status="ACTIVE",
+                selectors=(FargateSelector(namespace="jobs"),),
+                subnet_ids=(sub,),
+            ),
+        ),
+        nodepools=(NodePool(name="default", api_version="karpenter.sh/v1", node_class="default"),),
+        nodeclasses=(
+            NodeClass(
+                name="default",
+                api_version="karpenter.k8s.aws/v1",
+                ami_selectors=("alias=al2023@latest",),
+            ),
+        ),
     )

@@ -44,7 +44,7 @@ def test_staging_passes_every_gate() -> None:
 def test_every_gate_id_of_the_design_is_registered() -> None:
     assert set(gate_ids()) == {
         "CAP001", "CAP002", "CAP003", "CAP004", "CAP005", "CAP006",
-        "VER001", "VER002", "API001", "PDB001", "STK001", "POD001",
+        "VER001", "VER002", "API001", "PDB001", "STK001", "POD001", "INS001",
     }  # fmt: skip
 
 

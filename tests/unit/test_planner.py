@@ -109,7 +109,7 @@ def test_staging_steps_carry_params_and_predictions() -> None:
         "change_set": None,
     }
     assert predicted_of(cp) == {"minutes": [24, 60]}
-    assert cp.gates == ("STK001", "CAP002", "VER001", "API001")
+    assert cp.gates == ("STK001", "CAP002", "VER001", "API001", "INS001")
     stack = _step(plan, "nodegroup-stack-workers")
     assert params_of(stack)["parameters"] == {"NodeImageIdSSMParam": SSM.format("1.13")}
     roll = _step(plan, "nodegroup-roll-workers")

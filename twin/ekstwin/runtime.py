@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from ekstwin import system
-from ekstwin.aws import AwsTwin
+from ekstwin.aws import AwsTwin, eks_insights
 from ekstwin.aws.server import FAULTS_PATH
 from ekstwin.clock import DEFAULT_SPEED, VirtualClock
 from ekstwin.controllers.base import ControllerManager
@@ -103,6 +103,14 @@ class Sandbox:
         twin.hooks.cluster_version_changed.append(self._cluster_version_changed)
         with twin.lock:
             self.world = build_aws(s, twin)
+            for use in s.deprecated_api_usage:
+                eks_insights.report_deprecated_api_usage(
+                    s.name,
+                    use.api_version,
+                    use.kind,
+                    user_agent=use.user_agent,
+                    requests=use.requests,
+                )
             create_all(self.store, system.add_ons(s))
             roles = [
                 str(o["OutputValue"])

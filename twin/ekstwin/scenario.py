@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from ekstwin.scenario_cni import check_eniconfigs, check_env
+from ekstwin.scenario_insights import DeprecatedApiUse, check_usage
 from ekstwin.templates import aws_2019_instance_types
 from upgrader import textfile
 from upgrader.catalog import instances, versions
@@ -126,6 +127,8 @@ class Scenario:
     # the kubeconfig's admin token. "none" (default) until the sandbox serves HTTPS: kubectl
     # sends no bearer token over plain HTTP, so "eks" shuts kubectl out.
     auth: str = "none"
+    # clients that called APIs a later minor removes (EKS upgrade insights, last 30 days)
+    deprecated_api_usage: tuple[DeprecatedApiUse, ...] = ()
 
     def subnet(self, name: str) -> ScenarioSubnet:
         return next(s for s in self.subnets if s.name == name)
@@ -311,6 +314,7 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         "target",
         "coredns",
         "auth",
+        "deprecated_api_usage",
     }
     for key in sorted(set(raw) - known):
         p.add(key, f"is not a scenario key (known: {', '.join(sorted(known))})")
@@ -429,6 +433,7 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         )
 
     faults = _faults(p, raw.get("faults") or {})
+    deprecated_api_usage = check_usage(p.add, raw.get("deprecated_api_usage"))
     refs("faults.leaked_enis", [k for k, _ in faults.leaked_enis])
 
     target = raw["target"] if isinstance(raw["target"], dict) else {}
@@ -462,4 +467,5 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         coredns_replicas=coredns_replicas,
         cni_eniconfigs=eniconfigs,
         auth=auth,
+        deprecated_api_usage=deprecated_api_usage,
     )

@@ -11,7 +11,17 @@ from typing import TYPE_CHECKING, Any
 from botocore.exceptions import ClientError
 from botocore.parsers import ResponseParserError
 
-from upgrader.adapters.aws import Aws, aws_errors, batches, is_busy, is_unsupported
+from upgrader.adapters.aws import (
+    ACCESS_CODES,
+    Aws,
+    aws_errors,
+    batches,
+    error_code,
+    is_busy,
+    is_not_found,
+    is_unsupported,
+)
+from upgrader.model.addons import ADDON_TYPE, EksAddon, declares_addon
 from upgrader.model.aws import (
     AutoScalingGroup,
     EksCluster,
@@ -22,6 +32,18 @@ from upgrader.model.aws import (
     Stack,
     Subnet,
 )
+from upgrader.model.insights import (
+    CATEGORY,
+    NO_INSIGHTS,
+    ClientStat,
+    Deprecation,
+    Insight,
+    InsightResource,
+    InsightStatus,
+    UpgradeInsights,
+    ordered,
+)
+from upgrader.model.unowned import FargateProfile, FargateSelector
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling.type_defs import AutoScalingGroupTypeDef
@@ -147,6 +169,88 @@ def nodegroup_name(physical_id: str) -> str:
         parts = physical_id.split(":", 5)[-1].split("/")  # nodegroup/<cluster>/<name>/<uuid>
         return parts[2] if len(parts) > 2 else parts[-1]
     return physical_id.rsplit("/", 1)[-1]
+
+
+def _lacks_api(err: ClientError | ResponseParserError, subject: str, action: str) -> None:
+    """Return when ``err`` says the endpoint lacks the API (an older region or emulator);
+    raise it as upgrader's error otherwise."""
+    if isinstance(err, ResponseParserError) or is_unsupported(err):
+        return
+    with aws_errors(subject, action):
+        raise err
+
+
+def eks_addons(aws: Aws, cluster: str, stacks: tuple[Stack, ...]) -> tuple[EksAddon, ...]:
+    """The cluster's EKS managed add-ons, each with the config stack that declares it
+    (``AWS::EKS::Addon``); empty when the endpoint lacks the add-on API."""
+    subject = f"EKS cluster {cluster}"
+    try:
+        names = {
+            name
+            for page in aws.eks.get_paginator("list_addons").paginate(clusterName=cluster)
+            for name in page.get("addons", [])
+        }
+    except (ClientError, ResponseParserError) as err:
+        _lacks_api(err, subject, "ListAddons")
+        return ()
+    found = []
+    for name in sorted(names):  # one call per add-on: a handful per cluster
+        with aws_errors(f"EKS add-on {name} ({subject})", "DescribeAddon"):
+            raw = aws.eks.describe_addon(clusterName=cluster, addonName=name)["addon"]
+        found.append(
+            EksAddon(
+                name=name,
+                version=raw.get("addonVersion", ""),
+                status=raw.get("status", ""),
+                configuration_values=raw.get("configurationValues"),
+                service_account_role_arn=raw.get("serviceAccountRoleArn"),
+                stack=next(
+                    (
+                        s.name
+                        for s in stacks
+                        for r in s.resources_of(ADDON_TYPE)
+                        if declares_addon(r.physical_id, name)
+                    ),
+                    None,
+                ),
+            )
+        )
+    return tuple(found)
+
+
+def fargate_profiles(aws: Aws, cluster: str) -> tuple[FargateProfile, ...]:
+    """The cluster's Fargate profiles; empty when the endpoint lacks the Fargate API."""
+    subject = f"EKS cluster {cluster}"
+    try:
+        names = {
+            name
+            for page in aws.eks.get_paginator("list_fargate_profiles").paginate(clusterName=cluster)
+            for name in page.get("fargateProfileNames", [])
+        }
+    except (ClientError, ResponseParserError) as err:
+        _lacks_api(err, subject, "ListFargateProfiles")
+        return ()
+    found = []
+    for name in sorted(names):  # one call per profile: a handful per cluster
+        with aws_errors(f"Fargate profile {name} ({subject})", "DescribeFargateProfile"):
+            raw = aws.eks.describe_fargate_profile(clusterName=cluster, fargateProfileName=name)[
+                "fargateProfile"
+            ]
+        found.append(
+            FargateProfile(
+                name=name,
+                status=raw.get("status", ""),
+                selectors=tuple(
+                    FargateSelector(
+                        namespace=sel.get("namespace", ""),
+                        labels=tuple(sorted((sel.get("labels") or {}).items())),
+                    )
+                    for sel in raw.get("selectors", [])
+                ),
+                subnet_ids=tuple(sorted(raw.get("subnets", []))),
+            )
+        )
+    return tuple(found)
 
 
 def auto_scaling_groups(aws: Aws, names: list[str]) -> tuple[AutoScalingGroup, ...]:
@@ -294,3 +398,118 @@ def ssm_parameters(aws: Aws, names: list[str]) -> Pairs:
         for parameter in response.get("Parameters", []):
             values[parameter["Name"]] = parameter.get("Value", "")
     return tuple(sorted(values.items()))
+
+
+def upgrade_insights(aws: Aws, cluster: str, versions: list[str]) -> UpgradeInsights:
+    """ListInsights (UPGRADE_READINESS, for ``versions``), then DescribeInsight of each.
+
+    An endpoint without the insights API (older regions, emulators) gives ``unavailable``
+    saying so, never an error. No version to go to: nothing to ask.
+    """
+    if not versions:
+        return NO_INSIGHTS
+    subject = f"EKS cluster {cluster}"
+    try:
+        summaries = [
+            i
+            for page in aws.eks.get_paginator("list_insights").paginate(
+                clusterName=cluster,
+                filter={"categories": [CATEGORY], "kubernetesVersions": sorted(set(versions))},
+            )
+            for i in page.get("insights", [])
+        ]
+    except (ClientError, ResponseParserError) as err:
+        if isinstance(err, ClientError) and error_code(err) in ACCESS_CODES:
+            # an optional read: the plan goes on, and INS001 says what it could not check
+            return UpgradeInsights(
+                unavailable=f"the credentials may not call eks:ListInsights ({error_code(err)}); "
+                "grant eks:ListInsights and eks:DescribeInsight to see EKS's upgrade insights"
+            )
+        _lacks_api(err, subject, "ListInsights")
+        answer = error_code(err) if isinstance(err, ClientError) else "an answer not like EKS's"
+        return UpgradeInsights(
+            unavailable=f"the EKS endpoint answered ListInsights with {answer}: it has no "
+            "upgrade insights API (older regions and emulators lack it)"
+        )
+    found = []
+    for summary in sorted(summaries, key=lambda s: s.get("id", "")):  # few per cluster
+        raw: Any = summary
+        try:
+            raw = aws.eks.describe_insight(clusterName=cluster, id=summary["id"])["insight"]
+        except ClientError as err:
+            if not is_not_found(err):  # gone since the list: its summary is all there is
+                with aws_errors(
+                    f"EKS insight {summary['id']} of cluster {cluster}", "DescribeInsight"
+                ):
+                    raise
+        found.append(_insight(raw))
+    return UpgradeInsights(insights=ordered(found))
+
+
+def _status(raw: Any) -> tuple[InsightStatus, str]:
+    status = raw.get("insightStatus") or {}
+    value = str(status.get("status", ""))
+    known = value if value in InsightStatus.__members__ else InsightStatus.UNKNOWN
+    return InsightStatus(known), str(status.get("reason", ""))
+
+
+def _insight(raw: Any) -> Insight:
+    """One DescribeInsight (or ListInsights summary) answer as a record."""
+    status, reason = _status(raw)
+    summary = raw.get("categorySpecificSummary") or {}
+    return Insight(
+        id=str(raw["id"]),
+        name=str(raw.get("name", "")),
+        kubernetes_version=str(raw.get("kubernetesVersion", "")),
+        status=status,
+        reason=reason,
+        description=str(raw.get("description", "")),
+        recommendation=str(raw.get("recommendation", "")),
+        deprecations=tuple(
+            sorted(
+                (
+                    Deprecation(
+                        usage=str(d.get("usage", "")),
+                        replaced_with=str(d.get("replacedWith", "")),
+                        stop_serving_version=str(d.get("stopServingVersion", "")),
+                        start_serving_replacement_version=str(
+                            d.get("startServingReplacementVersion", "")
+                        ),
+                        clients=tuple(
+                            sorted(
+                                (
+                                    ClientStat(
+                                        user_agent=str(c.get("userAgent", "")),
+                                        requests_last_30_days=int(
+                                            c.get("numberOfRequestsLast30Days", 0)
+                                        ),
+                                        last_request_time=_iso(c.get("lastRequestTime")),
+                                    )
+                                    for c in d.get("clientStats", [])
+                                ),
+                                key=lambda c: c.user_agent,
+                            )
+                        ),
+                    )
+                    for d in summary.get("deprecationDetails", [])
+                ),
+                key=lambda d: (d.usage, d.replaced_with),
+            )
+        ),
+        resources=tuple(
+            sorted(
+                (
+                    InsightResource(
+                        name=str(r.get("arn") or r.get("kubernetesResourceUri", "")),
+                        status=_status(r)[0],
+                        reason=_status(r)[1],
+                    )
+                    for r in raw.get("resources", [])
+                ),
+                key=lambda r: r.name,
+            )
+        ),
+        links=tuple(sorted((str(k), str(v)) for k, v in (raw.get("additionalInfo") or {}).items())),
+        last_refresh_time=_iso(raw.get("lastRefreshTime")),
+        last_transition_time=_iso(raw.get("lastTransitionTime")),
+    )

@@ -47,6 +47,9 @@ def discover(config: Config, *, session: boto3.session.Session | None = None) ->
     subnets = aws_state.subnets(aws, subnet_ids)
     enis = aws_state.enis(aws, subnet_ids)
     amis = aws_state.ssm_parameters(aws, ami_parameter_paths(cluster, config))
+    insights = aws_state.upgrade_insights(aws, config.cluster, insight_versions(cluster, config))
+    addons = aws_state.eks_addons(aws, config.cluster, stacks)
+    fargate = aws_state.fargate_profiles(aws, config.cluster)
     reader = _kube_reader(config, access, aws)
     try:
         kube = kube_state.read(reader)
@@ -69,6 +72,11 @@ def discover(config: Config, *, session: boto3.session.Session | None = None) ->
         workloads=kube.workloads,
         pdbs=kube.pdbs,
         live_objects=kube.live_objects,
+        insights=insights,
+        addons=addons,
+        fargate_profiles=fargate,
+        nodepools=kube.nodepools,
+        nodeclasses=kube.nodeclasses,
     )
 
 
@@ -114,3 +122,15 @@ def ami_parameter_paths(cluster: EksCluster, config: Config) -> list[str]:
             continue  # a version the catalog does not know has no AMI path to look up
         paths += [path for _, path in release.ami_ssm_parameters]
     return paths
+
+
+def insight_versions(cluster: EksCluster, config: Config) -> list[str]:
+    """The minors the control plane goes to (after the current, up to the target): those
+    EKS's upgrade insights are asked about. None once the cluster is at the target."""
+    known = catalog()
+    try:
+        now = known.kubernetes(cluster.version).version.minor_key
+        target = known.kubernetes(config.target_kubernetes).version.minor_key
+    except (UpgraderError, ValueError):
+        return [config.target_kubernetes.minor_str]  # the planner names the unknown version
+    return [v.minor_str for v in known.kubernetes_versions() if now < v.minor_key <= target]

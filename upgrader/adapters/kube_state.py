@@ -13,6 +13,7 @@ from kubernetes.utils.quantity import parse_quantity
 from upgrader.adapters.kube import Json, KubeReader
 from upgrader.model.aws import Pairs
 from upgrader.model.kube import Container, DaemonSet, LiveObject, Node, Pdb, Pod, Workload
+from upgrader.model.unowned import NodeClass, NodePool
 
 LAST_APPLIED = "kubectl.kubernetes.io/last-applied-configuration"
 NODEGROUP_LABEL = "eks.amazonaws.com/nodegroup"
@@ -24,6 +25,8 @@ DEPLOYMENT_VERSIONS = ("apps/v1", "apps/v1beta2", "apps/v1beta1", "extensions/v1
 STATEFULSET_VERSIONS = ("apps/v1", "apps/v1beta2", "apps/v1beta1")
 PDB_VERSIONS = ("policy/v1", "policy/v1beta1")
 INGRESS_VERSIONS = ("networking.k8s.io/v1", "networking.k8s.io/v1beta1", "extensions/v1beta1")
+NODEPOOL_VERSIONS = ("karpenter.sh/v1", "karpenter.sh/v1beta1")  # listed only where served
+NODECLASS_VERSIONS = ("karpenter.k8s.aws/v1", "karpenter.k8s.aws/v1beta1")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -35,6 +38,8 @@ class KubeState:
     workloads: tuple[Workload, ...]
     pdbs: tuple[Pdb, ...]
     live_objects: tuple[LiveObject, ...]
+    nodepools: tuple[NodePool, ...] = ()
+    nodeclasses: tuple[NodeClass, ...] = ()
 
 
 def read(reader: KubeReader) -> KubeState:
@@ -48,6 +53,8 @@ def read(reader: KubeReader) -> KubeState:
     statefulsets = _list_preferred(reader, served, STATEFULSET_VERSIONS, "statefulsets")
     ingresses = _list_preferred(reader, served, INGRESS_VERSIONS, "ingresses")
     pdbs = _list_preferred(reader, served, PDB_VERSIONS, "poddisruptionbudgets")
+    nodepools = _list_preferred(reader, served, NODEPOOL_VERSIONS, "nodepools")
+    nodeclasses = _list_preferred(reader, served, NODECLASS_VERSIONS, "ec2nodeclasses")
     return KubeState(
         server_version=str(version.get("gitVersion", "")),
         nodes=tuple(
@@ -76,6 +83,8 @@ def read(reader: KubeReader) -> KubeState:
             for obj in (live_object(kind, o) for o in _sorted(items))
             if obj is not None
         ),
+        nodepools=tuple(nodepool(o) for o in _sorted(nodepools)),
+        nodeclasses=tuple(nodeclass(o) for o in _sorted(nodeclasses)),
     )
 
 
@@ -283,4 +292,52 @@ def live_object(kind: str, obj: Json) -> LiveObject | None:
         kind=str(applied.get("kind") or kind),
         namespace=meta.get("namespace"),
         name=str(meta.get("name", "")),
+    )
+
+
+def _budget(raw: Json) -> str:
+    """``10%``, or ``0 (0 9 * * mon-fri, 8h; Drifted)`` with its schedule and reasons."""
+    extra = [str(raw[k]) for k in ("schedule", "duration") if raw.get(k)]
+    if raw.get("reasons"):
+        extra.append(", ".join(str(r) for r in raw["reasons"]))
+    nodes = str(raw.get("nodes", "10%"))  # Karpenter's default budget
+    return f"{nodes} ({'; '.join(extra)})" if extra else nodes
+
+
+def nodepool(obj: Json) -> NodePool:
+    """A Karpenter NodePool (v1: ``nodeClassRef`` {group, kind, name}; v1beta1: {apiVersion,
+    kind, name}; both keep budgets under ``spec.disruption``)."""
+    spec = obj.get("spec") or {}
+    template = (spec.get("template") or {}).get("spec") or {}
+    budgets = (spec.get("disruption") or {}).get("budgets") or []
+    return NodePool(
+        name=str(_meta(obj).get("name", "")),
+        api_version=str(obj.get("apiVersion", "")),
+        node_class=str((template.get("nodeClassRef") or {}).get("name", "")),
+        budgets=tuple(_budget(b) for b in budgets if isinstance(b, dict)),
+    )
+
+
+def _selector_term(term: Json) -> str:
+    """One ``amiSelectorTerms`` entry as ``key=value`` pairs (``alias=al2023@latest``)."""
+    parts = []
+    for key, value in sorted(term.items()):
+        shown = (
+            ",".join(f"{k}={v}" for k, v in sorted(value.items()))
+            if isinstance(value, dict)
+            else value
+        )
+        parts.append(f"{key}={shown}")
+    return " ".join(parts)
+
+
+def nodeclass(obj: Json) -> NodeClass:
+    spec = obj.get("spec") or {}
+    return NodeClass(
+        name=str(_meta(obj).get("name", "")),
+        api_version=str(obj.get("apiVersion", "")),
+        ami_family=str(spec.get("amiFamily") or ""),
+        ami_selectors=tuple(
+            _selector_term(t) for t in spec.get("amiSelectorTerms") or [] if isinstance(t, dict)
+        ),
     )

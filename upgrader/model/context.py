@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from upgrader.catalog.instances import memory_shown
+from upgrader.model.insights import NO_INSIGHTS, UpgradeInsights
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -71,14 +72,81 @@ class NodegroupContext:
 
 
 @dataclass(frozen=True, kw_only=True)
+class AddonContext:
+    """One add-on as discovered: an EKS managed add-on, or the object it runs as when
+    self-managed."""
+
+    name: str
+    managed: bool
+    version: str  # the add-on version (managed), or the image tag (self-managed)
+    status: str = ""  # EKS's status (managed)
+    configured: bool = False  # has configurationValues (managed)
+    stack: str | None = None  # the config's stack declaring it (AWS::EKS::Addon)
+    runs_as: str = ""  # self-managed: "DaemonSet kube-system/aws-node"
+
+
+@dataclass(frozen=True, kw_only=True)
+class FargateProfileContext:
+    name: str
+    status: str
+    selectors: tuple[str, ...]  # "namespace" or "namespace (k=v, ...)"
+    subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class NodePoolContext:
+    """A Karpenter NodePool with what its EC2NodeClass says about AMIs."""
+
+    name: str
+    api_version: str
+    node_class: str
+    ami_selectors: tuple[str, ...]
+    follows_control_plane: bool | None  # None: its EC2NodeClass was not found
+    budgets: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnownedNodesContext:
+    """Nodes of no configured node group with one owner, pool and kubelet version."""
+
+    owner: str  # fargate | karpenter | other
+    pool: str  # the Karpenter NodePool ("" otherwise)
+    kubelet: str
+    nodes: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class FargateWorkloadContext:
+    """A workload with pods on Fargate: restarting it moves them to the new version."""
+
+    kind: str  # Deployment | StatefulSet | the pod's owner kind | Pod
+    namespace: str
+    name: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class UnownedContext:
+    """What runs on nodes upgrader does not drain or replace: Fargate, Karpenter, others."""
+
+    fargate_profiles: tuple[FargateProfileContext, ...] = ()
+    fargate_workloads: tuple[FargateWorkloadContext, ...] = ()
+    nodepools: tuple[NodePoolContext, ...] = ()
+    nodes: tuple[UnownedNodesContext, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True)
 class PlanContext:
-    """Stacks, gate thresholds used, CNI settings, subnets and node groups."""
+    """Stacks, gate thresholds used, CNI settings, subnets, node groups, add-ons and the
+    nodes upgrader does not own."""
 
     stacks: StackNames
     gates: tuple[tuple[str, int], ...]
     cni: CniContext
     subnets: tuple[SubnetContext, ...]
     nodegroups: tuple[NodegroupContext, ...]
+    insights: UpgradeInsights = NO_INSIGHTS  # EKS's, for the runbook
+    addons: tuple[AddonContext, ...] = ()
+    unowned: UnownedContext = UnownedContext()
 
     def nodegroup(self, name: str) -> NodegroupContext | None:
         return next((g for g in self.nodegroups if g.name == name), None)

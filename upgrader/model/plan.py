@@ -81,6 +81,9 @@ class Plan:
     steps: tuple[Step, ...]
     context: PlanContext
     schema: int = SCHEMA
+    # the digest a loaded file recorded (its content was checked against it); a file written
+    # before a later context field existed keeps its own digest, not one of the defaults
+    recorded_digest: str | None = field(default=None, compare=False, repr=False)
 
     @property
     def blocked(self) -> bool:
@@ -105,8 +108,9 @@ class Plan:
 
     @property
     def digest(self) -> str:
-        """``sha256:<hex>`` of the plan's canonical JSON (every key but ``digest``)."""
-        return content_digest(self._body())
+        """``sha256:<hex>`` of the plan's canonical JSON (every key but ``digest``), as its
+        file recorded it when the plan was loaded from one."""
+        return self.recorded_digest or content_digest(self._body())
 
     def to_json(self) -> JsonObject:
         body = self._body()
@@ -142,6 +146,7 @@ def from_plan_json(raw: object) -> Plan:
     digest = raw.get("digest")
     if not isinstance(digest, str) or not digest.startswith(DIGEST_PREFIX):
         raise RecordError("plan.digest", "is missing or not a sha256: digest")
+    actual = content_digest({k: v for k, v in raw.items() if k != "digest"})
     if not isinstance(raw.get("blocked"), bool):
         raise RecordError("plan.blocked", "is missing or not a boolean")
     steps = raw.get("steps")
@@ -162,11 +167,12 @@ def from_plan_json(raw: object) -> Plan:
         steps=tuple(step_from_json(s, f"plan.steps[{i}]") for i, s in enumerate(steps)),
         context=head.context,
         schema=head.schema,
+        recorded_digest=digest,
     )
     if plan.blocked != raw["blocked"]:
         raise RecordError("plan.blocked", "disagrees with the plan's findings")
-    if plan.digest != digest:
-        raise TamperedPlanError(digest, plan.digest)
+    if actual != digest:
+        raise TamperedPlanError(digest, actual)
     return plan
 
 

@@ -6,6 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
+from upgrader.model.addons import EksAddon
 from upgrader.model.aws import (
     AutoScalingGroup,
     EksCluster,
@@ -16,7 +17,9 @@ from upgrader.model.aws import (
     Stack,
     Subnet,
 )
+from upgrader.model.insights import NO_INSIGHTS, UpgradeInsights
 from upgrader.model.kube import DaemonSet, LiveObject, Node, Pdb, Pod, Workload
+from upgrader.model.unowned import FargateProfile, NodeClass, NodePool, node_owner
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -39,6 +42,11 @@ class ClusterState:
     workloads: tuple[Workload, ...]
     pdbs: tuple[Pdb, ...]
     live_objects: tuple[LiveObject, ...] = ()
+    insights: UpgradeInsights = NO_INSIGHTS  # EKS upgrade insights (not hashed)
+    addons: tuple[EksAddon, ...] = ()  # EKS managed add-ons
+    fargate_profiles: tuple[FargateProfile, ...] = ()
+    nodepools: tuple[NodePool, ...] = ()  # Karpenter
+    nodeclasses: tuple[NodeClass, ...] = ()  # Karpenter EC2NodeClasses
 
     def subnet(self, subnet_id: str) -> Subnet | None:
         return next((s for s in self.subnets if s.subnet_id == subnet_id), None)
@@ -68,9 +76,12 @@ class ClusterState:
         """Hash of what the plan's steps derive from.
 
         Versions, stacks (status, parameters, template), node groups and their
-        instances, nodes, add-on specs and PDB specs. Pods, free addresses and
-        PDB counters are left out: they move all the time, and every gate
-        re-measures them live right before its step.
+        instances, nodes, add-on specs, EKS managed add-ons (version,
+        configurationValues, role, stack) and PDB specs. Pods, free addresses, PDB
+        counters and Fargate and Karpenter nodes are left out: they move all the
+        time, and every gate re-measures them live right before its step.
+        EKS upgrade insights are left out too: EKS refreshes them by itself (times,
+        counts), and INS001 re-reads them right before the control-plane step.
         """
         doc = {
             "region": self.region,
@@ -101,7 +112,12 @@ class ClusterState:
             "managed": sorted(
                 [m.name, m.version, m.release_version, m.desired] for m in self.managed_nodegroups
             ),
-            "nodes": sorted([n.name, n.instance_id, n.kubelet_version] for n in self.nodes),
+            # Fargate and Karpenter nodes come and go by themselves; VER001 re-counts them live
+            "nodes": sorted(
+                [n.name, n.instance_id, n.kubelet_version]
+                for n in self.nodes
+                if node_owner(n) is None
+            ),
             "daemonsets": sorted(
                 [d.namespace, d.name, [[c.image, list(c.env)] for c in d.containers]]
                 for d in self.daemonsets
@@ -116,5 +132,7 @@ class ClusterState:
                 for p in self.pdbs
             ),
         }
+        if self.addons:  # only when present: fingerprints of clusters without stay as they were
+            doc["addons"] = [a.fingerprint() for a in sorted(self.addons, key=lambda a: a.name)]
         text = json.dumps(doc, sort_keys=True, separators=(",", ":"), default=str)
         return "sha256:" + hashlib.sha256(text.encode()).hexdigest()

@@ -2,22 +2,33 @@
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
 
 from upgrader.capacity.node import max_pods
 from upgrader.capacity.settings import CniSettings
 from upgrader.config import Config
+from upgrader.model.addons import SELF_MANAGED_OBJECTS, image_tag
 from upgrader.model.context import (
+    AddonContext,
     CniContext,
+    FargateProfileContext,
+    FargateWorkloadContext,
     NodegroupContext,
+    NodePoolContext,
     PlanContext,
     StackNames,
     SubnetContext,
+    UnownedContext,
+    UnownedNodesContext,
 )
+from upgrader.model.kube import Pod
 from upgrader.model.state import ClusterState
+from upgrader.model.unowned import FARGATE, KARPENTER, karpenter_pool, node_owner
 from upgrader.planner.groups import NodeGroup
 
 _FINISHED = frozenset({"Succeeded", "Failed"})
+OTHER = "other"  # a node of no configured node group, neither Fargate nor Karpenter
 
 
 def pool_mode(cni: CniSettings) -> str:
@@ -58,15 +69,124 @@ def nodegroup_row(
     )
 
 
+def addon_rows(state: ClusterState) -> tuple[AddonContext, ...]:
+    """Every EKS managed add-on, and each known add-on running self-managed (its DaemonSet
+    or Deployment in kube-system without an EKS add-on), by name."""
+    rows = [
+        AddonContext(
+            name=a.name,
+            managed=True,
+            version=a.version,
+            status=a.status,
+            configured=bool(a.configuration_values),
+            stack=a.stack,
+        )
+        for a in state.addons
+    ]
+    managed = {a.name for a in state.addons}
+    for name, kind, obj in SELF_MANAGED_OBJECTS:
+        found = (
+            state.daemonset("kube-system", obj)
+            if kind == "DaemonSet"
+            else state.workload(kind, "kube-system", obj)
+        )
+        if found is not None and name not in managed:
+            rows.append(
+                AddonContext(
+                    name=name,
+                    managed=False,
+                    version=image_tag(found.containers),
+                    runs_as=f"{kind} kube-system/{obj}",
+                )
+            )
+    return tuple(sorted(rows, key=lambda r: r.name))
+
+
+def _fargate_workload(state: ClusterState, pod: Pod) -> FargateWorkloadContext:
+    """What to restart for a pod on Fargate: its Deployment (through the ReplicaSet),
+    StatefulSet or other owner, else the pod itself."""
+    kind, name = pod.owner_kind or "Pod", pod.owner_name or pod.name
+    if kind == "ReplicaSet":
+        deployment = max(
+            (
+                w.name
+                for w in state.workloads
+                if w.kind == "Deployment"
+                and w.namespace == pod.namespace
+                and name.startswith(w.name + "-")
+            ),
+            key=len,
+            default=None,
+        )
+        if deployment is not None:
+            kind, name = "Deployment", deployment
+    return FargateWorkloadContext(kind=kind, namespace=pod.namespace, name=name)
+
+
+def unowned_context(state: ClusterState, groups: Sequence[NodeGroup]) -> UnownedContext:
+    """Fargate profiles, Karpenter NodePools, and the nodes of no configured node group by
+    owner, pool and kubelet version; the workloads whose pods run on Fargate."""
+    owned = {n.name for g in groups for n in g.nodes}
+    buckets: dict[tuple[str, str, str], list[str]] = defaultdict(list)
+    for node in state.nodes:
+        if node.name not in owned:
+            owner = node_owner(node) or OTHER
+            pool = (karpenter_pool(node) or "") if owner == KARPENTER else ""
+            buckets[owner, pool, node.kubelet_version].append(node.name)
+    fargate = {n for (owner, _, _), names in buckets.items() if owner == FARGATE for n in names}
+    classes = {c.name: c for c in state.nodeclasses}
+    return UnownedContext(
+        fargate_profiles=tuple(
+            FargateProfileContext(
+                name=f.name,
+                status=f.status,
+                selectors=tuple(s.shown for s in f.selectors),
+                subnet_ids=f.subnet_ids,
+            )
+            for f in state.fargate_profiles
+        ),
+        fargate_workloads=tuple(
+            sorted(
+                {
+                    _fargate_workload(state, p)
+                    for p in state.pods
+                    if p.node in fargate and p.phase not in _FINISHED
+                },
+                key=lambda w: (w.namespace, w.kind, w.name),
+            )
+        ),
+        nodepools=tuple(
+            NodePoolContext(
+                name=p.name,
+                api_version=p.api_version,
+                node_class=p.node_class,
+                ami_selectors=classes[p.node_class].ami_selectors
+                if p.node_class in classes
+                else (),
+                follows_control_plane=classes[p.node_class].follows_control_plane
+                if p.node_class in classes
+                else None,
+                budgets=p.budgets,
+            )
+            for p in state.nodepools
+        ),
+        nodes=tuple(
+            UnownedNodesContext(owner=owner, pool=pool, kubelet=kubelet, nodes=tuple(sorted(names)))
+            for (owner, pool, kubelet), names in sorted(buckets.items())
+        ),
+    )
+
+
 def build_context(
     state: ClusterState,
     config: Config,
     cni: CniSettings,
     env: tuple[tuple[str, str], ...],
     rows: Sequence[NodegroupContext],
+    groups: Sequence[NodeGroup] = (),
 ) -> PlanContext:
     """The plan's context; ``cni`` is the TARGET release with the user's env, the
-    settings every prediction in the plan uses."""
+    settings every prediction in the plan uses; ``groups`` own the nodes upgrader rolls."""
     plane = set(state.cluster.subnet_ids)
     return PlanContext(
         stacks=StackNames(
@@ -91,4 +211,7 @@ def build_context(
             for s in sorted(state.subnets, key=lambda s: (s.az, s.name, s.subnet_id))
         ),
         nodegroups=tuple(rows),
+        insights=state.insights,
+        addons=addon_rows(state),
+        unowned=unowned_context(state, groups),
     )

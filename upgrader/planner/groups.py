@@ -16,6 +16,7 @@ from upgrader.gates import MANAGED, MANAGED_SURGE_PER_AZ, SELF_MANAGED, GroupRol
 from upgrader.model.aws import AutoScalingGroup, Eni, Instance, ManagedNodegroup, Stack
 from upgrader.model.kube import Node
 from upgrader.model.state import ClusterState
+from upgrader.model.unowned import node_owner
 
 ASG_TYPE = "AWS::AutoScaling::AutoScalingGroup"
 NODEGROUP_TYPE = "AWS::EKS::Nodegroup"
@@ -95,7 +96,8 @@ def _instance_type(
 
 def discover_groups(state: ClusterState, config: Config) -> tuple[NodeGroup, ...]:
     """The node groups of ``config.nodegroup_stacks``, in config order. A stack that is
-    missing is skipped (gate STK001 reports it); one with no group is bad input."""
+    missing is skipped (gate STK001 reports it); one with no group is bad input. Fargate and
+    Karpenter nodes belong to no group: upgrader never drains or replaces them."""
     out = []
     for stack_name in config.nodegroup_stacks:
         stack = state.stack(stack_name)
@@ -128,7 +130,8 @@ def discover_groups(state: ClusterState, config: Config) -> tuple[NodeGroup, ...
             (
                 n
                 for n in state.nodes
-                if n.instance_id in live or (managed is not None and n.nodegroup == managed.name)
+                if node_owner(n) is None
+                and (n.instance_id in live or (managed is not None and n.nodegroup == managed.name))
             ),
             key=lambda n: n.name,
         )

@@ -107,5 +107,5 @@ def make_plan(
         fingerprint=state.fingerprint(),
         findings=run(inputs),
         steps=tuple(steps),
-        context=build_context(state, config, prep.target_cni, versions.cni_env, rows),
+        context=build_context(state, config, prep.target_cni, versions.cni_env, rows, prep.groups),
     )

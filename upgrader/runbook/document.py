@@ -1,4 +1,5 @@
-"""The runbook document: header, order and why, findings, capacity, steps, timeline, sign-off."""
+"""The runbook document: header, order and why, findings, EKS upgrade insights, capacity,
+add-ons, nodes upgrader does not own, steps, timeline, sign-off."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from upgrader.gates import rule
 from upgrader.markdown import bullets, cell, code, inline, table
 from upgrader.model.plan import Finding, Plan, Severity
 from upgrader.model.steps import CniStep, ControlPlaneStep, NodegroupStackStep, Step
-from upgrader.runbook import capacity, ipamd
+from upgrader.runbook import capacity, insights, inventory, ipamd
 from upgrader.runbook.durations import step_minutes
 from upgrader.runbook.placeholder import UNKNOWN
 from upgrader.runbook.redact import safe_mapping, scrub
@@ -250,7 +251,10 @@ def render(plan: Plan, plan_file: str = "PLAN.json") -> str:
         header(plan),
         order(plan),
         findings(plan),
+        insights.section(plan, plan_file),
         capacity.section(plan),
+        inventory.addons(plan),
+        inventory.unowned(plan),
         "\n\n".join(["## Steps", *steps]),
         "\n".join(["## Timeline", "", gantt(plan, _blocking_steps(plan))]),
         ipamd.section(plan),

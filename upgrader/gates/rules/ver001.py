@@ -10,17 +10,35 @@ from upgrader.errors import VersionError
 from upgrader.gates.findings import blocking
 from upgrader.gates.inputs import GateInputs
 from upgrader.gates.rule import Rule
+from upgrader.model.kube import Node
 from upgrader.model.plan import Finding, Severity
+from upgrader.model.unowned import FARGATE, KARPENTER, node_owner
 from upgrader.semver import Version
 
 
-def _skew_findings(inputs: GateInputs, what: str, versions: dict[str, str]) -> Iterator[Finding]:
-    """Nodes whose ``what`` (kubelet or kube-proxy) version may not run under the target."""
+def _fix(owner: str | None, current: str) -> str:
+    """How nodes of ``owner`` (a node group's, Fargate or Karpenter) get to ``current``."""
+    if owner == FARGATE:
+        return (
+            "restart their pods (`kubectl rollout restart` of the workloads): Fargate starts "
+            f"them on a {current} kubelet"
+        )
+    if owner == KARPENTER:
+        return (
+            f"let Karpenter replace them at {current} (drift, when their EC2NodeClass's AMI "
+            "follows the control plane) or `kubectl delete nodeclaim` them"
+        )
+    return f"upgrade these nodes to {current} first (roll their node group at the current version)"
+
+
+def _skew_findings(inputs: GateInputs, what: str, versions: dict[Node, str]) -> Iterator[Finding]:
+    """Nodes whose ``what`` (kubelet or kube-proxy) version may not run under the target:
+    every node, Fargate and Karpenter ones too (upgrader does not roll those)."""
     cat = catalog()
     target = inputs.to.kubernetes
     skew = cat.kubernetes(target).kubelet_skew
-    bad: dict[str, list[str]] = defaultdict(list)
-    for node, raw in sorted(versions.items()):
+    bad: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for node, raw in sorted(versions.items(), key=lambda item: item[0].name):
         if not raw:
             continue
         try:
@@ -28,15 +46,15 @@ def _skew_findings(inputs: GateInputs, what: str, versions: dict[str, str]) -> I
         except VersionError:
             ok = False
         if not ok:
-            bad[raw].append(node)
-    for raw, nodes in sorted(bad.items()):
+            bad[raw, node_owner(node) or ""].append(node.name)
+    for (raw, owner), nodes in sorted(bad.items()):
+        kind = f"{owner.capitalize()} " if owner else ""
         yield blocking(
             "VER001",
-            f"node{'s' * (len(nodes) > 1)} {', '.join(nodes)}",
+            f"{kind}node{'s' * (len(nodes) > 1)} {', '.join(nodes)}",
             f"{what} {raw} may not run under a {target} control plane (at most {skew} minor "
-            f"versions older, never newer). Fix: upgrade these nodes to "
-            f"{inputs.from_.kubernetes} first (roll their node group at the current "
-            "version), then plan again.",
+            f"versions older, never newer). Fix: {_fix(owner or None, inputs.from_.kubernetes)}, "
+            "then plan again.",
         )
 
 
@@ -51,8 +69,8 @@ def ver001_kubernetes_step(inputs: GateInputs) -> Iterator[Finding]:
         yield blocking("VER001", err.subject, f"{err.message}. Fix: {err.hint}.")
         return
     nodes = inputs.state.nodes
-    yield from _skew_findings(inputs, "kubelet", {n.name: n.kubelet_version for n in nodes})
-    yield from _skew_findings(inputs, "kube-proxy", {n.name: n.kube_proxy_version for n in nodes})
+    yield from _skew_findings(inputs, "kubelet", {n: n.kubelet_version for n in nodes})
+    yield from _skew_findings(inputs, "kube-proxy", {n: n.kube_proxy_version for n in nodes})
     current = Version.parse(inputs.from_.kubernetes)
     if inputs.from_.kubernetes == inputs.to.kubernetes:
         return
@@ -74,7 +92,8 @@ RULE = Rule(
     inputs=("state", "from_", "to"),
     check=ver001_kubernetes_step,
     description=(
-        "The control plane moves one minor version; every kubelet and kube-proxy stays "
+        "The control plane moves one minor version; every kubelet and kube-proxy (Fargate "
+        "and Karpenter nodes included) stays "
         "within the skew the target allows (2 minors before 1.28, 3 from 1.28) and is "
         "never newer; managed node groups run the control plane's minor (EKS refuses the "
         "update otherwise)."
