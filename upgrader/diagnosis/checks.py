@@ -93,7 +93,8 @@ def _waits_for_ip(pod: Pod) -> bool:
     return pod.stuck_creating or any(t in event for t in IP_WAIT_TEXTS)
 
 
-def _aws_node_pod(state: ClusterState, node: str) -> Pod | None:
+def aws_node_pod(state: ClusterState, node: str) -> Pod | None:
+    """The aws-node pod running on ``node`` (not one being deleted)."""
     return next(
         (
             p
@@ -152,7 +153,7 @@ def _node(
     pods = [p for p in state.pods_on(node.name) if p.phase not in _DONE and not p.terminating]
     waiting = tuple(sorted((p for p in pods if _waits_for_ip(p)), key=_pod_name))
     needing = sum(1 for p in pods if p.needs_vpc_ip)
-    aws_node = _aws_node_pod(state, node.name)
+    aws_node = aws_node_pod(state, node.name)
     problems = list(view.problems) if view else ["ipamd was not asked"]
     pool = None
     if view is not None and view.enis is not None:

@@ -10,13 +10,12 @@ import dataclasses
 from pathlib import Path
 
 from upgrader import config as config_file
-from upgrader.adapters import ipamd
 from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.discover import discover
 from upgrader.adapters.kube_actions import KubeActions
 from upgrader.diagnosis import Diagnosis
 from upgrader.diagnosis import diagnose as run_checks
-from upgrader.diagnosis.checks import AWS_NODE, running_cni
+from upgrader.diagnosis.checks import aws_node_pod, running_cni
 from upgrader.errors import BadInputError
 from upgrader.gates.pool import leaked_enis
 from upgrader.model.ipamd import IpamdView
@@ -43,15 +42,8 @@ def diagnose(
         try:
             for n in state.nodes:
                 if node in (None, n.name):
-                    pod = next(
-                        (
-                            p
-                            for p in state.pods
-                            if (p.namespace, p.owner_name) == AWS_NODE and p.node == n.name
-                        ),
-                        None,
-                    )
-                    views[n.name] = ipamd.read_view(kube.reader, n.name, pod, g)
+                    pod = aws_node_pod(state, n.name)
+                    views[n.name] = kube.ipamd_view(n.name, pod, g)
         finally:
             kube.close()
     planned = cfg.target_cni.tag if cfg.target_cni else None
