@@ -440,7 +440,7 @@ def test_restore_tries_every_part_and_reports_what_it_could_not_put_back() -> No
 def test_a_cluster_unreachable_before_the_first_step_stays_exit_2() -> None:
     run = Run()
     run.world.fail["discover"] = CloudUnreachableError(
-        "Kubernetes API https://10.0.0.1", "GET /version: no answer after 6 attempt(s)", "check"
+        "Kubernetes API https://127.0.0.1:1", "GET /version: no answer after 6 attempt(s)", "check"
     )
     error = run.fails()
     assert error.exit_code == ExitCode.BAD_INPUT
