@@ -15,6 +15,8 @@ from kubernetes.client.exceptions import ApiException
 from tests.support.sandbox_clients import kube_request
 
 SHED = frozenset({429, 500, 502, 503, 504})  # answers a fault test injects: try again
+GONE = 410  # the watch cache no longer holds our resourceVersion: relist
+REQUESTS_PATH = "/_sandbox/requests"  # the twin's Kubernetes request log
 
 
 def _selects(namespace: str, wanted: dict[str, str], pod: Any) -> bool:
@@ -52,14 +54,13 @@ class PodWatcher(threading.Thread):
 
     def run(self) -> None:
         try:
-            listed = self.core.list_pod_for_all_namespaces()
-            self._pods = {p.metadata.uid: p for p in listed.items}
+            listed = self._relist()
             for pdb in kube_request(self.kubeconfig, "GET", self.pdb_path)["items"]:
                 self._budgets.append(self._budget(pdb))
             self._check()
             self.started.set()
             stream = watch.Watch()
-            rv = listed.metadata.resource_version
+            rv = listed
             while not self.stop.is_set():
                 try:
                     for event in stream.stream(
@@ -69,14 +70,59 @@ class PodWatcher(threading.Thread):
                     ):
                         self._seen(event["type"], event["object"])
                 except ApiException as err:
+                    if err.status == GONE:  # our resourceVersion left the watch cache
+                        rv = self._relist()
+                        continue
                     if err.status not in SHED:  # a fault test's 429s and 5xx hit us too
-                        raise
+                        raise AssertionError(f"pod watch: {err.status} {err.reason}") from err
                     time.sleep(0.2)
-                    continue
-                rv = stream.resource_version
+                rv = stream.resource_version or rv  # never replay events already seen
         except BaseException as err:  # the test reports it
             self.errors.append(err)
             self.started.set()
+
+    def _relist(self) -> str:
+        """List every pod again (first, and after a 410) as an informer does; a pod gone
+        meanwhile without a graceful delete seen counts as lost unless the API server's
+        request log shows it evicted or deleted."""
+        while True:
+            try:
+                listed = self.core.list_pod_for_all_namespaces()
+                break
+            except ApiException as err:
+                if err.status not in SHED:
+                    raise
+                time.sleep(0.2)
+        fresh = {p.metadata.uid: p for p in listed.items}
+        gone = [p for uid, p in self._pods.items() if uid not in fresh]
+        ungraceful = [p for p in gone if p.metadata.deletion_timestamp is None and not _daemon(p)]
+        if ungraceful:
+            asked = self._deletions_asked()
+            for pod in ungraceful:
+                name = f"{pod.metadata.namespace}/{pod.metadata.name}"
+                if name not in asked:
+                    self.lost.append(name)
+        self._pods = fresh
+        self._check()
+        return str(listed.metadata.resource_version)
+
+    def _deletions_asked(self) -> set[str]:
+        """namespace/name of every pod a successful eviction or graceful DELETE asked for
+        (a DELETE with ``gracePeriodSeconds=0`` is a loss, as the live watch counts it)."""
+        asked: set[str] = set()
+        for entry in kube_request(self.kubeconfig, "GET", REQUESTS_PATH):
+            parts = entry["path"].strip("/").split("/")
+            if not 200 <= int(entry["status"]) < 300 or "pods" not in parts:
+                continue
+            at = parts.index("pods")
+            if at < 2 or parts[at - 2] != "namespaces" or len(parts) < at + 2:
+                continue
+            evicted = entry["method"] == "POST" and parts[at + 2 :] == ["eviction"]
+            graceful = (entry.get("query") or {}).get("gracePeriodSeconds") != "0"
+            deleted = entry["method"] == "DELETE" and len(parts) == at + 2 and graceful
+            if evicted or deleted:
+                asked.add(f"{parts[at - 1]}/{parts[at + 1]}")
+        return asked
 
     def _seen(self, kind: str, pod: Any) -> None:
         uid = pod.metadata.uid
