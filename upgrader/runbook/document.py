@@ -1,5 +1,6 @@
-"""The runbook document: header, order and why, findings, EKS upgrade insights, capacity,
-add-ons, nodes upgrader does not own, steps, timeline, sign-off."""
+"""The runbook document: header, order and why, the chain of hops (plans of several minors),
+findings, EKS upgrade insights, capacity, add-ons, nodes upgrader does not own, steps,
+timeline, sign-off."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from upgrader.model.plan import Finding, Plan, Severity
 from upgrader.model.steps import CniStep, ControlPlaneStep, NodegroupStackStep, Step
 from upgrader.runbook import capacity, insights, inventory, ipamd
 from upgrader.runbook.durations import step_minutes
+from upgrader.runbook.hops import section as chain_section
 from upgrader.runbook.placeholder import UNKNOWN
 from upgrader.runbook.redact import safe_mapping, scrub
 from upgrader.runbook.steps import cni_path, step_guide
@@ -247,9 +249,11 @@ def sign_off(plan: Plan) -> str:
 def render(plan: Plan, plan_file: str = "PLAN.json") -> str:
     """The Markdown runbook of ``plan``; ``plan_file`` is the path the commands read it from."""
     steps = [step_section(plan, n, s, plan_file) for n, s in enumerate(plan.steps, 1)]
+    chain = chain_section(plan)
     sections = [
         header(plan),
         order(plan),
+        *([chain] if chain else []),
         findings(plan),
         insights.section(plan, plan_file),
         capacity.section(plan),
