@@ -75,16 +75,30 @@ def test_staging_plan_is_ready_and_changes_nothing_but_its_change_sets(
     assert stack["StackStatus"] == "CREATE_COMPLETE"  # never executed
 
 
-def test_version_skip_exits_2_with_the_reason_and_no_mutation(
+def test_a_downgrade_exits_2_with_the_reason_and_no_mutation(
     staging: Sandbox, tmp_path: Path
 ) -> None:
     before = len(staging.aws_requests())
-    result, out, _ = staging.plan(tmp_path, "--to", "1.14")
+    result, out, _ = staging.plan(tmp_path, "--to", "1.11")
     assert result.returncode == 2
-    assert "1.12" in result.stderr and "1.14" in result.stderr
+    assert "1.11" in result.stderr
     assert "fix:" in result.stderr
     assert not out.exists()
     assert not [c for c in staging.aws_requests()[before:] if c["mutating"]]
+
+
+def test_two_minors_ahead_is_one_plan_of_two_hops(staging: Sandbox, tmp_path: Path) -> None:
+    result, out, _ = staging.plan(tmp_path, "--to", "1.14")
+    assert result.returncode in (0, 3), result.stdout + result.stderr
+    plan = json.loads(out.read_text())
+    assert [h["kubernetes"] for h in plan["hops"]] == ["1.13", "1.14"]
+    planes = [s for s in plan["steps"] if s["kind"] == "control-plane"]
+    # executing a change set drops a stack's others: only the first hop's is made now
+    assert [s["params"]["change_set"] is not None for s in planes] == [True, False]
+    # kubelets two minors behind are within the skew before 1.28: one roll, at the end
+    assert [s["id"] for s in plan["steps"] if s["kind"] == "nodegroup-roll"] == [
+        "nodegroup-roll-workers@1.14"
+    ]
 
 
 def test_status_of_a_cluster_that_does_not_exist_is_exit_2(

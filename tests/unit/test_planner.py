@@ -164,13 +164,26 @@ def test_zero_disruption_pdb_blocks_with_pdb001() -> None:
     assert [(f.id, f.subject) for f in plan.findings] == [("PDB001", "app/web")]
 
 
-def test_version_skip_is_not_planned() -> None:
+def test_a_target_two_minors_ahead_is_planned_as_two_hops() -> None:
+    state = staging()
+    plan = make_plan(state, config(state, target="1.14", cni="v1.5.5"))
+    assert [h.kubernetes for h in plan.hops] == ["1.13", "1.14"]
+    planes = [s for s in plan.steps if s.kind == "control-plane"]
+    assert [(s.id, params_of(s)["from"], params_of(s)["to"]) for s in planes] == [
+        ("control-plane@1.13", "1.12", "1.13"),
+        ("control-plane@1.14", "1.13", "1.14"),
+    ]
+    # kubelets two minors behind are allowed before 1.28: the group rolls once, at the end
+    rolls = [s.id for s in plan.steps if s.kind == "nodegroup-roll"]
+    assert rolls == ["nodegroup-roll-workers@1.14"]
+
+
+def test_a_downgrade_is_not_planned() -> None:
     state = staging()
     with pytest.raises(VersionError) as err:
-        make_plan(state, config(state, target="1.14", cni="v1.5.5"))
+        make_plan(state, config(state, target="1.11", cni="v1.5.5"))
     assert err.value.exit_code is ExitCode.BAD_INPUT
-    assert "skips 1 minor" in err.value.message
-    assert "1.12 -> 1.13 first" in err.value.hint
+    assert "1.11" in str(err.value)
 
 
 def test_default_cni_target_is_the_catalog_recommendation() -> None:

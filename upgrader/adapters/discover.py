@@ -113,9 +113,10 @@ def _kube_reader(config: Config, access: aws_state.ClusterAccess, aws: Aws) -> K
 
 
 def ami_parameter_paths(cluster: EksCluster, config: Config) -> list[str]:
-    """SSM paths of every EKS AMI family for the current and target Kubernetes versions."""
+    """SSM paths of every EKS AMI family for the current Kubernetes version and every minor
+    up to the target (a plan of several hops rolls node groups at each of them)."""
     paths: list[str] = []
-    for version in (cluster.version, config.target_kubernetes):
+    for version in (cluster.version, *insight_versions(cluster, config)):
         try:
             release = catalog().kubernetes(version)
         except (UpgraderError, ValueError):

@@ -53,7 +53,7 @@ class Roll:
         """A roll step, or a stack step whose nodes CloudFormation replaces (drains only)."""
         self.s, self.step = s, step
         self.group = step.nodegroup
-        self.target = s.plan.to.kubernetes
+        self.target = s.config.target_kubernetes.minor_str  # the step's hop
         if isinstance(step, NodegroupRollStep):
             self.asg, self.kind = step.asg or "", step.group_kind
             self.planned_waves = max(len(step.waves), 1)

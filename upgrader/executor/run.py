@@ -35,6 +35,7 @@ from upgrader.executor.errors import (
     StalePlanError,
     StepFailedError,
 )
+from upgrader.executor.hops import Derive, check_hop, hop_config, starts_later_hop
 from upgrader.executor.journal import JOURNAL_NAME, LOCK_NAME, NAMESPACE, Journal, plan_id
 from upgrader.executor.ports import AwsPort, Discover, KubePort
 from upgrader.executor.progress import Sink
@@ -177,6 +178,7 @@ class Outside:
     kube: KubePort
     discover: Discover = discover
     clock: Clock = WALL
+    derive: Derive | None = None  # the planner again, for a plan of several hops
 
 
 def run_plan(
@@ -225,8 +227,10 @@ def run_plan(
         for step in plan.steps:
             if session.journal.is_done(step.id):
                 continue
+            session.config = hop_config(plan, config, step.id)
             session.begin(step, STAGES[step.kind])
             if session.journal.current != step.id:
+                _start_hop(session, step, config, outside.derive)
                 _pre_gates(session, step)
                 session.save(session.journal.start(step.id))
             _run_step(session, step, cleanup_leaked_enis=cleanup_leaked_enis)
@@ -244,6 +248,16 @@ def run_plan(
         raise
     finally:
         _release(kube, holder, session)
+
+
+def _start_hop(s: Session, step: Step, config: Config, derive: Derive | None) -> None:
+    """Before the first step of a later hop: the cluster is what the plan predicted."""
+    hop = starts_later_hop(s.plan, step.id)
+    if hop is None:
+        return
+    if derive is not None:  # discovery of every stack of the plan, not just the hop's
+        check_hop(s.plan, hop, s.discoverer(config), config, derive)
+    s.emit("start", f"hop to Kubernetes {hop.kubernetes}: {len(hop.steps)} step(s)")
 
 
 def _lock(kube: KubePort, plan: Plan, holder: str) -> None:

@@ -53,10 +53,15 @@ def update_stack(
         change_set = step.change_set
         names = {c.name for c in live.change_sets} | {c.change_set_id for c in live.change_sets}
         if change_set is None or change_set.name not in names:
+            why = (
+                "this step's change set is made now (a later hop's)"
+                if change_set is None
+                else "change set of the plan was gone"
+            )
             change_set = s.aws.create_change_set(
                 name, wanted, description=f"upgrader apply: {step.description}", template=template
             )
-            s.emit("info", f"change set of the plan was gone; created {change_set.name}")
+            s.emit("info", f"{why}; created {change_set.name}")
         s.emit("info", f"executing change set {change_set.name} on stack {name}")
         s.aws.execute_change_set(name, change_set.name)
 

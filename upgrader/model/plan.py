@@ -57,6 +57,18 @@ class Versions:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Hop:
+    """One control-plane minor of a plan that moves several: what runs once it is done,
+    the node-group stacks it rolls (managed groups every hop, self-managed ones only when
+    the kubelet skew demands it) and the IDs of its steps, in order."""
+
+    kubernetes: str
+    to: Versions
+    nodegroup_stacks: tuple[str, ...]
+    steps: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PlanRecord:
     """The plan file's keys but ``steps`` and ``blocked`` (its JSON Schema's root)."""
 
@@ -68,6 +80,7 @@ class PlanRecord:
     fingerprint: str
     findings: tuple[Finding, ...]
     context: PlanContext
+    hops: tuple[Hop, ...] = ()  # empty for a plan of one minor
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -80,10 +93,15 @@ class Plan:
     findings: tuple[Finding, ...]
     steps: tuple[Step, ...]
     context: PlanContext
+    hops: tuple[Hop, ...] = ()  # empty for a plan of one minor
     schema: int = SCHEMA
     # the digest a loaded file recorded (its content was checked against it); a file written
     # before a later context field existed keeps its own digest, not one of the defaults
     recorded_digest: str | None = field(default=None, compare=False, repr=False)
+
+    def hop_of(self, step_id: str) -> Hop | None:
+        """The hop ``step_id`` belongs to (None in a plan of one minor, and for verify)."""
+        return next((h for h in self.hops if step_id in h.steps), None)
 
     @property
     def blocked(self) -> bool:
@@ -99,6 +117,7 @@ class Plan:
             fingerprint=self.fingerprint,
             findings=self.findings,
             context=self.context,
+            hops=self.hops,
         )
         return {
             **to_json(head),
@@ -166,6 +185,7 @@ def from_plan_json(raw: object) -> Plan:
         findings=head.findings,
         steps=tuple(step_from_json(s, f"plan.steps[{i}]") for i, s in enumerate(steps)),
         context=head.context,
+        hops=head.hops,
         schema=head.schema,
         recorded_digest=digest,
     )

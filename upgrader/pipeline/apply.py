@@ -74,7 +74,7 @@ def apply(
         text,
         plan,
         config,
-        Outside(aws=aws, kube=kube),
+        Outside(aws=aws, kube=kube, derive=derive),
         sink=sink,
         holder=new_holder(),
         cleanup_leaked_enis=cleanup_leaked_enis,

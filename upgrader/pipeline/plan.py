@@ -26,9 +26,11 @@ from upgrader.model.steps import (
     NodegroupRollStep,
     NodegroupStackStep,
     StackStep,
+    Step,
     step_to_json,
 )
 from upgrader.planner import make_plan
+from upgrader.planner.hops import is_multi_hop
 from upgrader.planner.versions import plan_versions
 from upgrader.runbook import render
 from upgrader.runbook.capacity import section as capacity_section
@@ -84,8 +86,10 @@ def _with_change_set(step: StackStep, state: ClusterState) -> StackStep:
 
 def derive(state: ClusterState, config: Config) -> Plan:
     """Compile, gate and plan ``state`` for ``config`` (no change sets: nothing is written)."""
-    manifests = compile_manifests(state, config)
     templates = rendered_templates(state, config)
+    if is_multi_hop(state, config):  # each hop's manifests, compiled for the state it starts from
+        return make_plan(state, config, templates=templates, compile_hop=compile_manifests)
+    manifests = compile_manifests(state, config)
     return make_plan(state, config, manifests=manifests, templates=templates)
 
 
@@ -95,11 +99,17 @@ def make(config: Config) -> Plan:
     plan = derive(state, config)
     for stack in state.stacks:
         change_sets.delete_previous(stack)
-    steps = tuple(
-        _with_change_set(s, state) if isinstance(s, ControlPlaneStep | NodegroupStackStep) else s
-        for s in plan.steps
-    )
-    return dataclasses.replace(plan, steps=steps)
+    # Only a stack's first update gets its change set now: executing one drops the stack's
+    # others, so apply creates those of later hops from their steps' content.
+    steps: list[Step] = []
+    updated: set[str] = set()
+    for step in plan.steps:
+        if isinstance(step, ControlPlaneStep | NodegroupStackStep) and step.stack not in updated:
+            updated.add(step.stack)
+            steps.append(_with_change_set(step, state))
+        else:
+            steps.append(step)
+    return dataclasses.replace(plan, steps=tuple(steps))
 
 
 def plan(

@@ -2,24 +2,35 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import dataclasses
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Any
+from typing import Any, TypeAlias
 
 from upgrader.capacity.settings import CniSettings
 from upgrader.config import Config
 from upgrader.gates import GateInputs, api_uses, run
+from upgrader.model.context import StackNames
 from upgrader.model.plan import Plan
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import Step
 from upgrader.planner.context import build_context, nodegroup_row
 from upgrader.planner.groups import NodeGroup, discover_groups, plan_rolls
+from upgrader.planner.hops import (
+    advance,
+    chain,
+    hop_steps,
+    hop_targets,
+    is_multi_hop,
+    merged_findings,
+)
 from upgrader.planner.steps import addon_steps, control_plane_step, nodegroup_steps, verify_step
 from upgrader.planner.versions import VersionPlan, plan_versions
 from upgrader.semver import Version
 
 NO_MANIFESTS: Mapping[str, Any] = MappingProxyType({})
+Compile: TypeAlias = Callable[[ClusterState, Config], Mapping[str, Any]]
 NO_TEMPLATES: Mapping[str, str] = MappingProxyType({})
 
 
@@ -74,6 +85,7 @@ def make_plan(
     manifests: Mapping[str, Any] = NO_MANIFESTS,
     templates: Mapping[str, str] = NO_TEMPLATES,
     now_iso: str | None = None,
+    compile_hop: Compile | None = None,
 ) -> Plan:
     """Plan the upgrade of ``state`` to ``config``'s targets. Pure and deterministic.
 
@@ -84,7 +96,70 @@ def make_plan(
     migrate``), which its change set carries. ``now_iso`` only ages stuck pods (POD001).
     Raises VersionError for a Kubernetes skip or downgrade, BadInputError for
     stacks the planner cannot update with parameters.
+
+    A target more than one minor ahead makes a plan of several hops (:mod:`upgrader.
+    planner.hops`); ``compile_hop`` then gives each hop's ``manifests`` from the state the
+    hop starts from and its config (none: steps without manifests).
     """
+    if is_multi_hop(state, config):
+        return _multi_hop(state, config, compile_hop, templates, now_iso)
+    return _one_minor(state, config, manifests, templates, now_iso)
+
+
+def _multi_hop(
+    state: ClusterState,
+    config: Config,
+    compile_hop: Compile | None,
+    templates: Mapping[str, str],
+    now_iso: str | None,
+) -> Plan:
+    hops = hop_targets(state, config)
+    plans: list[Plan] = []
+    steps: list[Step] = []
+    current = state
+    for i, hop in enumerate(hops):
+        manifests = compile_hop(current, hop.config) if compile_hop else NO_MANIFESTS
+        one = _one_minor(current, hop.config, manifests, templates, now_iso)
+        plans.append(one)
+        steps.extend(hop_steps(one, hop, first=i == 0))
+        current = advance(current, hop, one)
+    steps.append(verify_step())
+    first, last = plans[0], plans[-1]
+    # the inventory is the cluster as it runs now, the CNI and images those of the end
+    cni = CniSettings.from_env(Version.parse(last.to.cni), dict(last.context.cni.env))
+    images_to = {r.stack: r.image_to for r in last.context.nodegroups}
+    rows = tuple(
+        nodegroup_row(state, g, cni, images_to.get(g.stack.name, ""))
+        for g in discover_groups(state, config)
+    )
+    context = dataclasses.replace(
+        first.context,
+        stacks=StackNames(
+            control_plane=config.control_plane_stack, nodegroups=config.nodegroup_stacks
+        ),
+        cni=last.context.cni,
+        nodegroups=rows,
+    )
+    return Plan(
+        cluster=config.cluster,
+        region=config.region,
+        from_=first.from_,
+        to=last.to,
+        fingerprint=state.fingerprint(),
+        findings=merged_findings(plans),
+        steps=tuple(steps),
+        context=context,
+        hops=chain(hops, tuple(plans)),
+    )
+
+
+def _one_minor(
+    state: ClusterState,
+    config: Config,
+    manifests: Mapping[str, Any],
+    templates: Mapping[str, str],
+    now_iso: str | None,
+) -> Plan:
     prep = _prepare(state, config, manifests, now_iso)
     versions, inputs = prep.versions, prep.inputs
     steps: list[Step] = []

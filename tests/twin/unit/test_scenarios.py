@@ -59,7 +59,7 @@ workloads:
     replicas: -1
     cpu: lots
     pdb: {max_unavailable: 1, min_available: 1}
-target: {kubernetes: "1.14"}
+target: {kubernetes: "1.11"}
 colour: blue
 """)
     with pytest.raises(scenario.ScenarioError) as info:
