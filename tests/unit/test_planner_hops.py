@@ -11,6 +11,7 @@ import pytest
 from tests.unit.cluster_states import SSM, config, modern, pdb
 from upgrader.catalog.versions import catalog
 from upgrader.config import Config
+from upgrader.errors import VersionError
 from upgrader.model.plan import Plan, loads
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import (
@@ -366,3 +367,14 @@ def test_advance_retags_aws_node_where_a_middle_hop_moves_the_cni() -> None:
         assert aws_node is not None
         tags.append(tag(aws_node.containers[0].image))
     assert tags == [OLD_CNI, catalog().kubernetes("1.31").cni.tag, "v1.20.1"]
+
+
+def test_a_self_managed_group_on_amazon_linux_2_cannot_follow_to_1_33() -> None:
+    state = modern_129()
+    assert "/amazon-linux-2/" in parameters(state, MEMORY)["NodeImageIdSSMParam"]
+    with pytest.raises(VersionError) as err:
+        make_plan(state, config(state, target="1.33"))
+    assert err.value.subject == f"stack {MEMORY}"
+    assert "Kubernetes 1.33" in err.value.message and "AL2 AMIs end at 1.32" in err.value.message
+    assert "nodeadm" in err.value.hint and "target 1.32" in err.value.hint
+    make_plan(state, config(state, target="1.32"))  # AL2 still has 1.32 AMIs

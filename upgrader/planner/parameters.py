@@ -9,7 +9,7 @@ names the control-plane version ``KubernetesVersion``, AWS's 2019 cluster templa
 from __future__ import annotations
 
 from upgrader.catalog.versions import catalog
-from upgrader.errors import BadInputError
+from upgrader.errors import BadInputError, VersionError
 from upgrader.model.aws import Pairs, Stack
 from upgrader.planner.templates import ROLLING, Expr, StackAdoption, read
 
@@ -62,6 +62,30 @@ def target_ssm_path(current: str | None, kubernetes: str) -> str:
     return catalog().kubernetes(kubernetes).ami_ssm_parameter()
 
 
+AL2 = "amazon-linux-2"
+
+
+def _check_family_published(stack: Stack, path: str, kubernetes: str) -> None:
+    """Amazon Linux 2 AMIs end at 1.32: a group on them cannot follow a later minor by
+    changing its AMI parameter (its user data must move to nodeadm on AL2023)."""
+    family = path[len(SSM_PREFIX) :].split("/")[1:2]
+    release = catalog().kubernetes(kubernetes)
+    if (
+        family
+        and family[0].startswith(AL2)
+        and not family[0].startswith(AL2 + "023")
+        and AL2 not in release.ami_families
+    ):
+        raise VersionError(
+            f"stack {stack.name}",
+            f"runs Amazon Linux 2 AMIs ({family[0]}), and EKS publishes none for "
+            f"Kubernetes {kubernetes} (AL2 AMIs end at 1.32)",
+            "move the node group to Amazon Linux 2023 first (the AL2023 SSM parameter and "
+            "nodeadm NodeConfig user data instead of bootstrap.sh), or target 1.32; "
+            "upgrader does not migrate AL2 user data yet",
+        )
+
+
 def image_change(
     stack: Stack, kubernetes: str, ami_parameters: Pairs
 ) -> tuple[dict[str, str], str]:
@@ -72,6 +96,7 @@ def image_change(
     if ssm_key is None and IMAGE_SSM_PARAMETER in params:
         ssm_key = IMAGE_SSM_PARAMETER
     path = target_ssm_path(params.get(ssm_key) if ssm_key else None, kubernetes)
+    _check_family_published(stack, path, kubernetes)
     pinned = params.get(IMAGE_ID_PARAMETER, "")
     if pinned:
         ami = dict(ami_parameters).get(path)
