@@ -569,6 +569,20 @@ def modern(**changes: object) -> ClusterState:
     return replace(state, insights=MODERN_INSIGHTS)
 
 
+def modern_129(**changes: object) -> ClusterState:
+    """Modern (a managed group and a self-managed group on an SSM AMI parameter), at 1.29
+    with aws-node v1.19.2."""
+    spec: dict[str, object] = {
+        "kubernetes": "1.29",
+        "kubelet": "v1.29.10-eks-94953ac",
+        "kube_proxy": "v1.29.10-eksbuild.3",
+        "coredns": "v1.11.1-eksbuild.4",
+        "cni": "v1.19.2",
+        "ami_parameters": {},
+    }
+    return modern(**{**spec, **changes})
+
+
 def config(
     state: ClusterState,
     *,

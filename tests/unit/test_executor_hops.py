@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.unit.cluster_states import config, modern
+from tests.unit.cluster_states import config, modern_129
 from upgrader.config import Config
 from upgrader.errors import ExitCode
 from upgrader.executor.errors import StalePlanError
@@ -25,20 +25,6 @@ GENERAL, MEMORY = "modern-general", "modern-memory"  # managed, self-managed
 AL2023 = (
     "/aws/service/eks/optimized-ami/1.29/amazon-linux-2023/x86_64/standard/recommended/image_id"
 )
-
-
-def modern_129(**changes: object) -> ClusterState:
-    """Modern (a managed group and a self-managed group on an SSM AMI parameter), at 1.29
-    with aws-node v1.19.2."""
-    spec: dict[str, object] = {
-        "kubernetes": "1.29",
-        "kubelet": "v1.29.10-eks-94953ac",
-        "kube_proxy": "v1.29.10-eksbuild.3",
-        "coredns": "v1.11.1-eksbuild.4",
-        "cni": "v1.19.2",
-        "ami_parameters": {},
-    }
-    return modern(**{**spec, **changes})
 
 
 STATE = modern_129()
@@ -89,7 +75,7 @@ def with_parameter(state: ClusterState, stack: str, key: str, value: str) -> Clu
 def stale(hop: int, live: ClusterState) -> StalePlanError:
     with pytest.raises(StalePlanError) as err:
         check_hop(PLAN, PLAN.hops[hop], live, CONFIG, derive)
-    assert err.value.exit_code is ExitCode.STALE_PLAN == 5
+    assert err.value.exit_code is ExitCode.STALE_PLAN and int(ExitCode.STALE_PLAN) == 5
     assert err.value.subject == f"hop to {PLAN.hops[hop].kubernetes} of the plan for modern"
     assert "upgrader plan --to 1.32" in err.value.hint
     return err.value

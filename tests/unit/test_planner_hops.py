@@ -8,7 +8,7 @@ from dataclasses import replace
 
 import pytest
 
-from tests.unit.cluster_states import SSM, config, modern, pdb
+from tests.unit.cluster_states import SSM, config, modern_129, pdb
 from upgrader.catalog.versions import catalog
 from upgrader.config import Config
 from upgrader.errors import VersionError
@@ -33,20 +33,6 @@ from upgrader.planner.hops import (
 from upgrader.semver import Version
 
 GENERAL, MEMORY = "modern-general", "modern-memory"  # managed, self-managed
-
-
-def modern_129(**changes: object) -> ClusterState:
-    """Modern (a managed group and a self-managed group on an SSM AMI parameter), at 1.29
-    with aws-node v1.19.2."""
-    spec: dict[str, object] = {
-        "kubernetes": "1.29",
-        "kubelet": "v1.29.10-eks-94953ac",
-        "kube_proxy": "v1.29.10-eksbuild.3",
-        "coredns": "v1.11.1-eksbuild.4",
-        "cni": "v1.19.2",
-        "ami_parameters": {},
-    }
-    return modern(**{**spec, **changes})
 
 
 def hop_by_hop(
