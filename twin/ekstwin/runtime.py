@@ -22,6 +22,7 @@ from ekstwin import system
 from ekstwin.aws import AwsTwin, eks_insights
 from ekstwin.aws.server import FAULTS_PATH
 from ekstwin.clock import DEFAULT_SPEED, VirtualClock
+from ekstwin.controllers.addons import ManagedAddonObjects
 from ekstwin.controllers.base import ControllerManager
 from ekstwin.controllers.ipamd import Ipamd
 from ekstwin.controllers.ipamd.eniconfig import RESOURCE as ENICONFIGS
@@ -148,12 +149,15 @@ class Sandbox:
             )
             # EKS's managed nodegroup updates (drain, replace) after the twin's setup phase
             self.managed_updates = ManagedNodegroupUpdates(self.store, twin, self.clock, self.nodes)
+            # EKS managed add-ons: a completed create or update sets their object's image
+            addons = ManagedAddonObjects(self.store, twin.hooks, cluster=s.name)
             self.manager = ControllerManager(
                 self.store,
                 self.clock,
                 [
                     self.nodes,
                     self.managed_updates,
+                    addons,
                     *workload_controllers(self.store, random.Random(0)),
                     kubelet,
                     *status_controllers(self.store),

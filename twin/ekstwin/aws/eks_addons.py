@@ -1,11 +1,19 @@
 """The EKS add-on API moto lacks: ListAddons, DescribeAddon, CreateAddon, UpdateAddon,
 DeleteAddon, DescribeAddonVersions and DescribeAddonConfiguration, with botocore's shapes.
 
-Add-ons live in the AWS twin only: no Kubernetes object is created (a managed add-on that
-owns its DaemonSet or Deployment in the twin's cluster is left for later). Create, update
-and delete are ``AddonUpdate`` records (``ListUpdates``/``DescribeUpdate`` with
-``addonName``) that stay ``InProgress`` for ``ADDON_SECONDS`` of virtual time; the add-on
-is CREATING/UPDATING/DELETING meanwhile, then ACTIVE (or gone).
+Create, update and delete are ``AddonUpdate`` records (``ListUpdates``/``DescribeUpdate``
+with ``addonName``) that stay ``InProgress`` for ``ADDON_SECONDS`` of virtual time; the
+add-on is CREATING/UPDATING/DELETING meanwhile, then ACTIVE (or gone).
+
+As on EKS, vpc-cni, kube-proxy and coredns own their object in the cluster (the
+DaemonSets ``kube-system/aws-node`` and ``kube-system/kube-proxy``, the Deployment
+``kube-system/coredns``): when a create or update completes, the twin fires
+``hooks.addon_applied`` and ``ekstwin.controllers.addons`` points the object's container at
+the add-on version's image (the same repository, the version as tag) and sets the ``env``
+of the configuration values, through the Kubernetes store, so the workload controllers roll
+the pods as for any template change. The user's other fields stay, whatever
+``resolveConflicts`` says; an object that does not exist is left alone; the other add-ons
+and a delete touch nothing in the cluster.
 
 Version table: vpc-cni, kube-proxy and coredns come from the product's version catalog
 (``upgrader/catalog/data/kubernetes.yaml``: per Kubernetes minor the recommended tag is the
@@ -17,6 +25,7 @@ shaped like EKS answers but not taken from AWS. Managed add-ons start with Kuber
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from dataclasses import dataclass, field
@@ -459,6 +468,9 @@ def _finish_later(state: TwinState, addon: Addon, update: EksUpdate, then: str |
                 del store.addons[addon.name]
         else:
             addon.status = then
+            applied = (addon.cluster, addon.name, addon.version, addon.configuration)
+            for hook in list(state.hooks.addon_applied):
+                state.defer(functools.partial(hook, *applied))
 
     state.call_later(ADDON_SECONDS, complete)
 

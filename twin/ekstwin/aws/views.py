@@ -38,6 +38,7 @@ class EniView:
 
 ClusterVersionHook = Callable[[str, str], None]
 NodegroupUpdateHook = Callable[[str, str, str], None]
+AddonAppliedHook = Callable[[str, str, str, str | None], None]
 
 
 @dataclass(slots=True)
@@ -46,8 +47,12 @@ class TwinHooks:
 
     ``cluster_version_changed(cluster, version)`` when a control-plane update completes;
     ``nodegroup_updated(cluster, nodegroup, image_id)`` when a managed nodegroup starts
-    rolling to a new AMI (the Kubernetes side drains and replaces the nodes).
+    rolling to a new AMI (the Kubernetes side drains and replaces the nodes);
+    ``addon_applied(cluster, addon, version, configuration_values)`` when a managed add-on's
+    create or update completes (the Kubernetes side points its DaemonSet or Deployment at
+    the version's image).
     """
 
     cluster_version_changed: list[ClusterVersionHook] = field(default_factory=list)
     nodegroup_updated: list[NodegroupUpdateHook] = field(default_factory=list)
+    addon_applied: list[AddonAppliedHook] = field(default_factory=list)
