@@ -95,3 +95,50 @@ def test_a_later_hop_that_is_not_what_was_predicted_stops_with_exit_5(modern29: 
     assert code == 5, stderr
     assert "hop to 1.31" in stderr and "kube-proxy@1.31" in stderr and "Traceback" not in stderr
     assert c.eks.describe_cluster(name="modern29")["cluster"]["version"] == "1.30"
+
+
+# odd spacing and key order: what the user wrote must reach EKS unchanged at every update
+CNI_VALUES = '{"env": {"WARM_ENI_TARGET":"1",  "WARM_PREFIX_TARGET": "1"}}'
+
+
+def test_managed_addons_follow_every_hop_with_their_configuration_values(
+    modern29: Cluster,
+) -> None:
+    c = modern29
+    offered = c.eks.describe_addon_versions(addonName="vpc-cni", kubernetesVersion="1.29")
+    oldest = offered["addons"][0]["addonVersions"][-1]["addonVersion"]  # newest first
+    c.eks.create_addon(
+        clusterName="modern29",
+        addonName="vpc-cni",
+        addonVersion=oldest,
+        configurationValues=CNI_VALUES,
+    )
+    for name in ("kube-proxy", "coredns"):
+        c.eks.create_addon(clusterName="modern29", addonName=name)
+    for name in ("vpc-cni", "kube-proxy", "coredns"):
+        waiter = c.eks.get_waiter("addon_active")
+        waiter.wait(clusterName="modern29", addonName=name, WaiterConfig={"Delay": 1})
+    _, _, watcher = c.planned(PDBS)
+    plan = yaml.safe_load(c.plan_file.read_text())
+    managed = [s for s in plan["steps"] if s["kind"] == "managed-addon"]
+    assert {s["params"]["addon"] for s in managed} >= {"vpc-cni", "kube-proxy"}
+    assert not [s for s in plan["steps"] if s["kind"] in ("cni", "kube-proxy", "coredns")]
+    cni = [s for s in managed if s["params"]["addon"] == "vpc-cni"]
+    assert all(s["params"]["configuration_values"] == CNI_VALUES for s in cni)
+
+    code, _, stderr = c.apply()
+    watcher.finish()
+    assert code == 0, stderr
+    assert c.eks.describe_cluster(name="modern29")["cluster"]["version"] == "1.32"
+    for step in managed:
+        name = step["params"]["addon"]
+        addon = c.eks.describe_addon(clusterName="modern29", addonName=name)["addon"]
+        final = [s for s in managed if s["params"]["addon"] == name][-1]["params"]["to"]
+        assert addon["addonVersion"] == final and addon["status"] == "ACTIVE"
+        if name == "vpc-cni":
+            assert addon["configurationValues"] == CNI_VALUES
+    updates = [r for r in c.aws_requests() if r["action"] == "UpdateAddon"]
+    assert len(updates) == len(managed)
+    ds = c.apps.read_namespaced_daemon_set("aws-node", "kube-system")
+    assert ds.spec.template.spec.containers[0].image.endswith(":" + plan["to"]["cni"])
+    assert watcher.errors == [] and watcher.violations == [] and watcher.lost == []

@@ -286,6 +286,33 @@ class FakeAws:
         self.w.record("cluster_version", cluster)
         return self.w.state.cluster.version, "ACTIVE"
 
+    def addon(self, cluster: str, name: str) -> tuple[str, str]:
+        self.w.record("addon", name)
+        found = next(a for a in self.w.state.addons if a.name == name)
+        return found.version, "ACTIVE"
+
+    def update_addon(
+        self,
+        cluster: str,
+        name: str,
+        *,
+        version: str,
+        resolve_conflicts: str,
+        configuration_values: str | None,
+    ) -> str:
+        """Updated at once (the fake has no add-on rollout)."""
+        self.w.record("update_addon", name, version, resolve_conflicts, configuration_values)
+        self.w._set(
+            addons=tuple(
+                replace(a, version=version) if a.name == name else a for a in self.w.state.addons
+            )
+        )
+        return f"update-{name}-{version}"
+
+    def addon_update(self, cluster: str, name: str, update_id: str) -> tuple[str, tuple[str, ...]]:
+        self.w.record("addon_update", update_id)
+        return "Successful", ()
+
     # Auto Scaling
     def asg(self, name: str) -> AutoScalingGroup:
         self.w.record("asg", name)

@@ -134,7 +134,9 @@ def test_runbook_sections_say_how_unowned_nodes_follow() -> None:
         "--resolve-conflicts PRESERVE --configuration-values file://vpc-cni-values.json" in addons
     )
     assert "--addon-name eks-pod-identity-agent" not in addons  # declared in a stack
-    assert "[!WARNING]" in addons  # the CNI step applies the managed add-on's manifest
+    # EKS owns aws-node: no manifest step touches it (and no clash to warn about)
+    assert "[!WARNING]" not in addons and all(s.kind != "cni" for s in plan.steps)
+    assert "no step, because EKS offers the running version" in addons  # no version data
     plain = make_plan(staging(), config(staging(), target="1.13"))
     assert "None: every node belongs" in unowned_section(plan=plain)
     assert "EKS add-on" not in addons_section(plain)

@@ -364,6 +364,46 @@ class AwsActions:
             with aws_errors(subject, "DeleteNetworkInterface"):
                 raise
 
+    def addon(self, cluster: str, name: str) -> tuple[str, str]:
+        """``(version, status)`` of an EKS managed add-on."""
+        with aws_errors(f"EKS add-on {name} of cluster {cluster}", "DescribeAddon"):
+            raw = self.aws.eks.describe_addon(clusterName=cluster, addonName=name)["addon"]
+        return str(raw.get("addonVersion", "")), str(raw.get("status", ""))
+
+    def update_addon(
+        self,
+        cluster: str,
+        name: str,
+        *,
+        version: str,
+        resolve_conflicts: str,
+        configuration_values: str | None,
+    ) -> str:
+        """``UpdateAddon``; the ID of the update. ``configuration_values`` go back exactly
+        as given (None: not sent, so EKS keeps what it holds)."""
+        request: dict[str, str] = {
+            "clusterName": cluster,
+            "addonName": name,
+            "addonVersion": version,
+            "resolveConflicts": resolve_conflicts,
+        }
+        if configuration_values is not None:
+            request["configurationValues"] = configuration_values
+        with aws_errors(f"EKS add-on {name} of cluster {cluster}", "UpdateAddon"):
+            raw = self.aws.eks.update_addon(**request)  # type: ignore[arg-type]
+        return str(raw["update"]["id"])
+
+    def addon_update(self, cluster: str, name: str, update_id: str) -> tuple[str, tuple[str, ...]]:
+        """``DescribeUpdate`` of an add-on update: its status and the errors EKS gives."""
+        with aws_errors(f"EKS add-on {name} of cluster {cluster}", "DescribeUpdate"):
+            raw = self.aws.eks.describe_update(name=cluster, updateId=update_id, addonName=name)[
+                "update"
+            ]
+        errors = tuple(
+            f"{e.get('errorCode', '')}: {e.get('errorMessage', '')}" for e in raw.get("errors", [])
+        )
+        return str(raw.get("status", "")), errors
+
     def cluster_version(self, cluster: str) -> tuple[str, str]:
         """``(version, status)`` of the EKS cluster, e.g. ``("1.13", "ACTIVE")``."""
         hint = f"no EKS cluster {cluster!r} in {self.aws.region}: check `cluster` in the config"

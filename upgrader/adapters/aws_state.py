@@ -21,7 +21,13 @@ from upgrader.adapters.aws import (
     is_not_found,
     is_unsupported,
 )
-from upgrader.model.addons import ADDON_TYPE, EksAddon, declares_addon
+from upgrader.model.addons import (
+    ADDON_TYPE,
+    AddonVersions,
+    EksAddon,
+    declares_addon,
+    version_key,
+)
 from upgrader.model.aws import (
     AutoScalingGroup,
     EksCluster,
@@ -215,6 +221,40 @@ def eks_addons(aws: Aws, cluster: str, stacks: tuple[Stack, ...]) -> tuple[EksAd
                 ),
             )
         )
+    return tuple(found)
+
+
+def addon_versions(
+    aws: Aws, addons: tuple[EksAddon, ...], minors: list[str]
+) -> tuple[AddonVersions, ...]:
+    """``DescribeAddonVersions`` of each managed add-on for each minor the plan may reach."""
+    found = []
+    for addon in addons:
+        for minor in minors:
+            versions: dict[str, bool] = {}
+            with aws_errors(f"EKS add-on {addon.name}", "DescribeAddonVersions"):
+                pages = aws.eks.get_paginator("describe_addon_versions").paginate(
+                    addonName=addon.name, kubernetesVersion=minor
+                )
+                for page in pages:
+                    for info in page.get("addons", []):
+                        for v in info.get("addonVersions", []):
+                            default = any(
+                                c.get("defaultVersion") and c.get("clusterVersion") == minor
+                                for c in v.get("compatibilities", [])
+                            )
+                            versions[v["addonVersion"]] = (
+                                versions.get(v["addonVersion"], False) or default
+                            )
+            ordered = tuple(sorted(versions, key=version_key, reverse=True))
+            found.append(
+                AddonVersions(
+                    addon=addon.name,
+                    kubernetes=minor,
+                    versions=ordered,
+                    default=next((v for v in ordered if versions[v]), None),
+                )
+            )
     return tuple(found)
 
 

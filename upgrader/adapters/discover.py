@@ -49,6 +49,7 @@ def discover(config: Config, *, session: boto3.session.Session | None = None) ->
     amis = aws_state.ssm_parameters(aws, ami_parameter_paths(cluster, config))
     insights = aws_state.upgrade_insights(aws, config.cluster, insight_versions(cluster, config))
     addons = aws_state.eks_addons(aws, config.cluster, stacks)
+    versions = aws_state.addon_versions(aws, addons, insight_versions(cluster, config))
     fargate = aws_state.fargate_profiles(aws, config.cluster)
     reader = _kube_reader(config, access, aws)
     try:
@@ -74,6 +75,7 @@ def discover(config: Config, *, session: boto3.session.Session | None = None) ->
         live_objects=kube.live_objects,
         insights=insights,
         addons=addons,
+        addon_versions=versions,
         fargate_profiles=fargate,
         nodepools=kube.nodepools,
         nodeclasses=kube.nodeclasses,

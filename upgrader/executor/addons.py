@@ -22,9 +22,10 @@ from upgrader.executor.errors import StepFailedError
 from upgrader.executor.session import Session
 from upgrader.model.kube import Pod
 from upgrader.model.records import JsonObject
-from upgrader.model.steps import AddonStep, CniStep, ManifestStep
+from upgrader.model.steps import AddonStep, CniStep, ManifestStep, Step
 from upgrader.runbook.ipamd import guide
 
+SYSTEM = "kube-system"
 ROLLOUT_TIMEOUT_PER_NODE = 5 * 60.0
 DEFAULT_GRACE_SECONDS = 60
 # Findings a restart of aws-node may cure: #59, and pods waiting without another cause.
@@ -55,15 +56,31 @@ def _selector(obj: JsonObject) -> str:
 def addon(s: Session, step: AddonStep | CniStep) -> None:
     """Apply the manifest and wait for the rollout (CNI steps gate each node)."""
     workload = _workload(step)
-    namespace, name = step.namespace, step.name
     selector = _selector(workload)
-    before = _before(s, step, namespace, selector)
+    cni = isinstance(step, CniStep)
+    before = before_rollout(s, selector, journaled=cni)
     for obj in step.manifest or ():
         s.kube.apply(obj)
-    s.emit("info", f"applied {len(step.manifest or ())} object(s) of {namespace}/{name}")
+    s.emit("info", f"applied {len(step.manifest or ())} object(s) of {step.namespace}/{step.name}")
+    rollout(s, step, str(workload["kind"]), step.name, selector, before, gate_nodes=cni)
+
+
+def rollout(
+    s: Session,
+    step: Step,
+    kind: str,
+    name: str,
+    selector: str,
+    before: dict[str, str],
+    *,
+    gate_nodes: bool,
+) -> None:
+    """Wait for ``kind`` kube-system/``name`` to roll out; with ``gate_nodes`` (the CNI),
+    no pod of a node whose aws-node restarted may stay ContainerCreating."""
+    namespace = SYSTEM
     nodes = max(len(s.kube.nodes()), 1)
     timeout = ROLLOUT_TIMEOUT_PER_NODE * nodes
-    if workload["kind"] == "Deployment":
+    if kind == "Deployment":
         s.wait(
             lambda: s.kube.deployment_rollout(namespace, name).done,
             what=f"Deployment {namespace}/{name} to roll out",
@@ -71,7 +88,7 @@ def addon(s: Session, step: AddonStep | CniStep) -> None:
             hint=f"kubectl -n {namespace} rollout status deployment/{name}; then re-run apply",
         )
         return
-    gate = _NodeGate(s, step, namespace, selector, before) if isinstance(step, CniStep) else None
+    gate = _NodeGate(s, step, namespace, selector, before) if gate_nodes else None
 
     def rolled() -> bool:
         if gate is not None:
@@ -88,14 +105,14 @@ def addon(s: Session, step: AddonStep | CniStep) -> None:
         gate.finish()
 
 
-def _before(s: Session, step: AddonStep | CniStep, namespace: str, selector: str) -> dict[str, str]:
-    """Each node's pod before the step's manifest is applied. For a CNI step it is
-    journaled first, so a run resuming the step gates the nodes restarted before the stop."""
-    if isinstance(step, CniStep) and s.journal.rollout_before:
+def before_rollout(s: Session, selector: str, *, journaled: bool) -> dict[str, str]:
+    """Each node's pod of the object before it changes. Journaled (the CNI) first, so a
+    run resuming the step gates the nodes restarted before the stop."""
+    if journaled and s.journal.rollout_before:
         return dict(s.journal.rollout_before)
-    pods = s.kube.pods(namespace=namespace, label_selector=selector)
+    pods = s.kube.pods(namespace=SYSTEM, label_selector=selector)
     before = {p.node: p.name for p in pods if p.node}
-    if isinstance(step, CniStep):
+    if journaled:
         s.save(replace(s.journal, rollout_before=tuple(sorted(before.items()))))
     return before
 
@@ -106,7 +123,7 @@ class _NodeGate:
     def __init__(
         self,
         s: Session,
-        step: CniStep,
+        step: Step,
         namespace: str,
         selector: str,
         before: dict[str, str],

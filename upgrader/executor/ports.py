@@ -50,6 +50,22 @@ class AwsPort(Protocol):
     # EKS
     def cluster_version(self, cluster: str) -> tuple[str, str]: ...
 
+    def addon(self, cluster: str, name: str) -> tuple[str, str]: ...
+
+    def update_addon(
+        self,
+        cluster: str,
+        name: str,
+        *,
+        version: str,
+        resolve_conflicts: str,
+        configuration_values: str | None,
+    ) -> str: ...
+
+    def addon_update(
+        self, cluster: str, name: str, update_id: str
+    ) -> tuple[str, tuple[str, ...]]: ...
+
     # Auto Scaling
     def asg(self, name: str) -> AutoScalingGroup: ...
 

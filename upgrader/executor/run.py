@@ -28,7 +28,7 @@ from upgrader.adapters.errors import (
 from upgrader.catalog.versions import catalog
 from upgrader.config import GATE_DEFAULTS, Config
 from upgrader.errors import UpgraderError
-from upgrader.executor import addons, nodegroups, stacks, verify
+from upgrader.executor import addons, managed_addons, nodegroups, stacks, verify
 from upgrader.executor.errors import (
     GateFailedError,
     LockedError,
@@ -46,6 +46,7 @@ from upgrader.model.steps import (
     AddonStep,
     CniStep,
     ControlPlaneStep,
+    ManagedAddonStep,
     NodegroupRollStep,
     NodegroupStackStep,
     Step,
@@ -61,6 +62,7 @@ STAGES = {
     StepKind.KUBE_PROXY: "add-ons",
     StepKind.COREDNS: "add-ons",
     StepKind.CNI: "vpc cni",
+    StepKind.MANAGED_ADDON: "add-ons",
     StepKind.NODEGROUP_STACK: "node groups",
     StepKind.NODEGROUP_ROLL: "node groups",
     StepKind.VERIFY: "verify",
@@ -146,6 +148,8 @@ def _run_step(s: Session, step: Step, *, cleanup_leaked_enis: bool) -> None:
             stacks.control_plane(s, step)
         case AddonStep() | CniStep():
             addons.addon(s, step)
+        case ManagedAddonStep():
+            managed_addons.update(s, step)
         case NodegroupStackStep():
             stacks.nodegroup_stack(s, step)
         case NodegroupRollStep():

@@ -3,6 +3,7 @@ nobody manages it through EKS (self-managed)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from upgrader.model.kube import Container
@@ -38,6 +39,27 @@ class EksAddon:
             self.service_account_role_arn,
             self.stack,
         ]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class AddonVersions:
+    """``DescribeAddonVersions`` of one add-on for one Kubernetes minor: the versions EKS
+    offers for it, newest first, and the one it marks as default."""
+
+    addon: str
+    kubernetes: str
+    versions: tuple[str, ...]
+    default: str | None
+
+
+def version_key(version: str) -> tuple[int, ...]:
+    """``v1.19.2-eksbuild.3`` -> ``(1, 19, 2, 3)``: the numbers in order, for sorting."""
+    return tuple(int(n) for n in re.findall(r"\d+", version))
+
+
+def object_of(addon: str) -> tuple[str, str] | None:
+    """The (kind, kube-system name) an add-on runs as, when upgrader knows it."""
+    return next(((k, n) for a, k, n in SELF_MANAGED_OBJECTS if a == addon), None)
 
 
 def image_tag(containers: tuple[Container, ...]) -> str:

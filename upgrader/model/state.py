@@ -6,7 +6,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 
-from upgrader.model.addons import EksAddon
+from upgrader.model.addons import AddonVersions, EksAddon
 from upgrader.model.aws import (
     AutoScalingGroup,
     EksCluster,
@@ -44,6 +44,7 @@ class ClusterState:
     live_objects: tuple[LiveObject, ...] = ()
     insights: UpgradeInsights = NO_INSIGHTS  # EKS upgrade insights (not hashed)
     addons: tuple[EksAddon, ...] = ()  # EKS managed add-ons
+    addon_versions: tuple[AddonVersions, ...] = ()  # DescribeAddonVersions (not hashed)
     fargate_profiles: tuple[FargateProfile, ...] = ()
     nodepools: tuple[NodePool, ...] = ()  # Karpenter
     nodeclasses: tuple[NodeClass, ...] = ()  # Karpenter EC2NodeClasses
@@ -66,6 +67,12 @@ class ClusterState:
                 for w in self.workloads
                 if w.kind == kind and w.namespace == namespace and w.name == name
             ),
+            None,
+        )
+
+    def addon_versions_for(self, addon: str, kubernetes: str) -> AddonVersions | None:
+        return next(
+            (v for v in self.addon_versions if (v.addon, v.kubernetes) == (addon, kubernetes)),
             None,
         )
 

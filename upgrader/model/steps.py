@@ -20,6 +20,7 @@ class StepKind(StrEnum):
     KUBE_PROXY = "kube-proxy"
     COREDNS = "coredns"
     CNI = "cni"
+    MANAGED_ADDON = "managed-addon"
     NODEGROUP_STACK = "nodegroup-stack"
     NODEGROUP_ROLL = "nodegroup-roll"
     VERIFY = "verify"
@@ -114,6 +115,21 @@ class CniStep(ManifestStep):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ManagedAddonStep(StepBase):
+    """An EKS managed add-on to a version EKS offers for the step's Kubernetes minor:
+    ``UpdateAddon`` with ``resolveConflicts`` PRESERVE and the add-on's own
+    ``configurationValues`` sent back byte for byte, then ``DescribeUpdate`` until done."""
+
+    kind: ClassVar[StepKind] = StepKind.MANAGED_ADDON
+    addon: str = field(metadata=PARAMS)
+    from_: str = field(metadata={**PARAMS, "key": "from"})
+    to: str = field(metadata=PARAMS)
+    resolve_conflicts: str = field(metadata=PARAMS)
+    configuration_values: str | None = field(metadata=PARAMS)
+    nodes: int = field(metadata=PREDICTED)
+
+
+@dataclass(frozen=True, kw_only=True)
 class NodegroupStackStep(StepBase):
     """A node group's stack updated through a change set (new AMI or version)."""
 
@@ -167,7 +183,13 @@ class VerifyStep(StepBase):
 
 
 Step: TypeAlias = (
-    ControlPlaneStep | AddonStep | CniStep | NodegroupStackStep | NodegroupRollStep | VerifyStep
+    ControlPlaneStep
+    | AddonStep
+    | CniStep
+    | ManagedAddonStep
+    | NodegroupStackStep
+    | NodegroupRollStep
+    | VerifyStep
 )
 StackStep: TypeAlias = ControlPlaneStep | NodegroupStackStep
 RECORDS: Mapping[StepKind, type[Step]] = {
@@ -175,6 +197,7 @@ RECORDS: Mapping[StepKind, type[Step]] = {
     StepKind.KUBE_PROXY: AddonStep,
     StepKind.COREDNS: AddonStep,
     StepKind.CNI: CniStep,
+    StepKind.MANAGED_ADDON: ManagedAddonStep,
     StepKind.NODEGROUP_STACK: NodegroupStackStep,
     StepKind.NODEGROUP_ROLL: NodegroupRollStep,
     StepKind.VERIFY: VerifyStep,

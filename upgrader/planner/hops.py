@@ -26,11 +26,13 @@ from dataclasses import dataclass
 from upgrader.catalog.versions import catalog
 from upgrader.config import Config
 from upgrader.gates import MANAGED
+from upgrader.model.addons import object_of
 from upgrader.model.kube import Container, Node
 from upgrader.model.plan import Finding, Hop, Plan
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import (
     ControlPlaneStep,
+    ManagedAddonStep,
     ManifestStep,
     NodegroupRollStep,
     NodegroupStackStep,
@@ -164,6 +166,7 @@ def advance(state: ClusterState, hop: HopTarget, plan: Plan) -> ClusterState:
     params: dict[str, dict[str, str]] = {}
     templates: dict[str, str] = {}
     tags: dict[tuple[str, str], str] = {}  # (resource, name) -> the tag its last step sets
+    addons: dict[str, str] = {}  # managed add-on -> its version after the hop
     for step in plan.steps:
         if isinstance(step, ControlPlaneStep) and step.parameter:
             params.setdefault(step.stack, {})[step.parameter] = step.to
@@ -173,6 +176,10 @@ def advance(state: ClusterState, hop: HopTarget, plan: Plan) -> ClusterState:
                 templates[step.stack] = step.template.body
         elif isinstance(step, ManifestStep):
             tags[(step.resource, step.name)] = step.to
+        elif isinstance(step, ManagedAddonStep):
+            addons[step.addon] = step.to
+            if (owned := object_of(step.addon)) is not None:
+                tags[(owned[0].lower(), owned[1])] = step.to
     stacks = tuple(
         dataclasses.replace(
             s,
@@ -204,6 +211,9 @@ def advance(state: ClusterState, hop: HopTarget, plan: Plan) -> ClusterState:
         stacks=stacks,
         daemonsets=daemonsets,
         workloads=workloads,
+        addons=tuple(
+            dataclasses.replace(a, version=addons.get(a.name, a.version)) for a in state.addons
+        ),
         managed_nodegroups=tuple(
             dataclasses.replace(m, version=hop.minor) if m.name in managed else m
             for m in state.managed_nodegroups

@@ -14,7 +14,7 @@ from upgrader.gates import GateInputs, api_uses, run
 from upgrader.model.context import StackNames
 from upgrader.model.plan import Plan
 from upgrader.model.state import ClusterState
-from upgrader.model.steps import Step
+from upgrader.model.steps import ManagedAddonStep, Step
 from upgrader.planner.context import build_context, nodegroup_row
 from upgrader.planner.groups import NodeGroup, discover_groups, plan_rolls
 from upgrader.planner.hops import (
@@ -24,6 +24,11 @@ from upgrader.planner.hops import (
     hop_targets,
     is_multi_hop,
     merged_findings,
+)
+from upgrader.planner.managed_addons import (
+    managed_addon_steps,
+    managed_objects,
+    managed_versions,
 )
 from upgrader.planner.steps import addon_steps, control_plane_step, nodegroup_steps, verify_step
 from upgrader.planner.versions import VersionPlan, plan_versions
@@ -37,6 +42,7 @@ NO_TEMPLATES: Mapping[str, str] = MappingProxyType({})
 @dataclass(frozen=True, slots=True, kw_only=True)
 class _Prepared:
     versions: VersionPlan
+    managed: tuple[ManagedAddonStep, ...]
     target_cni: CniSettings
     groups: tuple[NodeGroup, ...]
     inputs: GateInputs
@@ -45,7 +51,8 @@ class _Prepared:
 def _prepare(
     state: ClusterState, config: Config, manifests: Mapping[str, Any], now_iso: str | None
 ) -> _Prepared:
-    versions = plan_versions(state, config)
+    managed = managed_addon_steps(state, config.target_kubernetes.minor_str)
+    versions = managed_versions(plan_versions(state, config), managed, state)
     env = dict(versions.cni_env)
     current_cni = CniSettings.from_env(Version.parse(versions.from_.cni), env)
     target_cni = CniSettings.from_env(Version.parse(versions.to.cni), env)
@@ -63,7 +70,13 @@ def _prepare(
         ),
         now_iso=now_iso,
     )
-    return _Prepared(versions=versions, target_cni=target_cni, groups=groups, inputs=inputs)
+    return _Prepared(
+        versions=versions,
+        managed=tuple(managed),
+        target_cni=target_cni,
+        groups=groups,
+        inputs=inputs,
+    )
 
 
 def gate_inputs(
@@ -165,7 +178,9 @@ def _one_minor(
     steps: list[Step] = []
     if versions.from_.kubernetes != versions.to.kubernetes:
         steps.append(control_plane_step(state, config, versions))
-    steps.extend(addon_steps(state, versions, manifests))
+    owned = managed_objects(state)  # EKS's: never from upgrader's manifests
+    steps.extend(s for s in addon_steps(state, versions, manifests) if s.name not in owned)
+    steps.extend(prep.managed)
     rows = []
     for group, roll in zip(prep.groups, inputs.groups, strict=True):
         stack_step, roll_step, image_to = nodegroup_steps(

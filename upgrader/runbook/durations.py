@@ -15,6 +15,7 @@ from upgrader.model.steps import (
     AddonStep,
     CniStep,
     ControlPlaneStep,
+    ManagedAddonStep,
     NodegroupRollStep,
     NodegroupStackStep,
     Step,
@@ -56,10 +57,10 @@ def step_minutes(step: Step) -> Minutes:
     match step:
         case ControlPlaneStep():
             return Minutes(min(step.minutes), max(step.minutes))
-        case CniStep() | AddonStep(kind=StepKind.KUBE_PROXY):
+        case AddonStep(kind=StepKind.COREDNS) | ManagedAddonStep(addon="coredns"):
+            return Minutes(*COREDNS)  # a Deployment, not one pod per node
+        case CniStep() | AddonStep() | ManagedAddonStep():  # DaemonSets, node by node
             return _daemonset(step.nodes)
-        case AddonStep():  # CoreDNS: a Deployment, not one pod per node
-            return Minutes(*COREDNS)
         case NodegroupRollStep():
             waves = _count(step.predicted_waves)
             return Minutes(waves * PER_WAVE[0], waves * PER_WAVE[1])

@@ -6,7 +6,7 @@ from __future__ import annotations
 from upgrader.markdown import bullets, code, inline, table
 from upgrader.model.context import AddonContext, FargateWorkloadContext, UnownedNodesContext
 from upgrader.model.plan import Plan
-from upgrader.model.steps import StepKind
+from upgrader.model.steps import ManagedAddonStep, StepKind
 from upgrader.model.unowned import FARGATE, KARPENTER, NODEPOOL_LABEL
 from upgrader.runbook.redact import scrub
 
@@ -51,7 +51,7 @@ def _addon_commands(plan: Plan, addon: AddonContext) -> list[str]:
 
 
 def addons(plan: Plan) -> str:
-    """The add-ons table; for EKS managed add-ons, how to update them by hand for now."""
+    """The add-ons table, and how each EKS managed add-on follows the plan."""
     rows = [
         [
             inline(a.name),
@@ -93,14 +93,31 @@ def addons(plan: Plan) -> str:
             " its manifest. EKS may revert that change on its next update of the add-on, or"
             " report a conflict: prefer updating it through EKS (below).",
         ]
-    parts += [
-        "",
-        "upgrader reports EKS managed add-ons but does not update them yet. After the"
-        " control-plane step, update each to a version its Kubernetes supports, keeping its"
-        " `configurationValues` as they are (an add-on declared in a stack: change the"
-        " stack's `AddonVersion` instead).",
-    ]
-    commands = [line for a in managed if not a.stack for line in _addon_commands(plan, a)]
+    stepped = {s.addon for s in plan.steps if isinstance(s, ManagedAddonStep)}
+    in_stacks = [a for a in managed if a.stack]
+    by_hand = [a for a in managed if not a.stack and a.name not in stepped]
+    notes = []
+    if stepped:
+        notes.append(
+            f"{', '.join(map(inline, sorted(stepped)))}: updated by this plan's EKS add-on steps"
+            " (`UpdateAddon`, `resolveConflicts` PRESERVE, `configurationValues` sent back as"
+            " they are) to versions EKS offers for each Kubernetes minor."
+        )
+    if in_stacks:
+        notes.append(
+            f"{', '.join(inline(a.name) for a in in_stacks)}: declared in a stack; upgrader"
+            " leaves it to the stack (change the stack's `AddonVersion` after the control-plane"
+            " step: updating it behind CloudFormation's back would drift the stack)."
+        )
+    if by_hand:
+        notes.append(
+            f"{', '.join(inline(a.name) for a in by_hand)}: no step, because EKS offers the"
+            " running version for the target or did not answer `DescribeAddonVersions`. Check,"
+            " and if needed update it after the control-plane step, keeping its"
+            " `configurationValues` as they are:"
+        )
+    parts += ["", bullets(notes)]
+    commands = [line for a in by_hand for line in _addon_commands(plan, a)]
     if commands:
         parts += ["", code(commands)]
     return "\n".join(parts)

@@ -16,6 +16,7 @@ from upgrader.model.steps import (
     ChangeSet,
     CniStep,
     ControlPlaneStep,
+    ManagedAddonStep,
     NodegroupRollStep,
     NodegroupStackStep,
     Step,
@@ -175,6 +176,47 @@ def _downgrade_floor(old: Version, new: Version) -> str:
                 f" ({floor.issue})."
             )
     return ""
+
+
+def _managed_addon(plan: Plan, step: ManagedAddonStep) -> StepGuide:
+    cluster, region, name = plan.cluster, plan.region, step.addon
+    kept = (
+        " Its `configurationValues` are sent back exactly as EKS holds them."
+        if step.configuration_values is not None
+        else ""
+    )
+    update = (
+        f"aws eks update-addon --region {region} --cluster-name {cluster} --addon-name {name}"
+        f" --addon-version {step.to} --resolve-conflicts {step.resolve_conflicts}"
+        + (" --configuration-values file://<its current configurationValues>" if kept else "")
+    )
+    gate = (
+        " After each node's aws-node restarts, no pod on that node may stay"
+        " `ContainerCreating` (POD001; aws/amazon-vpc-cni-k8s#59 is restarted once)."
+        if name == "vpc-cni"
+        else ""
+    )
+    return StepGuide(
+        what=(
+            f"EKS managed add-on {inline(name)} {inline(step.from_)} → {inline(step.to)}, a"
+            f" version EKS offers for this Kubernetes minor, through `UpdateAddon` with"
+            f" `resolveConflicts` {step.resolve_conflicts} (fields you changed on its objects"
+            f" are kept).{kept} upgrader waits on `DescribeUpdate`, then for the rollout.{gate}"
+        ),
+        commands=(
+            update,
+            f"aws eks describe-addon --region {region} --cluster-name {cluster}"
+            f" --addon-name {name} --query 'addon.[addonVersion,status,health]'",
+            kubectl.pending_pods(),
+        ),
+        rollback=(
+            f"Update the add-on back to {inline(step.from_)} the same way, while the control"
+            " plane still accepts it."
+        ),
+        rollback_commands=(
+            update.replace(f"--addon-version {step.to}", f"--addon-version {step.from_}"),
+        ),
+    )
 
 
 def _addon(plan: Plan, step: AddonStep | CniStep, plan_file: str) -> StepGuide:
@@ -553,6 +595,8 @@ def step_guide(plan: Plan, step: Step, plan_file: str = "PLAN.json") -> StepGuid
             return _control_plane(plan, step)
         case AddonStep() | CniStep():
             return _addon(plan, step, plan_file)
+        case ManagedAddonStep():
+            return _managed_addon(plan, step)
         case NodegroupStackStep():
             return _nodegroup_stack(plan, step)
         case NodegroupRollStep():

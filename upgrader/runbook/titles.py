@@ -8,6 +8,7 @@ from upgrader.model.steps import (
     AddonStep,
     CniStep,
     ControlPlaneStep,
+    ManagedAddonStep,
     NodegroupRollStep,
     NodegroupStackStep,
     Step,
@@ -22,6 +23,8 @@ def title(step: Step) -> str:
             return f"Control plane {step.from_} → {step.to}"
         case AddonStep() | CniStep():
             return f"{step.name} {step.from_} → {step.to}"
+        case ManagedAddonStep():
+            return f"EKS add-on {step.addon} {step.from_} → {step.to}"
         case NodegroupStackStep():
             return f"Node group {step.nodegroup}, stack {step.stack}"
         case NodegroupRollStep():
