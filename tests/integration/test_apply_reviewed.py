@@ -5,7 +5,6 @@ to AWS or Kubernetes, whether or not the editor recomputed the digest."""
 from __future__ import annotations
 
 import json
-import resource
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -13,6 +12,7 @@ import pytest
 
 from tests.integration.apply_harness import Cluster
 from tests.support.sandbox_clients import sandbox
+from tests.support.timing import child_cpu_seconds
 from upgrader.model.plan import content_digest
 
 pytestmark = pytest.mark.integration
@@ -96,12 +96,9 @@ def _refused(c: Cluster, doc: Doc, *extra: str) -> str:
     path = c.workdir / "edited.json"
     path.write_text(json.dumps(doc, indent=2, sort_keys=True) + "\n")
     aws_from, kube_from = len(c.aws_requests()), len(c.kube_requests())
-    before = resource.getrusage(resource.RUSAGE_CHILDREN)
-    result = c.upgrader("apply", str(path), "--yes", *extra, cwd=c.workdir, timeout=60)
-    after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    # the answer's own work, as CPU seconds (wall time on a loaded CI runner varies); a
-    # hang would hit the 60 s timeout instead
-    elapsed = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    result, elapsed = child_cpu_seconds(  # a hang hits the 60 s timeout
+        lambda: c.upgrader("apply", str(path), "--yes", *extra, cwd=c.workdir, timeout=60)
+    )
     output = result.stdout + result.stderr
     assert result.returncode == 2, output
     assert "Traceback" not in output

@@ -71,6 +71,9 @@ def _plan(tmp_path: Path, **env: str) -> tuple[int, str, float]:
     return result.returncode, output, time.monotonic() - started
 
 
+# wall seconds: the answer comes from a fast probe, not from minutes of retries and
+# timeouts (generous, as a loaded CI runner stretches wall time)
+WALL_BOUND = 20
 KEYS = {"AWS_ACCESS_KEY_ID": "AKIAEXAMPLEEXAMPLE00", "AWS_SECRET_ACCESS_KEY": "secret"}
 
 
@@ -78,24 +81,24 @@ def test_an_endpoint_that_does_not_answer_is_named(tmp_path: Path) -> None:
     port = _closed_port()
     code, output, elapsed = _plan(tmp_path, AWS_ENDPOINT_URL=f"http://127.0.0.1:{port}", **KEYS)
     assert code == 2 and f"127.0.0.1:{port}" in output and "cannot reach AWS" in output
-    assert elapsed < 10, elapsed
+    assert elapsed < WALL_BOUND, elapsed
 
 
 def test_an_endpoint_that_is_not_aws_is_named(tmp_path: Path, not_aws: str) -> None:
     code, output, elapsed = _plan(tmp_path, AWS_ENDPOINT_URL=not_aws, **KEYS)
     assert code == 2 and f"AWS endpoint {not_aws}" in output and "501" in output
     assert "not the AWS API" in output
-    assert elapsed < 10, elapsed
+    assert elapsed < WALL_BOUND, elapsed
 
 
 def test_an_unknown_profile_is_named(tmp_path: Path) -> None:
     code, output, elapsed = _plan(tmp_path, AWS_PROFILE="no-such-profile")
     assert code == 2 and "AWS profile 'no-such-profile'" in output
-    assert elapsed < 10, elapsed
+    assert elapsed < WALL_BOUND, elapsed
 
 
 def test_no_credentials_say_how_to_give_them(tmp_path: Path) -> None:
     code, output, elapsed = _plan(tmp_path)
     assert code == 2 and "no usable AWS credentials" in output and "AWS_PROFILE" in output
     assert "secret" not in output
-    assert elapsed < 10, elapsed
+    assert elapsed < WALL_BOUND, elapsed
