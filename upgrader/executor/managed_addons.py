@@ -11,23 +11,18 @@ from upgrader.executor.errors import StepFailedError
 from upgrader.executor.session import Session
 from upgrader.model.addons import object_of
 from upgrader.model.steps import ManagedAddonStep
+from upgrader.runbook.kubectl import app_selector
 
 UPDATE_TIMEOUT = 30 * 60.0
 BUSY = ("CREATING", "UPDATING")
-# the pods' label selector of each object a managed add-on owns
-SELECTORS = {
-    "aws-node": "k8s-app=aws-node",
-    "kube-proxy": "k8s-app=kube-proxy",
-    "coredns": "k8s-app=kube-dns",
-}
 
 
 def update(s: Session, step: ManagedAddonStep) -> None:
     cluster, name = s.config.cluster, step.addon
     owned = object_of(name)
-    selector = SELECTORS.get(owned[1], "") if owned else ""
+    selector = app_selector(owned[1]) if owned else ""
     gate = name == "vpc-cni"
-    before = before_rollout(s, selector, journaled=gate) if owned and selector else {}
+    before = before_rollout(s, selector, journaled=gate) if owned else {}
     version, status = s.aws.addon(cluster, name)
     update_id: str | None = None
     if version == step.to and status not in BUSY:
@@ -65,6 +60,6 @@ def update(s: Session, step: ManagedAddonStep) -> None:
         hint=f"aws eks describe-addon --cluster-name {cluster} --addon-name {name}; "
         "then re-run apply",
     )
-    if owned is not None and selector:
+    if owned is not None:
         rollout(s, step, owned[0], owned[1], selector, before, gate_nodes=gate)
     s.emit("info", f"EKS add-on {name} at {step.to}")
