@@ -44,6 +44,10 @@ GATE_DEFAULTS: dict[str, int] = {
     # apply's node roll: at most this many nodes per wave (0: as many as capacity allows)
     "max_wave_nodes": 0,
 }
+# EKS version rollback (RollbackConfig.timeoutMinutes): how long EKS may take to roll the
+# control plane back before it cancels; EKS's own default, and the range it accepts.
+ROLLBACK_TIMEOUT_DEFAULT = 720
+ROLLBACK_TIMEOUT_RANGE = (120, 10080)
 # Thresholds that would switch their gate off below this (CAP002 with 0 AZs or 0 addresses).
 GATE_MINIMUMS: dict[str, int] = {"control_plane_min_free_ips": 1, "control_plane_min_azs": 1}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")  # EKS cluster and CloudFormation stack
@@ -66,6 +70,7 @@ class Config:
     manifests: Path | None = None
     kubeconfig: Path | None = None
     gates: tuple[tuple[str, int], ...] = field(default=tuple(sorted(GATE_DEFAULTS.items())))
+    rollback_timeout_minutes: int = ROLLBACK_TIMEOUT_DEFAULT
 
     def gate(self, name: str) -> int:
         return dict(self.gates)[name]
@@ -120,6 +125,7 @@ def parse(raw: Any, path: Path, *, target: str | None = None) -> Config:
         manifests=doc.manifests,
         kubeconfig=doc.kubeconfig,
         gates=tuple(sorted({**GATE_DEFAULTS, **doc.gates.model_dump(exclude_none=True)}.items())),
+        rollback_timeout_minutes=doc.rollback.timeout_minutes,
     )
 
 
@@ -300,6 +306,17 @@ else:  # one optional whole-number field per threshold of GATE_DEFAULTS
     )
 
 
+def _timeout_in_range(value: int) -> int:
+    low, high = ROLLBACK_TIMEOUT_RANGE
+    if not low <= value <= high:
+        raise _fail(f"{value} is outside the {low}..{high} minutes EKS accepts")
+    return value
+
+
+class _Rollback(_Strict):
+    timeout_minutes: Annotated[int, AfterValidator(_timeout_in_range)] = ROLLBACK_TIMEOUT_DEFAULT
+
+
 def _none_is_default(value: Any) -> Any:
     return {} if value is None else value
 
@@ -316,6 +333,7 @@ class _Document(_Strict):
     manifests: _FilePath = None
     kubeconfig: _FilePath = None
     gates: Annotated[_Gates, _Section] = _Gates()
+    rollback: Annotated[_Rollback, _Section] = _Rollback()
 
 
 KNOWN_KEYS = frozenset(_Document.model_fields)
