@@ -24,6 +24,7 @@ from ekstwin.aws.server import FAULTS_PATH
 from ekstwin.clock import DEFAULT_SPEED, VirtualClock
 from ekstwin.controllers.addons import ManagedAddonObjects
 from ekstwin.controllers.base import ControllerManager
+from ekstwin.controllers.fargate import FargateController
 from ekstwin.controllers.ipamd import Ipamd
 from ekstwin.controllers.ipamd.eniconfig import RESOURCE as ENICONFIGS
 from ekstwin.controllers.ipamd.eniconfig import eniconfig_object
@@ -158,7 +159,12 @@ class Sandbox:
                     self.nodes,
                     self.managed_updates,
                     addons,
-                    *workload_controllers(self.store, random.Random(0)),
+                    *workload_controllers(
+                        self.store,
+                        random.Random(0),
+                        # Fargate's scheduler claims its pods before kube-scheduler looks
+                        before_scheduler=[FargateController(self.store, twin, self.clock, s.name)],
+                    ),
                     kubelet,
                     *status_controllers(self.store),
                 ],

@@ -129,6 +129,7 @@ class Scenario:
     auth: str = "none"
     # clients that called APIs a later minor removes (EKS upgrade insights, last 30 days)
     deprecated_api_usage: tuple[DeprecatedApiUse, ...] = ()
+    fargate: tuple[FargateProfileSpec, ...] = ()  # the pods of their namespaces run on Fargate
 
     def subnet(self, name: str) -> ScenarioSubnet:
         return next(s for s in self.subnets if s.name == name)
@@ -140,6 +141,15 @@ class Scenario:
     @property
     def pods(self) -> int:
         return sum(w.replicas for w in self.workloads)
+
+
+@dataclass(frozen=True, slots=True)
+class FargateProfileSpec:
+    """A Fargate profile: its name, the namespaces it selects and its subnets (names)."""
+
+    name: str
+    namespaces: tuple[str, ...]
+    subnets: tuple[str, ...]
 
 
 class ScenarioError(BadInputError):
@@ -315,6 +325,7 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         "coredns",
         "auth",
         "deprecated_api_usage",
+        "fargate",
     }
     for key in sorted(set(raw) - known):
         p.add(key, f"is not a scenario key (known: {', '.join(sorted(known))})")
@@ -432,6 +443,7 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
             )
         )
 
+    fargate = _fargate(p, raw.get("fargate"), {s.name for s in subnets})
     faults = _faults(p, raw.get("faults") or {})
     deprecated_api_usage = check_usage(p.add, raw.get("deprecated_api_usage"))
     refs("faults.leaked_enis", [k for k, _ in faults.leaked_enis])
@@ -466,4 +478,32 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
         cni_eniconfigs=eniconfigs,
         auth=auth,
         deprecated_api_usage=deprecated_api_usage,
+        fargate=fargate,
     )
+
+
+def _fargate(p: _Problems, raw: Any, subnets: set[str]) -> tuple[FargateProfileSpec, ...]:
+    """``fargate: [{name, namespaces: [...], subnets: [...]}]``."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, list):
+        p.add("fargate", "must be a list of profiles")
+        return ()
+    found = []
+    for i, item in enumerate(raw):
+        key = f"fargate[{i}]"
+        if not isinstance(item, dict) or not item.get("name") or not item.get("namespaces"):
+            p.add(key, "needs a name and namespaces: [...]")
+            continue
+        unknown = sorted(set(item.get("subnets") or ()) - subnets)
+        if unknown or not item.get("subnets"):
+            p.add(f"{key}.subnets", f"must name scenario subnets; unknown: {unknown or 'none'}")
+            continue
+        found.append(
+            FargateProfileSpec(
+                name=str(item["name"]),
+                namespaces=tuple(str(n) for n in item["namespaces"]),
+                subnets=tuple(str(n) for n in item["subnets"]),
+            )
+        )
+    return tuple(found)

@@ -90,6 +90,13 @@ def build_aws(scenario: Scenario, twin: AwsTwin) -> World:
         "SecurityGroupIds": network.control_plane_security_group or "",
     }
     twin.deploy_stack(cp_stack, render(control_plane_template(cp)), cp_params)
+    for profile in scenario.fargate:
+        twin.create_fargate_profile(
+            scenario.name,
+            profile.name,
+            profile.namespaces,
+            tuple(subnets[n] for n in profile.subnets),
+        )
 
     ng_stacks = []
     for ng in scenario.nodegroups:

@@ -204,6 +204,20 @@ def test_cluster_version_change_defaults_to_update(twin: Twin) -> None:
     assert [s["ChangeSetName"] for s in summaries] == ["to-113"]
 
 
+def test_executing_a_change_set_removes_every_change_set_of_the_stack(twin: Twin) -> None:
+    """AWS: after a change set runs, none of the stack's change sets applies any more, so
+    CloudFormation deletes them all; other stacks' stay."""
+    twin.create(EKS, "to-113", KubernetesVersion="1.13")
+    twin.create(EKS, "also-113", KubernetesVersion="1.13")
+    twin.create(WORKERS, "to-lt", launch_template_body())
+    twin.cfn.execute_change_set(StackName=EKS, ChangeSetName="to-113")
+    assert twin.cfn.list_change_sets(StackName=EKS)["Summaries"] == []
+    with pytest.raises(ClientError):  # (AWS's code is ChangeSetNotFound; moto's, ValidationError)
+        twin.cfn.describe_change_set(StackName=EKS, ChangeSetName="also-113")
+    workers = twin.cfn.list_change_sets(StackName=WORKERS)["Summaries"]
+    assert [s["ChangeSetName"] for s in workers] == ["to-lt"]
+
+
 def test_no_change_fails_and_create_on_an_existing_stack_is_refused(twin: Twin) -> None:
     described = twin.create(EKS, "same")
     assert (described["Status"], described["ExecutionStatus"]) == ("FAILED", "UNAVAILABLE")

@@ -69,6 +69,9 @@ UPDATE_REQUIRES: dict[str, dict[str, str]] = {
         ALWAYS,
     )
     | {"*": NEVER},
+    # AWS::EKS::Addon: ClusterName, AddonName "Replacement"; AddonVersion, ResolveConflicts,
+    # ConfigurationValues, ServiceAccountRoleArn, Tags … "No interruption".
+    "AWS::EKS::Addon": {"ClusterName": ALWAYS, "AddonName": ALWAYS, "*": NEVER},
     # AWS::EC2::LaunchTemplate: LaunchTemplateName "Replacement"; LaunchTemplateData,
     # VersionDescription, TagSpecifications "No interruption" (a new version).
     "AWS::EC2::LaunchTemplate": {"LaunchTemplateName": ALWAYS, "*": NEVER},

@@ -43,7 +43,7 @@ from moto.eks.models import eks_backends
 from moto.moto_api._internal import mock_random
 
 from ekstwin.aws import eks_clusters
-from ekstwin.aws.state import EksUpdate, TwinState, epoch
+from ekstwin.aws.state import EksUpdate, Operation, TwinState, epoch
 from upgrader.catalog.versions import catalog
 from upgrader.semver import Version
 
@@ -417,7 +417,13 @@ def _busy(store: _Store, addon: Addon) -> None:
         )
 
 
-def create(state: TwinState, cluster_name: str, request: dict[str, Any]) -> Addon:
+def create(
+    state: TwinState,
+    cluster_name: str,
+    request: dict[str, Any],
+    operation: Operation | None = None,
+) -> Addon:
+    """CreateAddon; ``operation`` (a CloudFormation resource's) finishes with it."""
     cluster = _cluster(state, cluster_name)
     store = _store(cluster)
     name = str(request.get("addonName", ""))
@@ -454,11 +460,17 @@ def create(state: TwinState, cluster_name: str, request: dict[str, Any]) -> Addo
     )
     store.addons[name] = addon
     update = _record(state, store, addon, _params(addon))
-    _finish_later(state, addon, update, "ACTIVE")
+    _finish_later(state, addon, update, "ACTIVE", operation)
     return addon
 
 
-def _finish_later(state: TwinState, addon: Addon, update: EksUpdate, then: str | None) -> None:
+def _finish_later(
+    state: TwinState,
+    addon: Addon,
+    update: EksUpdate,
+    then: str | None,
+    operation: Operation | None = None,
+) -> None:
     def complete() -> None:
         update.status = "Successful"
         addon.modified_at = state.now()
@@ -471,6 +483,8 @@ def _finish_later(state: TwinState, addon: Addon, update: EksUpdate, then: str |
             applied = (addon.cluster, addon.name, addon.version, addon.configuration)
             for hook in list(state.hooks.addon_applied):
                 state.defer(functools.partial(hook, *applied))
+        if operation is not None:  # the stack update waiting for it goes on
+            operation.finish()
 
     state.call_later(ADDON_SECONDS, complete)
 
@@ -479,7 +493,14 @@ def _cluster_or_none(state: TwinState, name: str) -> Any:
     return eks_backends[state.account_id][state.region].clusters.get(name)
 
 
-def update(state: TwinState, cluster_name: str, name: str, request: dict[str, Any]) -> EksUpdate:
+def update(
+    state: TwinState,
+    cluster_name: str,
+    name: str,
+    request: dict[str, Any],
+    operation: Operation | None = None,
+) -> EksUpdate:
+    """UpdateAddon; ``operation`` (a CloudFormation resource's) finishes with it."""
     cluster = _cluster(state, cluster_name)
     store = _store(cluster)
     addon = _get(store, cluster_name, name)
@@ -505,7 +526,7 @@ def update(state: TwinState, cluster_name: str, name: str, request: dict[str, An
     if request.get("serviceAccountRoleArn") is not None:
         params.append({"type": "ServiceAccountRoleArn", "value": request["serviceAccountRoleArn"]})
     record = _record(state, store, addon, params)
-    _finish_later(state, addon, record, "ACTIVE")
+    _finish_later(state, addon, record, "ACTIVE", operation)
     return record
 
 

@@ -128,9 +128,15 @@ class EksCluster(CloudFormationModel):
         cluster = backend.clusters[original_resource.name]
         wanted = props.get("Version")
         if wanted and wanted != cluster.version:
-            # AWS: CloudFormation calls UpdateClusterVersion and waits for it
+            # AWS: CloudFormation calls UpdateClusterVersion (a rollback when ``wanted`` is
+            # the previous minor, with the template's RollbackConfig) and waits for it
             eks_updates.start_cluster_version_update(
-                state, backend, cluster.name, wanted, state.begin(f"cluster {cluster.name}")
+                state,
+                backend,
+                cluster.name,
+                wanted,
+                state.begin(f"cluster {cluster.name}"),
+                rollback_timeout=rollback_timeout(props.get("RollbackConfig")),
             )
         return original_resource  # type: ignore[no-any-return]
 
@@ -149,6 +155,12 @@ class EksCluster(CloudFormationModel):
 
     def is_created(self) -> bool:
         return True
+
+
+def rollback_timeout(config: Any) -> Any:
+    """RollbackConfig.TimeoutMinutes as the API takes it (CloudFormation passes strings)."""
+    value = config.get("TimeoutMinutes") if isinstance(config, dict) else None
+    return int(value) if isinstance(value, str) and value.isdigit() else value
 
 
 def _scaling(props: dict[str, Any]) -> dict[str, int] | None:

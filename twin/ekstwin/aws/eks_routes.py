@@ -65,8 +65,15 @@ def _cluster_updates(
     nodegroup = named[0] if named else None
     updates = [u for u in state.eks_updates.get(name, []) if u.nodegroup == nodegroup]
     if method == "POST" and update_id is None:
-        version = str(json.loads(body or b"{}").get("version", ""))
-        update = eks_updates.start_cluster_version_update(state, backend, name, version)
+        request = json.loads(body or b"{}")
+        update = eks_updates.start_cluster_version_update(
+            state,
+            backend,
+            name,
+            str(request.get("version", "")),
+            force=bool(request.get("force")),
+            rollback_timeout=(request.get("rollbackConfig") or {}).get("timeoutMinutes"),
+        )
         return _ok({"update": update.to_json()})
     if method == "GET" and update_id is None:
         return _ok({"updateIds": [u.id for u in updates]})

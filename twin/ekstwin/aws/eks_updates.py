@@ -18,6 +18,7 @@ from moto.eks.exceptions import (
 from moto.eks.models import eks_backends
 from moto.moto_api._internal import mock_random
 
+from ekstwin.aws import eks_rollback
 from ekstwin.aws.state import EksUpdate, Operation, TwinState, active
 from upgrader.catalog.versions import catalog
 from upgrader.errors import VersionError
@@ -83,10 +84,37 @@ def _bump_platform(platform: str) -> str:
     return f"{prefix}.{int(number) + 1}" if number.isdigit() else platform
 
 
+def check_version_change(
+    state: TwinState,
+    cluster: Any,
+    version: str,
+    *,
+    force: bool = False,
+    rollback_timeout: Any = None,
+) -> tuple[str, str]:
+    """Raise what EKS raises for ``UpdateClusterVersion`` to ``version``; else the update's
+    type (``VersionUpdate``, or ``VersionRollback`` to the previous minor) and the
+    platform version the cluster will run."""
+    eks_rollback.check_timeout(cluster.name, rollback_timeout)
+    if eks_rollback.is_rollback(cluster.version, version):
+        _, platform = eks_rollback.check(state, cluster, version, force)
+        return eks_rollback.TYPE, platform
+    check_minor_step(cluster.name, cluster.version, version)
+    return "VersionUpdate", _bump_platform(cluster.platformVersion)
+
+
 def start_cluster_version_update(
-    state: TwinState, backend: Any, name: str, version: str, operation: Operation | None = None
+    state: TwinState,
+    backend: Any,
+    name: str,
+    version: str,
+    operation: Operation | None = None,
+    *,
+    force: bool = False,
+    rollback_timeout: Any = None,
 ) -> EksUpdate:
-    """Validate and start a control-plane update; completes after the configured delay."""
+    """Validate and start a control-plane update (or, to the previous minor, a rollback);
+    completes after the configured delay."""
     cluster = backend.clusters.get(name)
     if cluster is None:
         raise ResourceNotFoundException(
@@ -105,17 +133,20 @@ def start_cluster_version_update(
             message=f"Cannot VersionUpdate because cluster {name} currently has update "
             f"{running.id} in progress",
         )
-    check_minor_step(name, cluster.version, version)
-    platform = _bump_platform(cluster.platformVersion)
+    kind, platform = check_version_change(
+        state, cluster, version, force=force, rollback_timeout=rollback_timeout
+    )
+    before = (cluster.version, cluster.platformVersion)
     update = EksUpdate(
         id=str(mock_random.uuid4()),
-        type="VersionUpdate",
+        type=kind,
         params=[
             {"type": "Version", "value": version},
             {"type": "PlatformVersion", "value": platform},
         ],
         created_at=state.now(),
         cluster=name,
+        before=before,
     )
     state.eks_updates.setdefault(name, []).append(update)
     cluster.status = "UPDATING"
@@ -125,6 +156,7 @@ def start_cluster_version_update(
         cluster.platformVersion = platform
         cluster.status = "ACTIVE"
         update.status = "Successful"
+        update.finished_at = state.now()
         if operation is not None:
             operation.finish()
         for hook in list(state.hooks.cluster_version_changed):

@@ -43,6 +43,7 @@ from ekstwin.aws import (
     asg_rollout,
     change_set_diff,
     ec2_resources,
+    eks_addon_resource,
     eks_resources,
     fidelity,
     stack_events,
@@ -110,10 +111,11 @@ def _parameter_list(stack: Any) -> list[dict[str, Any]]:
 
 
 def _cloudformation() -> None:
-    # AWS: AWS::EKS::Cluster, AWS::EKS::Nodegroup and AWS::EC2::SecurityGroupEgress are
-    # real resource types (moto skips them). moto builds its type map once from
-    # CloudFormationModel.__subclasses__().
+    # AWS: AWS::EKS::Cluster, AWS::EKS::Nodegroup, AWS::EKS::Addon and
+    # AWS::EC2::SecurityGroupEgress are real resource types (moto skips them). moto builds
+    # its type map once from CloudFormationModel.__subclasses__().
     assert eks_resources.EksCluster.cloudformation_type() == "AWS::EKS::Cluster"
+    assert eks_addon_resource.EksAddonResource.cloudformation_type() == "AWS::EKS::Addon"
     assert ec2_resources.SecurityGroupEgress.cloudformation_type().endswith("Egress")
     for cached in (parsing.get_model_list, parsing.get_model_map, parsing.get_name_type_map):
         cached.cache_clear()
@@ -174,6 +176,10 @@ def _cloudformation() -> None:
                 stack, change_set.template, change_set.parameters, refuse_no_op=False
             )
             change_set.execution_status = "EXECUTE_COMPLETE"
+            # AWS: executing a change set removes every change set of the stack (they no
+            # longer apply to the updated stack)
+            for key in [k for k, c in self.change_sets.items() if c.stack_id == stack.stack_id]:
+                del self.change_sets[key]
 
         return patched
 

@@ -27,7 +27,7 @@ from moto.cloudformation.exceptions import ValidationError
 from moto.cloudformation.parsing import clean_json, parse_and_update_resource
 from moto.core.exceptions import JsonRESTError, ServiceException
 
-from ekstwin.aws import eks_updates, stack_events
+from ekstwin.aws import eks_resources, eks_updates, stack_events
 from ekstwin.aws.state import Operation, TwinState, require
 
 _UNRESOLVED = object()
@@ -153,7 +153,14 @@ class StackUpdate:
             cluster = self.rm._parsed_resources[name]._cluster()
             if str(version) != cluster.version:
                 self.failing = name
-                eks_updates.check_minor_step(cluster.name, cluster.version, str(version))
+                config = resource.get("Properties", {}).get("RollbackConfig")
+                timeout = clean_json(copy.deepcopy(config), self.rm) if config else None
+                eks_updates.check_version_change(
+                    self.state,
+                    cluster,
+                    str(version),
+                    rollback_timeout=eks_resources.rollback_timeout(timeout),
+                )
 
     def _remove(self) -> None:
         """Take the resources the new template drops out of the stack; :meth:`cleanup`

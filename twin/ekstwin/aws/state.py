@@ -36,6 +36,8 @@ class EksUpdate:
     nodegroup: str | None = None
     status: str = "InProgress"
     errors: list[dict[str, Any]] = field(default_factory=list)
+    finished_at: datetime | None = None
+    before: tuple[str, str] | None = None  # (version, platform) a version update left
 
     def to_json(self) -> dict[str, Any]:
         return {

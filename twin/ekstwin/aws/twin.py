@@ -8,6 +8,7 @@ daemon calls ``clock.run_due()`` every ~20 ms; tests call ``clock.advance()`` an
 
 from __future__ import annotations
 
+import base64
 import json
 import math
 import threading
@@ -51,6 +52,23 @@ def _aws_error(error: Exception) -> AwsError:
     if isinstance(error, ServiceException):
         return AwsError(str(error.code), str(error.message))
     raise error
+
+
+def _decoded(user_data: Any) -> str:
+    """An instance's user data as text: moto keeps it base64-encoded, and an instance of a
+    launch configuration's twice (AWS decodes it once, as the instance reads it)."""
+    if user_data is None:
+        return ""
+    try:
+        text = str(user_data.decode()) if hasattr(user_data, "decode") else str(user_data)
+    except ValueError:
+        return ""
+    if text and not any(c.isspace() for c in text):
+        try:
+            return base64.b64decode(text, validate=True).decode()
+        except ValueError:
+            return text
+    return text
 
 
 class AwsTwin:
@@ -275,6 +293,7 @@ class AwsTwin:
                         ),
                         tags={t["key"]: t["value"] for t in instance.get_tags()},
                         asg_name=group.name if group is not None else None,
+                        user_data=_decoded(instance.user_data),
                     )
                 )
             return views
@@ -331,6 +350,46 @@ class AwsTwin:
                     "InvalidParameterValue", f"Network interface '{eni_id}' is currently in use."
                 )
             self._call(eni.delete)
+
+    def eni_address(self, eni_id: str) -> tuple[str, str]:
+        """An ENI's primary private address and its subnet's AZ."""
+        with self.lock:
+            eni = self._call(lambda: self.ec2.get_network_interface(eni_id))
+            return str(eni.private_ip_address), str(eni.subnet.availability_zone)
+
+    # Fargate
+
+    def create_fargate_profile(
+        self, cluster: str, name: str, namespaces: tuple[str, ...], subnet_ids: tuple[str, ...]
+    ) -> None:
+        """A Fargate profile selecting ``namespaces`` (as CreateFargateProfile makes it)."""
+        with self.lock:
+            self._call(
+                lambda: self.eks.create_fargate_profile(
+                    fargate_profile_name=name,
+                    cluster_name=cluster,
+                    selectors=[{"namespace": n} for n in namespaces],
+                    pod_execution_role_arn=(
+                        f"arn:aws:iam::{self.account_id}:role/{cluster}-fargate-pods"
+                    ),
+                    subnets=list(subnet_ids),
+                )
+            )
+
+    def fargate_profiles(self, cluster: str) -> list[dict[str, Any]]:
+        """The cluster's ACTIVE Fargate profiles: name, subnets and selectors."""
+        with self.lock:
+            found = self.eks.clusters.get(cluster)
+            profiles = found.fargate_profiles.values() if found is not None else ()
+            return [
+                {
+                    "name": p.fargate_profile_name,
+                    "subnets": list(p.subnets),
+                    "selectors": [dict(s) for s in p.selectors],
+                }
+                for p in profiles
+                if p.status == "ACTIVE"
+            ]
 
     def enis_of(self, instance_id: str) -> list[EniView]:
         """The instance's ENIs by device index."""

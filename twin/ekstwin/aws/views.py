@@ -21,6 +21,7 @@ class InstanceView:
     launch_time: float
     tags: dict[str, str]
     asg_name: str | None
+    user_data: str = ""  # decoded
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,5 +1,6 @@
 """Node lifecycle bound to EC2 instances: a running instance of the cluster
-registers as a Node after a virtual boot time, turns Ready once aws-node runs
+registers as a Node after a virtual boot time (if its user data joins it, as its AMI
+family needs: :mod:`ekstwin.controllers.node_join`), turns Ready once aws-node runs
 on it, and its Node goes away when the instance stops running.
 
 Each node's kubelet keeps its status as a real one does: the four node conditions
@@ -24,6 +25,7 @@ from ekstwin.controllers.conditions import find_condition
 from ekstwin.controllers.ipamd import Ipamd, NodePool
 from ekstwin.controllers.ipamd.config import ENICONFIG_KEY
 from ekstwin.controllers.maxpods import kubelet_max_pods
+from ekstwin.controllers.node_join import joins
 from ekstwin.controllers.objects import iso
 from ekstwin.kubeapi import NotFound, Store
 from upgrader.catalog.instances import bundled as bundled_instances
@@ -145,7 +147,7 @@ class NodeLifecycle:
             live.add(inst.instance_id)
             if inst.instance_id in self.node_of_instance:
                 continue
-            if now - inst.launch_time < self._boot:
+            if now - inst.launch_time < self._boot or not self._joins(inst):
                 continue
             self._register(inst)
             changed = True
@@ -172,6 +174,13 @@ class NodeLifecycle:
             tags.get(f"kubernetes.io/cluster/{self._cluster}") == "owned"
             or tags.get("eks:cluster-name") == self._cluster
         )
+
+    def _joins(self, inst: InstanceView) -> bool:
+        """Whether the instance's user data joins it, as its AMI needs (bootstrap.sh on
+        AL2, a nodeadm NodeConfig on AL2023); EKS brings its own for managed groups."""
+        if inst.tags.get("eks:nodegroup-name"):
+            return True
+        return joins(self._twin.ami_family_of(inst.image_id), inst.user_data, self._cluster)
 
     def _register(self, inst: InstanceView) -> None:
         itype = self._instances.get(inst.instance_type)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 
 from ekstwin.controllers.base import Controller
 from ekstwin.controllers.daemonsets import DaemonSetController
@@ -13,8 +14,10 @@ from ekstwin.controllers.workloads import DeploymentController, ReplicaSetContro
 from ekstwin.kubeapi import Store
 
 
-def workload_controllers(store: Store, rng: random.Random) -> list[Controller]:
-    """GC, Deployments, ReplicaSets, DaemonSets and the scheduler.
+def workload_controllers(
+    store: Store, rng: random.Random, before_scheduler: Sequence[Controller] = ()
+) -> list[Controller]:
+    """GC, Deployments, ReplicaSets, DaemonSets, ``before_scheduler`` and the scheduler.
 
     Run node lifecycle before these and the kubelet after them, then
     :func:`status_controllers`, so one pass carries a change all the way through.
@@ -24,6 +27,7 @@ def workload_controllers(store: Store, rng: random.Random) -> list[Controller]:
         DeploymentController(store),
         ReplicaSetController(store, rng),
         DaemonSetController(store, rng),
+        *before_scheduler,
         Scheduler(store),
     ]
 
