@@ -48,6 +48,8 @@ GATE_DEFAULTS: dict[str, int] = {
 # control plane back before it cancels; EKS's own default, and the range it accepts.
 ROLLBACK_TIMEOUT_DEFAULT = 720
 ROLLBACK_TIMEOUT_RANGE = (120, 10080)
+# Self-managed add-ons the plan may move to EKS managed ones (``addons.adopt``).
+ADOPTABLE_ADDONS = ("vpc-cni", "kube-proxy", "coredns")
 # Thresholds that would switch their gate off below this (CAP002 with 0 AZs or 0 addresses).
 GATE_MINIMUMS: dict[str, int] = {"control_plane_min_free_ips": 1, "control_plane_min_azs": 1}
 _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")  # EKS cluster and CloudFormation stack
@@ -71,6 +73,9 @@ class Config:
     kubeconfig: Path | None = None
     gates: tuple[tuple[str, int], ...] = field(default=tuple(sorted(GATE_DEFAULTS.items())))
     rollback_timeout_minutes: int = ROLLBACK_TIMEOUT_DEFAULT
+    adopt_addons: tuple[str, ...] = ()  # self-managed add-ons to create as EKS managed ones
+    # apply only: the env the plan's vpc-cni adoption carries (None: ``cni_env``, the user's)
+    adopt_env: tuple[tuple[str, str], ...] | None = None
 
     def gate(self, name: str) -> int:
         return dict(self.gates)[name]
@@ -126,6 +131,7 @@ def parse(raw: Any, path: Path, *, target: str | None = None) -> Config:
         kubeconfig=doc.kubeconfig,
         gates=tuple(sorted({**GATE_DEFAULTS, **doc.gates.model_dump(exclude_none=True)}.items())),
         rollback_timeout_minutes=doc.rollback.timeout_minutes,
+        adopt_addons=tuple(doc.addons.adopt),
     )
 
 
@@ -317,6 +323,22 @@ class _Rollback(_Strict):
     timeout_minutes: Annotated[int, AfterValidator(_timeout_in_range)] = ROLLBACK_TIMEOUT_DEFAULT
 
 
+def _adoptable(names: list[str]) -> list[str]:
+    unknown = [n for n in dict.fromkeys(names) if n not in ADOPTABLE_ADDONS]
+    twice = [n for n in dict.fromkeys(names) if names.count(n) > 1]
+    problems = [
+        f"{n!r} is not an add-on upgrader can adopt ({', '.join(ADOPTABLE_ADDONS)})"
+        for n in unknown
+    ] + [f"{n!r} is listed {names.count(n)} times; list each add-on once" for n in twice]
+    if problems:
+        raise _fail("; ".join(problems))
+    return names
+
+
+class _Addons(_Strict):
+    adopt: Annotated[list[str], AfterValidator(_adoptable)] = Field(default_factory=list)
+
+
 def _none_is_default(value: Any) -> Any:
     return {} if value is None else value
 
@@ -334,6 +356,7 @@ class _Document(_Strict):
     kubeconfig: _FilePath = None
     gates: Annotated[_Gates, _Section] = _Gates()
     rollback: Annotated[_Rollback, _Section] = _Rollback()
+    addons: Annotated[_Addons, _Section] = _Addons()
 
 
 KNOWN_KEYS = frozenset(_Document.model_fields)

@@ -1,13 +1,17 @@
 """The EKS control-plane stack: AWS::EKS::Cluster, its service role and its outputs.
 
 The Kubernetes version is the ``KubernetesVersion`` parameter, so an upgrade is a change set
-that changes one parameter value and leaves the template untouched.
+that changes one parameter value and leaves the template untouched. The cluster's
+``RollbackConfig.TimeoutMinutes`` (how long an EKS version rollback may take before EKS
+cancels it) is the ``RollbackTimeoutMinutes`` parameter, set from the config's
+``rollback.timeout_minutes`` by each upgrade.
 """
 
 from __future__ import annotations
 
 from troposphere import Equals, GetAtt, If, Join, Not, Output, Parameter, Ref, Template, eks
 
+from upgrader.config import ROLLBACK_TIMEOUT_DEFAULT, ROLLBACK_TIMEOUT_RANGE
 from upgrader_stacks.iam import service_role
 from upgrader_stacks.parameters import (
     kubernetes_version_parameter,
@@ -17,6 +21,7 @@ from upgrader_stacks.parameters import (
 from upgrader_stacks.specs import ControlPlaneSpec
 
 VERSION_PARAMETER = "KubernetesVersion"
+ROLLBACK_PARAMETER = "RollbackTimeoutMinutes"
 CLUSTER_RESOURCE = "Cluster"
 CLUSTER_ROLE_POLICIES = ("AmazonEKSClusterPolicy",)
 
@@ -45,6 +50,16 @@ def control_plane_template(spec: ControlPlaneSpec) -> Template:
         )
     )
     t.add_condition("HasSecurityGroupIds", Not(Equals(Join("", Ref(groups)), "")))
+    rollback = t.add_parameter(
+        Parameter(
+            ROLLBACK_PARAMETER,
+            Type="Number",
+            Default=ROLLBACK_TIMEOUT_DEFAULT,
+            MinValue=ROLLBACK_TIMEOUT_RANGE[0],
+            MaxValue=ROLLBACK_TIMEOUT_RANGE[1],
+            Description="Minutes an EKS version rollback may take before EKS cancels it",
+        )
+    )
     role = t.add_resource(service_role("ClusterRole", "eks.amazonaws.com", CLUSTER_ROLE_POLICIES))
     cluster = t.add_resource(
         eks.Cluster(
@@ -56,6 +71,7 @@ def control_plane_template(spec: ControlPlaneSpec) -> Template:
                 SubnetIds=Ref(subnets),
                 SecurityGroupIds=If("HasSecurityGroupIds", Ref(groups), Ref("AWS::NoValue")),
             ),
+            RollbackConfig=eks.RollbackConfig(TimeoutMinutes=Ref(rollback)),
         )
     )
     t.add_output(

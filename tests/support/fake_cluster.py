@@ -19,16 +19,18 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from tests.support.scripted_api import Answer, scripted_reader
-from upgrader.adapters.errors import CloudError
+from upgrader.adapters.errors import CloudError, CloudNotFoundError
 from upgrader.adapters.kube_actions import KubeActions
 from upgrader.config import Config
 from upgrader.model.actions import Eviction, Lease, Rollout
+from upgrader.model.addons import EksAddon
 from upgrader.model.aws import AutoScalingGroup, Instance, Stack
 from upgrader.model.aws import ChangeSet as StackChangeSet
 from upgrader.model.ipamd import IpamdView
 from upgrader.model.kube import Container, DaemonSet, Node, Pod
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import ChangeSet
+from upgrader.planner.addon_stacks import addon_source
 from upgrader.runbook.ipamd import IpamdGuide
 
 FOREVER = 10**9
@@ -260,10 +262,24 @@ class FakeAws:
         self._replace_stack(
             replace(found, parameters=parameters, status="UPDATE_COMPLETE", change_sets=())
         )
+        self._declared_addons(found, wanted)
         version = wanted.get("KubernetesVersion")
         if version and stack.endswith("-eks"):
             cluster = replace(self.w.state.cluster, version=version)
             self.w._set(cluster=cluster, server_version=f"v{version}.0-eks")
+
+    def _declared_addons(self, stack: Stack, wanted: dict[str, str]) -> None:
+        """An AWS::EKS::Addon of the stack follows the parameter its AddonVersion takes."""
+        versions = {}
+        for addon in self.w.state.addons:
+            source = addon_source(stack, addon.name) if addon.stack == stack.name else None
+            if source is not None and source.parameter in wanted:
+                versions[addon.name] = wanted[source.parameter]
+        self.w._set(
+            addons=tuple(
+                replace(a, version=versions.get(a.name, a.version)) for a in self.w.state.addons
+            )
+        )
 
     def _replace_stack(self, stack: Stack) -> None:
         self.w._set(stacks=tuple(stack if s.name == stack.name else s for s in self.w.state.stacks))
@@ -288,7 +304,9 @@ class FakeAws:
 
     def addon(self, cluster: str, name: str) -> tuple[str, str]:
         self.w.record("addon", name)
-        found = next(a for a in self.w.state.addons if a.name == name)
+        found = next((a for a in self.w.state.addons if a.name == name), None)
+        if found is None:
+            raise CloudNotFoundError(f"EKS add-on {name}", "does not exist", "create it")
         return found.version, "ACTIVE"
 
     def update_addon(
@@ -308,6 +326,26 @@ class FakeAws:
             )
         )
         return f"update-{name}-{version}"
+
+    def create_addon(
+        self,
+        cluster: str,
+        name: str,
+        *,
+        version: str,
+        resolve_conflicts: str,
+        configuration_values: str | None,
+    ) -> None:
+        """Created at once, ACTIVE (the fake has no add-on rollout)."""
+        self.w.record("create_addon", name, version, resolve_conflicts, configuration_values)
+        made = EksAddon(
+            name=name,
+            version=version,
+            status="ACTIVE",
+            configuration_values=configuration_values,
+            service_account_role_arn=None,
+        )
+        self.w._set(addons=(*self.w.state.addons, made))
 
     def addon_update(self, cluster: str, name: str, update_id: str) -> tuple[str, tuple[str, ...]]:
         self.w.record("addon_update", update_id)
@@ -467,6 +505,25 @@ class FakeKube:
 
     def deployment_rollout(self, namespace: str, name: str) -> Rollout:
         return Rollout(generation=1, observed=1, desired=1, updated=1, ready=1, available=1)
+
+    def restart_deployment(self, namespace: str, name: str, at: str) -> None:
+        """Its pods start again at once, on Fargate nodes of the cluster's version."""
+        self.w.record("restart_deployment", f"{namespace}/{name}")
+        prefix = f"{name}-"
+        nodes = {
+            p.node
+            for p in self.w.state.pods
+            if p.namespace == namespace and (p.owner_name or "").startswith(prefix)
+        }
+        kubelet = f"v{self.w.state.cluster.version}.0-eks"
+        self.w._set(
+            nodes=tuple(
+                replace(n, kubelet_version=kubelet, kube_proxy_version=kubelet)
+                if n.name in nodes
+                else n
+                for n in self.w.state.nodes
+            )
+        )
 
     def _set_node(self, name: str, unschedulable: bool) -> None:
         self.w._set(

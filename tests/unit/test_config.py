@@ -133,8 +133,8 @@ def _problems(path: Path, text: str, *, target: str | None = None) -> str:
          "gates.subnet_reserv_ips: unknown key; did you mean `gates.subnet_reserve_ips`?"),
         (("cluster:", "clutser:"), "clutser: unknown key; did you mean `cluster`?"),
         (("cluster: staging", "cluster: staging\nzzz: 1"),
-         "zzz: unknown key (known: cluster, cni, gates, kubeconfig, manifests, region, stacks, "
-         "target)"),
+         "zzz: unknown key (known: addons, cluster, cni, gates, kubeconfig, manifests, region, "
+         "rollback, stacks, target)"),
         (('kubernetes: "1.13"', "kubernetes: 1.20"),
          'target.kubernetes: read as 1.2 (a YAML number); quote it: "1.20"'),
         (('kubernetes: "1.13"', "kubernetes: 1.13"),

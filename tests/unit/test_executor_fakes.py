@@ -11,17 +11,19 @@ from typing import Any
 import pytest
 
 from tests.support.fake_cluster import FOREVER, FakeAws, FakeKube, FakeWorld, eviction_failure
-from tests.unit.cluster_states import ECR, config, staging
+from tests.unit.cluster_states import ECR, config, staging, with_unowned
 from upgrader.adapters.errors import CloudError, CloudUnreachableError
 from upgrader.config import Config
 from upgrader.errors import ExitCode, UpgraderError
 from upgrader.executor.journal import JOURNAL_NAME, NAMESPACE, Journal
 from upgrader.executor.progress import Event
 from upgrader.executor.run import ApplyResult, Outside, run_plan
-from upgrader.executor.session import JOURNAL_KEY
+from upgrader.executor.session import JOURNAL_KEY, Session
+from upgrader.executor.verify import verify
 from upgrader.model.actions import Rollout
 from upgrader.model.plan import Plan
-from upgrader.model.steps import StepKind
+from upgrader.model.state import ClusterState
+from upgrader.model.steps import StepKind, VerifyStep
 from upgrader.planner import make_plan
 
 ENV = {"WARM_ENI_TARGET": "1"}
@@ -58,8 +60,8 @@ MANIFESTS = {
 class Run:
     """One staging cluster in a fake world, its plan, and the events of every apply."""
 
-    def __init__(self, **gates: int) -> None:
-        state = staging()
+    def __init__(self, state: ClusterState | None = None, **gates: int) -> None:
+        state = state or staging()
         self.config: Config = config(state, target="1.13", cni="v1.5.5", env=ENV, gates=gates)
         self.plan: Plan = make_plan(state, self.config, manifests=MANIFESTS)
         assert not self.plan.blocked, self.plan.findings
@@ -129,6 +131,55 @@ def test_a_healthy_apply_runs_every_step_in_order() -> None:
     ]
     assert len([m for m in run.said("gate") if m.startswith("POD001 ok on")]) == 4
     assert run.world.leases[(NAMESPACE, "upgrader-lock")] == ""  # released
+
+
+def test_fargate_pods_are_restarted_and_karpenter_nodes_reported_behind() -> None:
+    """upgrader never rolls Fargate or Karpenter nodes: it restarts the Deployments with
+    pods on Fargate after the control-plane step, and verify does not wait for Karpenter
+    nodes while their kubelets stay within the skew policy (it says how they follow)."""
+    state = with_unowned(staging(), fargate_kubelet="v1.12.10-eks", karpenter_kubelet="v1.12.10")
+    run = Run(state)
+    run.apply()
+    restarted = [args for name, args in run.world.calls if name == "restart_deployment"]
+    assert restarted == [("jobs/runner",)]
+    fargate = [n for n in run.world.state.nodes if n.name.startswith("fargate-")]
+    assert {n.kubelet_version for n in fargate} == {"v1.13.0-eks"}
+    info = run.said("info")
+    karpenter = next(m for m in info if m.startswith("2 karpenter node(s) are not at 1.13 yet"))
+    assert "drift" in karpenter
+    assert run.journal().complete
+
+
+def test_verify_fails_on_an_unowned_node_outside_the_skew() -> None:
+    """A Fargate node outside the skew policy at the end (its pods were never restarted)
+    stops verify, naming the nodes and how they follow."""
+    run = Run(with_unowned(staging()))
+    run.world.state = replace(
+        run.world.state,
+        nodes=tuple(
+            replace(n, kubelet_version="v1.10.13-eks") if n.name.startswith("fargate-") else n
+            for n in run.world.state.nodes
+        ),
+    )
+    session = Session(
+        plan=run.plan,
+        config=run.config,
+        aws=FakeAws(run.world),
+        kube=FakeKube(run.world),
+        journal=Journal(plan="sha256:0", fingerprint=run.plan.fingerprint),
+        sink=run.events.append,
+        holder=HOLDER,
+        clock=run.world.clock,
+        discoverer=run.world.discover,
+    )
+    (step,) = [s for s in run.plan.steps if isinstance(s, VerifyStep)]
+    with pytest.raises(UpgraderError) as caught:
+        verify(session, step, cleanup_leaked_enis=False)
+    assert caught.value.exit_code == ExitCode.STEP_FAILED
+    assert "2 fargate node(s) run a kubelet outside the version-skew policy of 1.13" in (
+        caught.value.message
+    )
+    assert "kubectl rollout restart" in caught.value.message
 
 
 def test_capacity_allows_one_wave_of_both_nodes() -> None:

@@ -6,7 +6,15 @@ from collections.abc import Iterable, Mapping
 from dataclasses import replace
 from typing import Any
 
-from tests.unit.cluster_states import STAGING_SPEC, config, modern, pdb, staging, subnet_id
+from tests.unit.cluster_states import (
+    STAGING_SPEC,
+    config,
+    modern,
+    pdb,
+    staging,
+    subnet_id,
+    with_unowned,
+)
 from upgrader.gates import GateInputs, gate_ids, leaked_enis, rule, rules, run
 from upgrader.model.aws import ChangeSet, Eni
 from upgrader.model.kube import LiveObject, Pod
@@ -44,7 +52,7 @@ def test_staging_passes_every_gate() -> None:
 def test_every_gate_id_of_the_design_is_registered() -> None:
     assert set(gate_ids()) == {
         "CAP001", "CAP002", "CAP003", "CAP004", "CAP005", "CAP006",
-        "VER001", "VER002", "API001", "PDB001", "STK001", "POD001", "INS001",
+        "VER001", "VER002", "API001", "PDB001", "STK001", "POD001", "INS001", "AMI001",
     }  # fmt: skip
 
 
@@ -167,6 +175,18 @@ def test_cap003_displaced_pods_do_not_fit_new_nodes() -> None:
     (f,) = _by_id(_staging_inputs(state, env=CUSTOM_NET), "CAP003")
     assert f.severity is Severity.BLOCKING
     assert f.subject == "node group workers"
+    assert "VPC addresses 102 > 84" in f.message
+
+
+def test_cap003_gives_no_room_on_fargate_nodes() -> None:
+    """A Fargate node runs the one pod it was made for: displaced pods never land there,
+    so Fargate nodes add no room (two of them, each as big as a worker, would hide the
+    shortfall)."""
+    state = with_unowned(
+        staging(groups=(replace(STAGING_SPEC.groups[0], pods_per_node=50, cpu_m=50),))
+    )
+    state = replace(state, nodes=tuple(n for n in state.nodes if "karpenter" not in n.instance_id))
+    (f,) = _by_id(_staging_inputs(state, env=CUSTOM_NET), "CAP003")
     assert "VPC addresses 102 > 84" in f.message
 
 

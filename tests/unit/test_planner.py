@@ -107,6 +107,8 @@ def test_staging_steps_carry_params_and_predictions() -> None:
         "from": "1.12",
         "to": "1.13",
         "change_set": None,
+        "rollback_parameter": None,  # the fixture's template sets no RollbackConfig
+        "rollback_timeout_minutes": None,
     }
     assert predicted_of(cp) == {"minutes": [24, 60]}
     assert cp.gates == ("STK001", "CAP002", "VER001", "API001", "INS001")

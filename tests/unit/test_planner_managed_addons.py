@@ -6,7 +6,10 @@ from __future__ import annotations
 
 from dataclasses import replace
 
+import pytest
+
 from tests.unit.cluster_states import config, modern_129
+from upgrader.errors import BadInputError
 from upgrader.model.addons import AddonVersions, EksAddon
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import ManagedAddonStep, StepKind
@@ -103,10 +106,11 @@ def test_an_addon_already_at_an_offered_version_not_older_than_the_default_stays
     assert plan.to.cni == "v1.19.2-eksbuild.1"
 
 
-def test_an_addon_declared_in_a_stack_is_left_to_it() -> None:
+def test_an_addon_in_a_stack_whose_template_is_not_read_is_bad_input() -> None:
+    # moved through its stack (tests/unit/test_planner_addon_stacks.py), never UpdateAddon
     state = managed({"1.30": "v1.19.2-eksbuild.5"}, stack="modern-addons")
-    plan = make_plan(state, config(state, target="1.30"))
-    assert [s.addon for s in addon_steps(plan.steps)] == ["kube-proxy"]
+    with pytest.raises(BadInputError, match="could not read its AWS::EKS::Addon"):
+        make_plan(state, config(state, target="1.30"))
 
 
 def test_every_hop_moves_managed_addons_to_what_it_offers() -> None:

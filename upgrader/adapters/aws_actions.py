@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC
 from typing import TYPE_CHECKING
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -18,6 +19,7 @@ from upgrader.adapters.aws import Aws, aws_errors, error_code, error_message, is
 from upgrader.adapters.errors import CloudError, CloudNotFoundError, StackUpdateFailed
 from upgrader.model.aws import AutoScalingGroup, Eni, Instance, Stack, Subnet
 from upgrader.model.steps import ChangeSet
+from upgrader.model.updates import ClusterUpdate
 from upgrader.polling import WALL, Backoff, poll
 
 if TYPE_CHECKING:
@@ -365,8 +367,13 @@ class AwsActions:
                 raise
 
     def addon(self, cluster: str, name: str) -> tuple[str, str]:
-        """``(version, status)`` of an EKS managed add-on."""
-        with aws_errors(f"EKS add-on {name} of cluster {cluster}", "DescribeAddon"):
+        """``(version, status)`` of an EKS managed add-on (CloudNotFoundError when EKS
+        manages none of that name)."""
+        with aws_errors(
+            f"EKS add-on {name} of cluster {cluster}",
+            "DescribeAddon",
+            not_found_hint=f"aws eks list-addons --cluster-name {cluster}; then plan again",
+        ):
             raw = self.aws.eks.describe_addon(clusterName=cluster, addonName=name)["addon"]
         return str(raw.get("addonVersion", "")), str(raw.get("status", ""))
 
@@ -393,6 +400,27 @@ class AwsActions:
             raw = self.aws.eks.update_addon(**request)  # type: ignore[arg-type]
         return str(raw["update"]["id"])
 
+    def create_addon(
+        self,
+        cluster: str,
+        name: str,
+        *,
+        version: str,
+        resolve_conflicts: str,
+        configuration_values: str | None,
+    ) -> None:
+        """``CreateAddon`` (``configuration_values`` sent exactly as given, if any)."""
+        request: dict[str, str] = {
+            "clusterName": cluster,
+            "addonName": name,
+            "addonVersion": version,
+            "resolveConflicts": resolve_conflicts,
+        }
+        if configuration_values is not None:
+            request["configurationValues"] = configuration_values
+        with aws_errors(f"EKS add-on {name} of cluster {cluster}", "CreateAddon"):
+            self.aws.eks.create_addon(**request)  # type: ignore[arg-type]
+
     def addon_update(self, cluster: str, name: str, update_id: str) -> tuple[str, tuple[str, ...]]:
         """``DescribeUpdate`` of an add-on update: its status and the errors EKS gives."""
         with aws_errors(f"EKS add-on {name} of cluster {cluster}", "DescribeUpdate"):
@@ -403,6 +431,39 @@ class AwsActions:
             f"{e.get('errorCode', '')}: {e.get('errorMessage', '')}" for e in raw.get("errors", [])
         )
         return str(raw.get("status", "")), errors
+
+    def cluster_updates(self, cluster: str) -> tuple[ClusterUpdate, ...]:
+        """The control-plane updates EKS records for the cluster (``ListUpdates``, then
+        ``DescribeUpdate`` of each), oldest first."""
+        subject = f"EKS cluster {cluster}"
+        ids: list[str] = []
+        token: str | None = None
+        while True:
+            with aws_errors(subject, "ListUpdates"):
+                page = (
+                    self.aws.eks.list_updates(name=cluster, nextToken=token)
+                    if token
+                    else self.aws.eks.list_updates(name=cluster)
+                )
+            ids += page.get("updateIds", [])
+            token = page.get("nextToken")
+            if not token:
+                break
+        found = []
+        for update_id in ids:
+            with aws_errors(subject, "DescribeUpdate"):
+                raw = self.aws.eks.describe_update(name=cluster, updateId=update_id)["update"]
+            params = {p.get("type"): p.get("value") for p in raw.get("params", [])}
+            found.append(
+                ClusterUpdate(
+                    id=str(raw.get("id", update_id)),
+                    type=str(raw.get("type", "")),
+                    status=str(raw.get("status", "")),
+                    version=params.get("Version"),
+                    created_at=raw["createdAt"].astimezone(UTC),
+                )
+            )
+        return tuple(sorted(found, key=lambda u: u.created_at))
 
     def cluster_version(self, cluster: str) -> tuple[str, str]:
         """``(version, status)`` of the EKS cluster, e.g. ``("1.13", "ACTIVE")``."""

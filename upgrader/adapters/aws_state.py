@@ -4,7 +4,7 @@ node: the AWS side of what `kube_state` reads from Kubernetes. CloudFormation re
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -101,8 +101,10 @@ def eks_cluster(aws: Aws, name: str) -> tuple[EksCluster, ClusterAccess]:
             )
         ),
         updates_in_progress=_updates_in_progress(aws, name),
+        certificate_authority=raw.get("certificateAuthority", {}).get("data", ""),
+        service_cidr=raw.get("kubernetesNetworkConfig", {}).get("serviceIpv4Cidr", ""),
     )
-    ca = raw.get("certificateAuthority", {}).get("data", "")
+    ca = cluster.certificate_authority
     return cluster, ClusterAccess(endpoint=cluster.endpoint, certificate_authority=ca)
 
 
@@ -224,17 +226,15 @@ def eks_addons(aws: Aws, cluster: str, stacks: tuple[Stack, ...]) -> tuple[EksAd
     return tuple(found)
 
 
-def addon_versions(
-    aws: Aws, addons: tuple[EksAddon, ...], minors: list[str]
-) -> tuple[AddonVersions, ...]:
-    """``DescribeAddonVersions`` of each managed add-on for each minor the plan may reach."""
+def addon_versions(aws: Aws, addons: Iterable[str], minors: list[str]) -> tuple[AddonVersions, ...]:
+    """``DescribeAddonVersions`` of each add-on named for each minor the plan may reach."""
     found = []
     for addon in addons:
         for minor in minors:
             versions: dict[str, bool] = {}
-            with aws_errors(f"EKS add-on {addon.name}", "DescribeAddonVersions"):
+            with aws_errors(f"EKS add-on {addon}", "DescribeAddonVersions"):
                 pages = aws.eks.get_paginator("describe_addon_versions").paginate(
-                    addonName=addon.name, kubernetesVersion=minor
+                    addonName=addon, kubernetesVersion=minor
                 )
                 for page in pages:
                     for info in page.get("addons", []):
@@ -249,7 +249,7 @@ def addon_versions(
             ordered = tuple(sorted(versions, key=version_key, reverse=True))
             found.append(
                 AddonVersions(
-                    addon=addon.name,
+                    addon=addon,
                     kubernetes=minor,
                     versions=ordered,
                     default=next((v for v in ordered if versions[v]), None),

@@ -2,9 +2,10 @@
 
 A change set keeps the stack's template (``UsePreviousTemplate``), or carries the
 plan's new one (``TemplateBody``: a node-group stack migrated from a launch
-configuration), and every parameter's previous value except the ones the plan
-changes. Its name, ``upgrader-<hash>``, derives from the stack, the parameters and
-the new template, so planning the same change twice yields the same name.
+configuration or to AL2023), and every parameter's previous value except the ones the
+plan changes or the new template adds. Its name, ``upgrader-<hash>``, derives from the
+stack, the parameters and the new template, so planning the same change twice yields the
+same name.
 """
 
 from __future__ import annotations
@@ -14,11 +15,14 @@ import json
 from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
+import yaml
+
 from upgrader.adapters.aws import Aws, aws_errors
 from upgrader.adapters.cloudformation import list_change_sets, missing_stack_hint
 from upgrader.adapters.errors import CloudError
 from upgrader.errors import BadInputError
 from upgrader.model.aws import Stack
+from upgrader.model.cfn_yaml import load_template
 from upgrader.model.steps import ChangeSet, ResourceChange
 from upgrader.polling import Backoff, poll
 
@@ -52,6 +56,16 @@ def is_upgrader_change_set(name: str) -> bool:
     )
 
 
+def _declared(template: str) -> set[str]:
+    """The parameters a new template declares (none when it cannot be read)."""
+    try:
+        loaded = load_template(template)
+    except yaml.YAMLError:
+        return set()
+    declared = loaded.get("Parameters") if isinstance(loaded, dict) else None
+    return set(declared) if isinstance(declared, dict) else set()
+
+
 def region_of(stack: Stack) -> str:
     """The region in a stack ARN (``arn:aws:cloudformation:<region>:...``)."""
     parts = stack.stack_id.split(":")
@@ -79,7 +93,8 @@ def create(
     nothing to change (then it has no changes and no change set is left behind).
     """
     known = {key for key, _ in stack.parameters}
-    unknown = sorted(set(parameters) - known)
+    added = sorted((set(parameters) - known) & _declared(template)) if template else []
+    unknown = sorted(set(parameters) - known - set(added))
     if unknown:
         raise BadInputError(
             f"CloudFormation stack {stack.name}",
@@ -97,6 +112,7 @@ def create(
         else {"ParameterKey": key, "UsePreviousValue": True}
         for key, _ in stack.parameters
     ]
+    request += [{"ParameterKey": key, "ParameterValue": parameters[key]} for key in added]
     result = ChangeSet(name=name, id="", stack=stack.name, status=NO_CHANGES, changes=())
     try:
         with aws_errors(

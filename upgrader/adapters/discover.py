@@ -49,7 +49,11 @@ def discover(config: Config, *, session: boto3.session.Session | None = None) ->
     amis = aws_state.ssm_parameters(aws, ami_parameter_paths(cluster, config))
     insights = aws_state.upgrade_insights(aws, config.cluster, insight_versions(cluster, config))
     addons = aws_state.eks_addons(aws, config.cluster, stacks)
-    versions = aws_state.addon_versions(aws, addons, insight_versions(cluster, config))
+    minors = insight_versions(cluster, config)
+    adopting = [n for n in config.adopt_addons if n not in {a.name for a in addons}]
+    versions = aws_state.addon_versions(aws, (a.name for a in addons), minors)
+    if adopting:  # created at the running minor first (addons.adopt), then as the others
+        versions += aws_state.addon_versions(aws, adopting, [cluster.version, *minors])
     fargate = aws_state.fargate_profiles(aws, config.cluster)
     reader = _kube_reader(config, access, aws)
     try:

@@ -57,6 +57,7 @@ class _Done(Generic[T]):
 TOKEN_REFRESH_SECONDS = kube.TOKEN_REFRESH_SECONDS  # EKS tokens are valid for 15 minutes
 DISCOVERY_TTL_SECONDS = 60.0  # served APIs change when the control plane is upgraded
 LAST_APPLIED = kube_state.LAST_APPLIED
+RESTARTED_AT = "kubectl.kubernetes.io/restartedAt"  # what `kubectl rollout restart` sets
 _BUDGET = re.compile(r"disruption budget (\S+)")
 _SCALABLE = {
     "Deployment": "deployments",
@@ -308,6 +309,20 @@ class KubeActions:
             ready=int(status.get("readyReplicas", 0)),
             available=int(status.get("availableReplicas", 0)),
         )
+
+    def restart_deployment(self, namespace: str, name: str, at: str) -> None:
+        """``kubectl rollout restart``: the pod template's ``restartedAt`` annotation set to
+        ``at``, so the Deployment replaces every pod under its own strategy."""
+        path = self._path(
+            self._preferred("Deployment", kube_state.DEPLOYMENT_VERSIONS), "Deployment",
+            namespace, name,
+        )  # fmt: skip
+        patch = {"spec": {"template": {"metadata": {"annotations": {RESTARTED_AT: at}}}}}
+        status, body = self._send(
+            "PATCH", path, patch, content_type="application/strategic-merge-patch+json"
+        )
+        if status >= 300:
+            self._fail(f"Deployment {namespace}/{name}", "restarting it", status, body)
 
     def _read_workload(
         self, kind: str, namespace: str, name: str, versions: tuple[str, ...]

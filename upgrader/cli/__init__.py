@@ -15,6 +15,7 @@ from upgrader.cli import (
     gates,
     manifests,
     plan,
+    rollback,
     runbook,
     sandbox,
     stacks,
@@ -33,6 +34,7 @@ app = typer.Typer(
 )
 app.command("plan", epilog="Gates:\n\n" + document.help_text(rules()))(plan.plan)
 app.command("apply")(apply.apply)
+app.command("rollback")(rollback.rollback)
 app.command("runbook")(runbook.runbook)
 app.command("status")(status.status)
 app.command("demo")(demo.demo)

@@ -28,6 +28,7 @@ def status(
                 "current": j.current,
                 "complete": j.complete,
                 "terminated": list(j.terminated),
+                "rolled_back": list(j.rolled_back),
             }
         )
         return
@@ -35,5 +36,7 @@ def status(
         typer.echo(f"{result.cluster}: no upgrade has run (no journal)")
         return
     state = "complete" if j.complete else f"in progress at {j.current or 'the next step'}"
+    if j.rolled_back:
+        state = f"rolled back ({', '.join(j.rolled_back)} undone by `upgrader rollback`)"
     typer.echo(f"{result.cluster}: plan {j.plan[:19]}… {state}")
     typer.echo(table(["#", "step done"], [[str(i), s] for i, s in enumerate(j.done, 1)]))

@@ -27,3 +27,10 @@ class LockedError(UpgraderError):
     """Another apply holds the cluster's lock."""
 
     exit_code = ExitCode.LOCKED
+
+
+class RollbackRefusedError(UpgraderError):
+    """``upgrader rollback`` refused: the window is closed, a node moved, or the cluster
+    is not where the plan left it; nothing was changed."""
+
+    exit_code = ExitCode.BLOCKED

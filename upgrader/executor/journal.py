@@ -47,6 +47,8 @@ class Journal:
     # gates every node whose pod changed since, including those restarted before a stop
     rollout_before: tuple[tuple[str, str], ...] = ()
     notes: tuple[str, ...] = field(default=())
+    # control-plane steps `upgrader rollback` undid: the plan no longer describes the cluster
+    rolled_back: tuple[str, ...] = ()
 
     def is_done(self, step_id: str) -> bool:
         return step_id in self.done
@@ -92,6 +94,7 @@ class Journal:
             "cordoned": list(self.cordoned),
             "rollout_before": [list(pair) for pair in self.rollout_before],
             "notes": list(self.notes),
+            "rolled_back": list(self.rolled_back),
         }
         return json.dumps(doc, sort_keys=True)
 
@@ -119,4 +122,5 @@ class Journal:
             cordoned=tuple(doc.get("cordoned", ())),
             rollout_before=tuple((str(n), str(p)) for n, p in doc.get("rollout_before", ())),
             notes=tuple(doc.get("notes", ())),
+            rolled_back=tuple(doc.get("rolled_back", ())),
         )

@@ -62,6 +62,16 @@ class AwsPort(Protocol):
         configuration_values: str | None,
     ) -> str: ...
 
+    def create_addon(
+        self,
+        cluster: str,
+        name: str,
+        *,
+        version: str,
+        resolve_conflicts: str,
+        configuration_values: str | None,
+    ) -> None: ...
+
     def addon_update(
         self, cluster: str, name: str, update_id: str
     ) -> tuple[str, tuple[str, ...]]: ...
@@ -118,6 +128,8 @@ class KubePort(Protocol):
     def daemonset_rollout(self, namespace: str, name: str) -> Rollout: ...
 
     def deployment_rollout(self, namespace: str, name: str) -> Rollout: ...
+
+    def restart_deployment(self, namespace: str, name: str, at: str) -> None: ...
 
     def cordon(self, node: str) -> None: ...
 

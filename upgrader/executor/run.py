@@ -26,9 +26,9 @@ from upgrader.adapters.errors import (
     StackUpdateFailed,
 )
 from upgrader.catalog.versions import catalog
-from upgrader.config import GATE_DEFAULTS, Config
+from upgrader.config import GATE_DEFAULTS, ROLLBACK_TIMEOUT_DEFAULT, Config
 from upgrader.errors import UpgraderError
-from upgrader.executor import addons, managed_addons, nodegroups, stacks, verify
+from upgrader.executor import addons, fargate, managed_addons, nodegroups, stacks, verify
 from upgrader.executor.errors import (
     GateFailedError,
     LockedError,
@@ -46,6 +46,7 @@ from upgrader.model.steps import (
     AddonStep,
     CniStep,
     ControlPlaneStep,
+    FargateRestartStep,
     ManagedAddonStep,
     NodegroupRollStep,
     NodegroupStackStep,
@@ -54,6 +55,7 @@ from upgrader.model.steps import (
     VerifyStep,
 )
 from upgrader.planner import gate_inputs
+from upgrader.planner.adopt import adoption_config
 from upgrader.polling import WALL, Clock
 from upgrader.semver import Version
 
@@ -63,8 +65,11 @@ STAGES = {
     StepKind.COREDNS: "add-ons",
     StepKind.CNI: "vpc cni",
     StepKind.MANAGED_ADDON: "add-ons",
+    StepKind.MANAGED_ADDON_STACK: "add-ons",
+    StepKind.MANAGED_ADDON_ADOPT: "add-ons",
     StepKind.NODEGROUP_STACK: "node groups",
     StepKind.NODEGROUP_ROLL: "node groups",
+    StepKind.FARGATE_RESTART: "fargate",
     StepKind.VERIFY: "verify",
 }
 
@@ -84,7 +89,7 @@ def config_from_plan(plan: Plan) -> Config:
     gates.update({k: v for k, v in ctx.gates if k in gates})
     kubeconfig = os.environ.get("KUBECONFIG", "").split(os.pathsep)[0]
     catalog().kubernetes(plan.to.kubernetes)
-    return Config(
+    config = Config(
         path=Path("plan"),
         cluster=plan.cluster,
         region=plan.region,
@@ -95,7 +100,16 @@ def config_from_plan(plan: Plan) -> Config:
         cni_env=ctx.cni.env,
         kubeconfig=Path(kubeconfig) if kubeconfig else None,
         gates=tuple(sorted(gates.items())),
+        rollback_timeout_minutes=next(
+            (
+                s.rollback_timeout_minutes
+                for s in plan.steps
+                if isinstance(s, ControlPlaneStep) and s.rollback_timeout_minutes is not None
+            ),
+            ROLLBACK_TIMEOUT_DEFAULT,
+        ),
     )
+    return adoption_config(config, plan.steps)
 
 
 def new_holder() -> str:
@@ -120,7 +134,7 @@ def stale_holder(holder: str) -> bool:
     return False
 
 
-def _read_journal(kube: KubePort) -> Journal | None:
+def read_journal(kube: KubePort) -> Journal | None:
     data = kube.read_config_map(JOURNAL_NAME, NAMESPACE)
     return Journal.from_json(data[JOURNAL_KEY]) if data and JOURNAL_KEY in data else None
 
@@ -154,6 +168,8 @@ def _run_step(s: Session, step: Step, *, cleanup_leaked_enis: bool) -> None:
             stacks.nodegroup_stack(s, step)
         case NodegroupRollStep():
             nodegroups.roll(s, step)
+        case FargateRestartStep():
+            fargate.restart(s, step)
         case VerifyStep():
             verify.verify(s, step, cleanup_leaked_enis=cleanup_leaked_enis)
 
@@ -201,11 +217,11 @@ def run_plan(
     An outside call that fails once the lock is taken stops apply with exit 4 naming the
     step, the call and the cause (:func:`_stopped`); the journal stays for the re-run."""
     kube = outside.kube
-    _lock(kube, plan, holder)
+    take_lock(kube, plan, holder)
     session: Session | None = None
     try:
         pid = plan_id(text)
-        journal = _read_journal(kube)
+        journal = read_journal(kube)
         resumed = journal is not None and journal.plan == pid
         session = Session(
             plan=plan,
@@ -220,6 +236,13 @@ def run_plan(
             clock=outside.clock,
             discoverer=outside.discover,
         )
+        if resumed and session.journal.rolled_back:
+            raise StalePlanError(
+                f"plan for {plan.cluster}",
+                f"`upgrader rollback` undid {', '.join(session.journal.rolled_back)} of "
+                "this plan, so it no longer describes the cluster",
+                "run `upgrader plan` again, review the new plan and apply that one",
+            )
         if resumed and session.journal.complete:
             session.emit("done", "this plan was applied already; nothing to do")
             return ApplyResult(plan, True, True, ())
@@ -248,10 +271,10 @@ def run_plan(
         if session is not None:
             _restore_quietly(session)
         if isinstance(err, OUTSIDE_FAILURES):
-            raise _stopped(err, session, plan) from None
+            raise stopped(err, session, plan) from None
         raise
     finally:
-        _release(kube, holder, session)
+        release_lock(kube, holder, session)
 
 
 def _start_hop(s: Session, step: Step, config: Config, derive: Derive | None) -> None:
@@ -264,7 +287,7 @@ def _start_hop(s: Session, step: Step, config: Config, derive: Derive | None) ->
     s.emit("start", f"hop to Kubernetes {hop.kubernetes}: {len(hop.steps)} step(s)")
 
 
-def _lock(kube: KubePort, plan: Plan, holder: str) -> None:
+def take_lock(kube: KubePort, plan: Plan, holder: str) -> None:
     """Take the cluster's lease (exit 6 when another apply holds it)."""
     try:
         lease = kube.acquire_lease(
@@ -292,7 +315,7 @@ OUTSIDE_FAILURES = (
 )
 
 
-def _stopped(err: UpgraderError, s: Session | None, plan: Plan) -> UpgraderError:
+def stopped(err: UpgraderError, s: Session | None, plan: Plan) -> UpgraderError:
     """An outside failure once the lock is held, as exit 4 naming where apply stopped, the
     call and its cause. Bad input found before the first step keeps its exit 2."""
     if s is not None and s.step is not None:
@@ -308,7 +331,7 @@ def _stopped(err: UpgraderError, s: Session | None, plan: Plan) -> UpgraderError
     return StepFailedError(where, f"{err.subject}: {err.message}", hint)
 
 
-def _release(kube: KubePort, holder: str, s: Session | None) -> None:
+def release_lock(kube: KubePort, holder: str, s: Session | None) -> None:
     """Give the lock up; a failure to do so never hides how apply ended (the lease
     expires by itself after LEASE_SECONDS)."""
     try:

@@ -8,25 +8,17 @@ from collections.abc import Callable
 
 from upgrader.executor import lifecycle
 from upgrader.executor.session import Session
-from upgrader.model.steps import ControlPlaneStep, NodegroupStackStep, StackStep
+from upgrader.model.steps import (
+    ControlPlaneStep,
+    NodegroupStackStep,
+    StackStep,
+    change_set_inputs,
+)
 
 # EKS control-plane updates take 24-60 minutes (research/upgrade-tools.md); the timeout
 # leaves room above the slowest seen. Managed node group updates drain every node.
 CONTROL_PLANE_TIMEOUT = 90 * 60.0
 NODEGROUP_STACK_TIMEOUT = 120 * 60.0
-
-
-def _parameters(step: StackStep) -> dict[str, str]:
-    if isinstance(step, ControlPlaneStep):
-        return {str(step.parameter): step.to}
-    return dict(step.parameters)
-
-
-def _template(step: StackStep) -> str | None:
-    """The new template the step's change set carries (a launch-template migration)."""
-    if isinstance(step, NodegroupStackStep) and step.template is not None:
-        return step.template.body
-    return None
 
 
 def update_stack(
@@ -38,7 +30,7 @@ def update_stack(
     new values is not touched again. ``on_poll`` runs after every poll of the stack.
     """
     name = step.stack
-    wanted, template = _parameters(step), _template(step)
+    wanted, template = change_set_inputs(step)
     live = s.aws.stack(name)
     if live.status.endswith("_IN_PROGRESS"):
         s.emit("wait", f"stack {name} is already {live.status}; waiting for it")

@@ -1,22 +1,58 @@
-"""The last step: every node at the target kubelet minor, aws-node at the target
+"""The last step: every node upgrader rolls at the target kubelet minor (Fargate and
+Karpenter nodes within the skew policy, reported when behind), aws-node at the target
 CNI, no pod stuck, leaked ENIs reported (and deleted with --cleanup-leaked-enis)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
+from upgrader.catalog.versions import catalog
 from upgrader.executor.errors import StepFailedError
 from upgrader.executor.nodegroups import minor
 from upgrader.executor.session import Session
 from upgrader.gates import leaked_enis
+from upgrader.gates.rules.ver001 import follow_hint
+from upgrader.model.kube import Node
 from upgrader.model.steps import VerifyStep
+from upgrader.model.unowned import FARGATE, KARPENTER, node_owner
+
+
+def _unowned(s: Session, nodes: Sequence[Node], target: str) -> list[str]:
+    """Fargate and Karpenter nodes follow by themselves (upgrader never rolls them): behind
+    the target within the kubelet skew policy they are reported; beyond it, a problem."""
+    problems = []
+    for owner in (FARGATE, KARPENTER):
+        behind = sorted(
+            (n for n in nodes if node_owner(n) == owner and minor(n.kubelet_version) != target),
+            key=lambda n: n.name,
+        )
+        if not behind:
+            continue
+        names = ", ".join(f"{n.name} ({n.kubelet_version})" for n in behind[:10])
+        outside = [n for n in behind if not catalog().kubelet_skew_ok(target, n.kubelet_version)]
+        if outside:
+            problems.append(
+                f"{len(outside)} {owner} node(s) run a kubelet outside the version-skew policy "
+                f"of {target}: {names}; {follow_hint(owner, target)}"
+            )
+        else:
+            s.emit(
+                "info",
+                f"{len(behind)} {owner} node(s) are not at {target} yet (within the skew "
+                f"policy): {names}; {follow_hint(owner, target)}",
+            )
+    return problems
 
 
 def verify(s: Session, step: VerifyStep, *, cleanup_leaked_enis: bool) -> None:
     state = s.discover()
     target = s.plan.to
     problems = []
-    behind = sorted(n.name for n in state.nodes if minor(n.kubelet_version) != target.kubernetes)
+    owned = [n for n in state.nodes if node_owner(n) is None]
+    behind = sorted(n.name for n in owned if minor(n.kubelet_version) != target.kubernetes)
     if behind:
         problems.append(f"node(s) not at kubelet {target.kubernetes}: {', '.join(behind)}")
+    problems += _unowned(s, state.nodes, target.kubernetes)
     aws_node = state.daemonset("kube-system", "aws-node")
     tags = {c.tag for c in aws_node.containers if c.name == "aws-node"} if aws_node else set()
     if tags != {target.cni}:

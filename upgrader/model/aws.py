@@ -17,6 +17,8 @@ class EksCluster:
     subnet_ids: tuple[str, ...]
     security_group_ids: tuple[str, ...] = ()
     updates_in_progress: tuple[str, ...] = ()
+    certificate_authority: str = ""  # certificateAuthority.data (base64 PEM)
+    service_cidr: str = ""  # kubernetesNetworkConfig.serviceIpv4Cidr
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

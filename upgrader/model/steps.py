@@ -21,6 +21,9 @@ class StepKind(StrEnum):
     COREDNS = "coredns"
     CNI = "cni"
     MANAGED_ADDON = "managed-addon"
+    MANAGED_ADDON_STACK = "managed-addon-stack"
+    MANAGED_ADDON_ADOPT = "managed-addon-adopt"
+    FARGATE_RESTART = "fargate-restart"
     NODEGROUP_STACK = "nodegroup-stack"
     NODEGROUP_ROLL = "nodegroup-roll"
     VERIFY = "verify"
@@ -50,7 +53,8 @@ class ChangeSet:
 @dataclass(frozen=True, kw_only=True)
 class TemplateChange:
     """A new template the change set carries (a launch-configuration group migrated to a
-    launch template), with the diff the runbook shows and why."""
+    launch template, an Amazon Linux 2 group moved to AL2023), with the diff the runbook
+    shows and why."""
 
     body: str
     diff: str
@@ -78,7 +82,18 @@ class ControlPlaneStep(StepBase):
     from_: str = field(metadata={**PARAMS, "key": "from"})
     to: str = field(metadata=PARAMS)
     change_set: ChangeSet | None = field(default=None, metadata=PARAMS)
+    # The stack parameter the cluster's RollbackConfig.TimeoutMinutes takes, and the value
+    # the change set gives it (None: the template has none, EKS's default applies).
+    rollback_parameter: str | None = field(default=None, metadata=PARAMS)
+    rollback_timeout_minutes: int | None = field(default=None, metadata=PARAMS)
     minutes: tuple[int, int] = field(metadata=PREDICTED)
+
+    def stack_parameters(self) -> dict[str, str]:
+        """The parameters the step's change set sets."""
+        wanted = {str(self.parameter): self.to}
+        if self.rollback_parameter is not None and self.rollback_timeout_minutes is not None:
+            wanted[self.rollback_parameter] = str(self.rollback_timeout_minutes)
+        return wanted
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -130,6 +145,34 @@ class ManagedAddonStep(StepBase):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ManagedAddonStackStep(ManagedAddonStep):
+    """An EKS add-on declared in a stack (``AWS::EKS::Addon`` ``resource``) moved through a
+    change set on that stack setting ``parameter`` (its ``AddonVersion``). Its
+    ``ResolveConflicts`` and ``ConfigurationValues`` stay as the template has them
+    (``resolve_conflicts`` shows the template's, ``configuration_values`` EKS's)."""
+
+    kind: ClassVar[StepKind] = StepKind.MANAGED_ADDON_STACK
+    stack: str = field(metadata=PARAMS)
+    resource: str = field(metadata=PARAMS)
+    parameter: str = field(metadata=PARAMS)
+    change_set: ChangeSet | None = field(default=None, metadata=PARAMS)
+
+    def stack_parameters(self) -> dict[str, str]:
+        """The parameters the step's change set sets."""
+        return {self.parameter: self.to}
+
+
+@dataclass(frozen=True, kw_only=True)
+class ManagedAddonAdoptStep(ManagedAddonStep):
+    """A self-managed add-on made an EKS managed one (``addons.adopt``): ``CreateAddon`` at
+    the release it runs, ``resolveConflicts`` OVERWRITE (EKS takes its objects over), for
+    vpc-cni the config's ``cni.env`` as ``configurationValues``; ``from_`` is the image tag
+    the self-managed object runs."""
+
+    kind: ClassVar[StepKind] = StepKind.MANAGED_ADDON_ADOPT
+
+
+@dataclass(frozen=True, kw_only=True)
 class NodegroupStackStep(StepBase):
     """A node group's stack updated through a change set (new AMI or version)."""
 
@@ -140,6 +183,10 @@ class NodegroupStackStep(StepBase):
     change_set: ChangeSet | None = field(default=None, metadata=PARAMS)
     update_policy: str = field(metadata=PARAMS)
     template: TemplateChange | None = field(default=None, metadata=PARAMS)
+
+    def stack_parameters(self) -> dict[str, str]:
+        """The parameters the step's change set sets."""
+        return dict(self.parameters)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,6 +223,20 @@ class NodegroupRollStep(StepBase):
 
 
 @dataclass(frozen=True, kw_only=True)
+class FargateRestartStep(StepBase):
+    """The workloads with pods on Fargate restarted as ``kubectl rollout restart`` does
+    (a pod template annotation), so that each new pod starts on a kubelet of ``to``: a
+    Fargate pod keeps the kubelet it started with. ``manual`` names pods no Deployment
+    owns (StatefulSets, Jobs, bare pods), to restart by hand: the runbook says so."""
+
+    kind: ClassVar[StepKind] = StepKind.FARGATE_RESTART
+    to: str = field(metadata=PARAMS)
+    workloads: tuple[str, ...] = field(metadata=PARAMS)  # "Deployment batch/runner"
+    manual: tuple[str, ...] = field(default=(), metadata=PARAMS)  # "batch/job-x-1"
+    pods: int = field(metadata=PREDICTED)
+
+
+@dataclass(frozen=True, kw_only=True)
 class VerifyStep(StepBase):
     """Every node at the target, aws-node at the target, no pod stuck, leaks reported."""
 
@@ -187,19 +248,34 @@ Step: TypeAlias = (
     | AddonStep
     | CniStep
     | ManagedAddonStep
+    | ManagedAddonStackStep
+    | ManagedAddonAdoptStep
     | NodegroupStackStep
     | NodegroupRollStep
+    | FargateRestartStep
     | VerifyStep
 )
-StackStep: TypeAlias = ControlPlaneStep | NodegroupStackStep
+StackStep: TypeAlias = ControlPlaneStep | NodegroupStackStep | ManagedAddonStackStep
+
+
+def change_set_inputs(step: StackStep) -> tuple[dict[str, str], str | None]:
+    """The parameters a stack step's change set sets, and the new template it carries
+    (a migrated node-group template; None: the stack's own)."""
+    template = step.template if isinstance(step, NodegroupStackStep) else None
+    return step.stack_parameters(), template.body if template is not None else None
+
+
 RECORDS: Mapping[StepKind, type[Step]] = {
     StepKind.CONTROL_PLANE: ControlPlaneStep,
     StepKind.KUBE_PROXY: AddonStep,
     StepKind.COREDNS: AddonStep,
     StepKind.CNI: CniStep,
     StepKind.MANAGED_ADDON: ManagedAddonStep,
+    StepKind.MANAGED_ADDON_STACK: ManagedAddonStackStep,
+    StepKind.MANAGED_ADDON_ADOPT: ManagedAddonAdoptStep,
     StepKind.NODEGROUP_STACK: NodegroupStackStep,
     StepKind.NODEGROUP_ROLL: NodegroupRollStep,
+    StepKind.FARGATE_RESTART: FargateRestartStep,
     StepKind.VERIFY: VerifyStep,
 }
 

@@ -19,6 +19,7 @@ from upgrader.pipeline.plan import (
     plan,
     runbook,
 )
+from upgrader.pipeline.rollback import RollbackResult, rollback
 from upgrader.pipeline.sandbox import sandbox_down, sandbox_up
 from upgrader.pipeline.stacks import RenderedStack, render_stacks
 
@@ -29,6 +30,7 @@ __all__ = [
     "DemoResult",
     "PlanResult",
     "RenderedStack",
+    "RollbackResult",
     "Status",
     "apply",
     "cluster_capacity",
@@ -41,6 +43,7 @@ __all__ = [
     "plan",
     "refresh_instance_catalog",
     "render_stacks",
+    "rollback",
     "runbook",
     "sandbox_down",
     "sandbox_up",

@@ -23,17 +23,21 @@ from upgrader.model.records import JsonObject, to_json
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import (
     ControlPlaneStep,
+    ManagedAddonStackStep,
     NodegroupRollStep,
     NodegroupStackStep,
     StackStep,
     Step,
+    change_set_inputs,
     step_to_json,
 )
 from upgrader.planner import make_plan
+from upgrader.planner.al2023 import max_pods_settings
 from upgrader.planner.hops import is_multi_hop
 from upgrader.planner.versions import plan_versions
 from upgrader.runbook import render
 from upgrader.runbook.capacity import section as capacity_section
+from upgrader_stacks.al2023 import migrate_al2023
 from upgrader_stacks.migrate import migrations
 
 COREDNS = ("Deployment", "kube-system", "coredns")
@@ -63,21 +67,24 @@ def compile_manifests(state: ClusterState, config: Config) -> dict[str, list[dic
 
 
 def rendered_templates(state: ClusterState, config: Config) -> dict[str, str]:
-    """The launch-template migration of every node-group stack still on a launch
-    configuration (rendered by ``upgrader_stacks``; the planner takes it as data)."""
-    return migrations(s for s in state.stacks if s.name in config.nodegroup_stacks)
+    """The new template of every node-group stack ``config`` rolls that needs one: still
+    on a launch configuration (moved to a launch template), or on Amazon Linux 2 AMIs
+    while the target has none (moved to AL2023 and nodeadm). Rendered by
+    ``upgrader_stacks``; the planner takes them as data."""
+    stacks = [s for s in state.stacks if s.name in config.nodegroup_stacks]
+    out = migrations(stacks)
+    pods = max_pods_settings(state, config)
+    for stack in stacks:
+        if stack.name in pods:
+            out[stack.name] = migrate_al2023(stack, out.get(stack.name), pods[stack.name])
+    return out
 
 
 def _with_change_set(step: StackStep, state: ClusterState) -> StackStep:
     stack = state.stack(step.stack)
     if stack is None:
         return step
-    template = None
-    if isinstance(step, ControlPlaneStep):
-        parameters = {str(step.parameter): step.to}
-    else:
-        parameters = dict(step.parameters)
-        template = step.template.body if step.template is not None else None
+    parameters, template = change_set_inputs(step)
     change_set = change_sets.create(
         stack, parameters, description=f"upgrader plan: {step.description}", template=template
     )
@@ -86,10 +93,15 @@ def _with_change_set(step: StackStep, state: ClusterState) -> StackStep:
 
 def derive(state: ClusterState, config: Config) -> Plan:
     """Compile, gate and plan ``state`` for ``config`` (no change sets: nothing is written)."""
-    templates = rendered_templates(state, config)
-    if is_multi_hop(state, config):  # each hop's manifests, compiled for the state it starts from
-        return make_plan(state, config, templates=templates, compile_hop=compile_manifests)
+    if is_multi_hop(state, config):  # each hop's manifests and templates, for its start state
+        return make_plan(
+            state,
+            config,
+            compile_hop=compile_manifests,
+            render_hop=rendered_templates,
+        )
     manifests = compile_manifests(state, config)
+    templates = rendered_templates(state, config)
     return make_plan(state, config, manifests=manifests, templates=templates)
 
 
@@ -104,7 +116,10 @@ def make(config: Config) -> Plan:
     steps: list[Step] = []
     updated: set[str] = set()
     for step in plan.steps:
-        if isinstance(step, ControlPlaneStep | NodegroupStackStep) and step.stack not in updated:
+        if (
+            isinstance(step, ControlPlaneStep | NodegroupStackStep | ManagedAddonStackStep)
+            and step.stack not in updated
+        ):
             updated.add(step.stack)
             steps.append(_with_change_set(step, state))
         else:
@@ -197,4 +212,7 @@ def cluster_capacity(config_path: Path) -> ClusterCapacity:
     (read-only: no change sets are created)."""
     cfg = config_file.load(config_path)
     state = discover(cfg)
-    return ClusterCapacity(make_plan(state, cfg, templates=rendered_templates(state, cfg)))
+    templates = {} if is_multi_hop(state, cfg) else rendered_templates(state, cfg)
+    return ClusterCapacity(
+        make_plan(state, cfg, templates=templates, render_hop=rendered_templates)
+    )

@@ -19,9 +19,11 @@ from upgrader.errors import BadInputError
 from upgrader.model.plan import Plan
 from upgrader.model.steps import (
     ControlPlaneStep,
+    ManagedAddonStackStep,
     ManifestStep,
     NodegroupStackStep,
     Step,
+    change_set_inputs,
     step_to_json,
 )
 
@@ -70,16 +72,12 @@ def check_images(plan: Plan, source: str) -> None:
 def check_change_sets(plan: Plan, source: str) -> None:
     """Each stack step's change set is the one ``plan`` names from the step's content."""
     for step in plan.steps:
-        if not isinstance(step, ControlPlaneStep | NodegroupStackStep):
+        if not isinstance(step, ControlPlaneStep | NodegroupStackStep | ManagedAddonStackStep):
             continue
         change_set = step.change_set
         if change_set is None:
             continue
-        if isinstance(step, ControlPlaneStep):
-            parameters, template = {str(step.parameter): step.to}, None
-        else:
-            parameters = dict(step.parameters)
-            template = step.template.body if step.template is not None else None
+        parameters, template = change_set_inputs(step)
         expected = change_set_name(step.stack, parameters, template)
         if change_set.stack != step.stack or change_set.name != expected:
             raise BadInputError(

@@ -10,7 +10,9 @@ hop keeps every gate. Within a hop:
   one is behind the cluster's version;
 - a self-managed group rolls only when the next hop would put its kubelets beyond the
   skew policy (2 minors before 1.28, 3 from 1.28), and at the last hop: the fewest rolls
-  the policy allows, each to the newest version then possible.
+  the policy allows, each to the newest version then possible; a group on Amazon Linux 2
+  moves to AL2023 at its first roll to a minor without AL2 AMIs (1.33+), with the template
+  rendered for the state that hop starts from (``make_plan``'s ``render_hop``).
 
 Waves of a roll after the first hop are planned by apply from the nodes running when that
 hop starts (the plan keeps the predicted count); change sets of a stack's later updates
@@ -32,6 +34,8 @@ from upgrader.model.plan import Finding, Hop, Plan
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import (
     ControlPlaneStep,
+    FargateRestartStep,
+    ManagedAddonStackStep,
     ManagedAddonStep,
     ManifestStep,
     NodegroupRollStep,
@@ -39,6 +43,7 @@ from upgrader.model.steps import (
     Step,
     StepKind,
 )
+from upgrader.planner.fargate import fargate_pods
 from upgrader.planner.groups import discover_groups
 from upgrader.planner.versions import SYSTEM, aws_node_container
 from upgrader.semver import Version
@@ -178,6 +183,8 @@ def advance(state: ClusterState, hop: HopTarget, plan: Plan) -> ClusterState:
             tags[(step.resource, step.name)] = step.to
         elif isinstance(step, ManagedAddonStep):
             addons[step.addon] = step.to
+            if isinstance(step, ManagedAddonStackStep):
+                params.setdefault(step.stack, {}).update(step.stack_parameters())
             if (owned := object_of(step.addon)) is not None:
                 tags[(owned[0].lower(), owned[1])] = step.to
     stacks = tuple(
@@ -187,6 +194,11 @@ def advance(state: ClusterState, hop: HopTarget, plan: Plan) -> ClusterState:
             template_body=templates.get(s.name, s.template_body),
         )
         for s in state.stacks
+    )
+    restarted = (  # Fargate pods restarted by the hop start on its kubelet
+        {p.node for p in fargate_pods(state) if p.node}
+        if any(isinstance(step, FargateRestartStep) for step in plan.steps)
+        else set()
     )
     rolled = discover_groups(state, hop.config)
     rolled_nodes = {n.name for g in rolled for n in g.nodes}
@@ -220,7 +232,7 @@ def advance(state: ClusterState, hop: HopTarget, plan: Plan) -> ClusterState:
         ),
         nodes=tuple(
             dataclasses.replace(n, kubelet_version=kubelet, kube_proxy_version=kubelet)
-            if n.name in rolled_nodes
+            if n.name in rolled_nodes or n.name in restarted
             else n
             for n in state.nodes
         ),

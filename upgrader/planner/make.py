@@ -15,7 +15,9 @@ from upgrader.model.context import StackNames
 from upgrader.model.plan import Plan
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import ManagedAddonStep, Step
+from upgrader.planner.adopt import adopt_steps, adopted, with_adoption
 from upgrader.planner.context import build_context, nodegroup_row
+from upgrader.planner.fargate import fargate_restart_step
 from upgrader.planner.groups import NodeGroup, discover_groups, plan_rolls
 from upgrader.planner.hops import (
     advance,
@@ -37,6 +39,7 @@ from upgrader.semver import Version
 NO_MANIFESTS: Mapping[str, Any] = MappingProxyType({})
 Compile: TypeAlias = Callable[[ClusterState, Config], Mapping[str, Any]]
 NO_TEMPLATES: Mapping[str, str] = MappingProxyType({})
+Render: TypeAlias = Callable[[ClusterState, Config], Mapping[str, str]]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -99,23 +102,39 @@ def make_plan(
     templates: Mapping[str, str] = NO_TEMPLATES,
     now_iso: str | None = None,
     compile_hop: Compile | None = None,
+    render_hop: Render | None = None,
 ) -> Plan:
     """Plan the upgrade of ``state`` to ``config``'s targets. Pure and deterministic.
 
     ``manifests`` holds compiled manifests as plain data: ``aws-node@<tag>``,
     ``kube-proxy`` and ``coredns`` are embedded in their steps; every entry is
     checked for removed APIs. ``templates`` maps the name of every node-group stack on a
-    launch configuration to its rendered launch-template migration (``upgrader_stacks.
-    migrate``), which its change set carries. ``now_iso`` only ages stuck pods (POD001).
+    launch configuration, or moving from Amazon Linux 2 to AL2023, to its rendered new
+    template (``upgrader_stacks.migrate`` / ``.al2023``), which its change set carries.
+    ``now_iso`` only ages stuck pods (POD001).
     Raises VersionError for a Kubernetes skip or downgrade, BadInputError for
     stacks the planner cannot update with parameters.
 
     A target more than one minor ahead makes a plan of several hops (:mod:`upgrader.
     planner.hops`); ``compile_hop`` then gives each hop's ``manifests`` from the state the
-    hop starts from and its config (none: steps without manifests).
+    hop starts from and its config (none: steps without manifests), and ``render_hop`` its
+    ``templates`` likewise (none: ``templates`` at every hop).
     """
+    adoption = adopt_steps(state, config)
+    if adoption:  # the plan from the adopted state, its CreateAddon steps first
+        plan = make_plan(
+            adopted(state, adoption),
+            config,
+            manifests=manifests,
+            templates=templates,
+            now_iso=now_iso,
+            compile_hop=compile_hop,
+            render_hop=render_hop,
+        )
+        return with_adoption(plan, adoption, state)
     if is_multi_hop(state, config):
-        return _multi_hop(state, config, compile_hop, templates, now_iso)
+        render = render_hop or (lambda _state, _config: templates)
+        return _multi_hop(state, config, compile_hop, render, now_iso)
     return _one_minor(state, config, manifests, templates, now_iso)
 
 
@@ -123,7 +142,7 @@ def _multi_hop(
     state: ClusterState,
     config: Config,
     compile_hop: Compile | None,
-    templates: Mapping[str, str],
+    render: Render,
     now_iso: str | None,
 ) -> Plan:
     hops = hop_targets(state, config)
@@ -132,7 +151,7 @@ def _multi_hop(
     current = state
     for i, hop in enumerate(hops):
         manifests = compile_hop(current, hop.config) if compile_hop else NO_MANIFESTS
-        one = _one_minor(current, hop.config, manifests, templates, now_iso)
+        one = _one_minor(current, hop.config, manifests, render(current, hop.config), now_iso)
         plans.append(one)
         steps.extend(hop_steps(one, hop, first=i == 0))
         current = advance(current, hop, one)
@@ -181,6 +200,9 @@ def _one_minor(
     owned = managed_objects(state)  # EKS's: never from upgrader's manifests
     steps.extend(s for s in addon_steps(state, versions, manifests) if s.name not in owned)
     steps.extend(prep.managed)
+    restart = fargate_restart_step(state, versions.to.kubernetes)
+    if restart is not None and versions.from_.kubernetes != versions.to.kubernetes:
+        steps.append(restart)
     rows = []
     for group, roll in zip(prep.groups, inputs.groups, strict=True):
         stack_step, roll_step, image_to = nodegroup_steps(

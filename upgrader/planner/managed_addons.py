@@ -5,8 +5,9 @@ target (``DescribeAddonVersions``: its default, never older than what runs), thr
 
 An add-on EKS manages is never also updated through upgrader's manifests: its objects
 (aws-node, kube-proxy, coredns) belong to EKS. An add-on declared in one of the config's
-stacks (``AWS::EKS::Addon``) is left to that stack: updating it behind CloudFormation's
-back would drift the stack (moving it through a change set is not built yet).
+stacks (``AWS::EKS::Addon``) moves to the same versions through a change set on that stack
+(:mod:`upgrader.planner.addon_stacks`): updating it behind CloudFormation's back would
+drift the stack.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import replace
 from upgrader.model.addons import AddonVersions, EksAddon, object_of, version_key
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import ManagedAddonStep
+from upgrader.planner.addon_stacks import stack_step
 from upgrader.planner.versions import VersionPlan
 
 GATES = ("VER001", "POD001")
@@ -87,40 +89,41 @@ def _ordered(addons: tuple[EksAddon, ...]) -> list[EksAddon]:
     return sorted(addons, key=lambda a: (rank.get(a.name, len(ORDER)), a.name))
 
 
+def _update_step(
+    state: ClusterState, addon: EksAddon, previous: str, version: str, kubernetes: str
+) -> ManagedAddonStep:
+    kept = ", its configurationValues unchanged" if addon.configuration_values is not None else ""
+    return ManagedAddonStep(
+        id=f"addon-{addon.name}-{version}",
+        description=(
+            f"Update the EKS managed add-on {addon.name} {previous} -> {version} "
+            f"(offered for Kubernetes {kubernetes}) with UpdateAddon, resolveConflicts "
+            f"PRESERVE{kept}; wait on DescribeUpdate and the rollout."
+        ),
+        gates=GATES,
+        addon=addon.name,
+        from_=previous,
+        to=version,
+        resolve_conflicts=PRESERVE,
+        configuration_values=addon.configuration_values,
+        nodes=len(state.nodes),
+    )
+
+
 def managed_addon_steps(state: ClusterState, kubernetes: str) -> list[ManagedAddonStep]:
-    """The update steps of every managed add-on not declared in a stack, for ``kubernetes``."""
-    steps = []
+    """The update steps of every managed add-on for ``kubernetes``: ``UpdateAddon``, or a
+    change set on the stack declaring it."""
+    steps: list[ManagedAddonStep] = []
     for addon in _ordered(state.addons):
         table = state.addon_versions_for(addon.name, kubernetes)
-        if addon.stack is not None or table is None:
+        if table is None:
             continue
         target = _target(addon, table)
         if target is None:
             continue
+        make = stack_step if addon.stack is not None else _update_step
         previous = addon.version
         for version in _path(addon, target, table):
-            steps.append(
-                ManagedAddonStep(
-                    id=f"addon-{addon.name}-{version}",
-                    description=(
-                        f"Update the EKS managed add-on {addon.name} {previous} -> {version} "
-                        f"(offered for Kubernetes {kubernetes}) with UpdateAddon, "
-                        "resolveConflicts PRESERVE"
-                        + (
-                            ", its configurationValues unchanged"
-                            if addon.configuration_values is not None
-                            else ""
-                        )
-                        + "; wait on DescribeUpdate and the rollout."
-                    ),
-                    gates=GATES,
-                    addon=addon.name,
-                    from_=previous,
-                    to=version,
-                    resolve_conflicts=PRESERVE,
-                    configuration_values=addon.configuration_values,
-                    nodes=len(state.nodes),
-                )
-            )
+            steps.append(make(state, addon, previous, version, kubernetes))
             previous = version
     return steps

@@ -11,6 +11,7 @@ from __future__ import annotations
 from upgrader.catalog.versions import catalog
 from upgrader.errors import BadInputError, VersionError
 from upgrader.model.aws import Pairs, Stack
+from upgrader.model.node_bootstrap import AL2, al2023_path, ami_family, is_al2
 from upgrader.planner.templates import ROLLING, Expr, StackAdoption, read
 
 VERSION_PARAMETERS = ("KubernetesVersion", "ClusterVersion", "Version", "EksVersion")
@@ -62,28 +63,23 @@ def target_ssm_path(current: str | None, kubernetes: str) -> str:
     return catalog().kubernetes(kubernetes).ami_ssm_parameter()
 
 
-AL2 = "amazon-linux-2"
-
-
-def _check_family_published(stack: Stack, path: str, kubernetes: str) -> None:
-    """Amazon Linux 2 AMIs end at 1.32: a group on them cannot follow a later minor by
-    changing its AMI parameter (its user data must move to nodeadm on AL2023)."""
-    family = path[len(SSM_PREFIX) :].split("/")[1:2]
-    release = catalog().kubernetes(kubernetes)
-    if (
-        family
-        and family[0].startswith(AL2)
-        and not family[0].startswith(AL2 + "023")
-        and AL2 not in release.ami_families
-    ):
+def _published_family(stack: Stack, path: str, kubernetes: str) -> str:
+    """``path``, or its AL2023 counterpart when it names Amazon Linux 2 AMIs and EKS
+    publishes none for ``kubernetes`` (AL2 AMIs end at 1.32): the group then moves to
+    AL2023, its user data to a nodeadm NodeConfig (:mod:`upgrader.model.node_bootstrap`)."""
+    if not is_al2(path) or AL2 in catalog().kubernetes(kubernetes).ami_families:
+        return path
+    moved = al2023_path(path, kubernetes)
+    if moved is None:
         raise VersionError(
             f"stack {stack.name}",
-            f"runs Amazon Linux 2 AMIs ({family[0]}), and EKS publishes none for "
-            f"Kubernetes {kubernetes} (AL2 AMIs end at 1.32)",
-            "move the node group to Amazon Linux 2023 first (the AL2023 SSM parameter and "
-            "nodeadm NodeConfig user data instead of bootstrap.sh), or target 1.32; "
-            "upgrader does not migrate AL2 user data yet",
+            f"runs Amazon Linux 2 AMIs ({ami_family(path)}), EKS publishes none for "
+            f"Kubernetes {kubernetes} (AL2 AMIs end at 1.32), and upgrader knows no AL2023 "
+            "AMI of that variant",
+            "move the node group to an Amazon Linux 2023 AMI yourself (the AL2023 SSM "
+            "parameter and nodeadm NodeConfig user data), or target 1.32",
         )
+    return moved
 
 
 def image_change(
@@ -96,7 +92,7 @@ def image_change(
     if ssm_key is None and IMAGE_SSM_PARAMETER in params:
         ssm_key = IMAGE_SSM_PARAMETER
     path = target_ssm_path(params.get(ssm_key) if ssm_key else None, kubernetes)
-    _check_family_published(stack, path, kubernetes)
+    path = _published_family(stack, path, kubernetes)
     pinned = params.get(IMAGE_ID_PARAMETER, "")
     if pinned:
         ami = dict(ami_parameters).get(path)

@@ -15,6 +15,7 @@ from upgrader.capacity.waves import RollPlan
 from upgrader.config import Config
 from upgrader.errors import BadInputError
 from upgrader.gates import MANAGED, GroupRoll, subnet_label
+from upgrader.model.node_bootstrap import NODE_CONFIG_PARAMETERS, moves_to_al2023
 from upgrader.model.records import JsonObject
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import (
@@ -27,6 +28,7 @@ from upgrader.model.steps import (
     SubnetPrediction,
     VerifyStep,
 )
+from upgrader.planner import al2023
 from upgrader.planner.groups import NodeGroup
 from upgrader.planner.parameters import (
     check_allowed_values,
@@ -34,6 +36,7 @@ from upgrader.planner.parameters import (
     update_policy,
     version_parameter,
 )
+from upgrader.planner.rollback import rollback_parameter
 from upgrader.planner.template_change import template_change
 from upgrader.planner.templates import adopt, read
 from upgrader.planner.versions import ABSENT, AWS_NODE, COREDNS, KUBE_PROXY, SYSTEM, VersionPlan
@@ -60,6 +63,7 @@ def control_plane_step(
     stack = state.stack(config.control_plane_stack)
     parameter = version_parameter(stack, versions.from_.kubernetes) if stack else None
     src, dst = versions.from_.kubernetes, versions.to.kubernetes
+    rollback = rollback_parameter(stack) if stack else None
     if stack is not None and parameter is not None:
         check_allowed_values(stack, {parameter: dst})
     return ControlPlaneStep(
@@ -74,6 +78,8 @@ def control_plane_step(
         parameter=parameter,
         from_=src,
         to=dst,
+        rollback_parameter=rollback,
+        rollback_timeout_minutes=config.rollback_timeout_minutes if rollback else None,
         minutes=CONTROL_PLANE_MINUTES,
     )
 
@@ -219,7 +225,8 @@ def nodegroup_steps(
     template: str | None = None,
 ) -> tuple[NodegroupStackStep, NodegroupRollStep, str]:
     """The group's stack update and roll, and what its image becomes. ``template`` is the
-    rendered new template of a stack on a launch configuration (required for one)."""
+    rendered new template of a stack on a launch configuration or moving from Amazon
+    Linux 2 to AL2023 (required for those)."""
     dst = versions.to.kubernetes
     stack = group.stack
     adoption = read(stack)
@@ -236,20 +243,29 @@ def nodegroup_steps(
         changes, image_to = image_change(stack, dst, state.ami_parameters)
     check_allowed_values(stack, changes)
     migrating = group.kind != MANAGED and bool(adoption.on_launch_configuration)
-    if migrating:
+    to_al2023 = group.kind != MANAGED and moves_to_al2023(stack, dst)
+    if migrating or to_al2023:
         if template is None:
             raise ValueError(f"no migrated template was rendered for stack {stack.name}")
         policy = update_policy(adopt(template), stack.parameters, False)
-        change = template_change(stack, adoption, template)
+        moved = al2023.reason(stack, dst, image_to) if to_al2023 else None
+        change = template_change(stack, adoption, template, moved)
+        if to_al2023:
+            changes = {**changes, **al2023.node_config_parameters(state, stack)}
     else:
         policy = update_policy(adoption, stack.parameters, group.kind == MANAGED)
         change = None
     migration = ", migrating its launch configuration to a launch template" if migrating else ""
+    hidden, nodeadm = frozenset(NODE_CONFIG_PARAMETERS), ""
+    if to_al2023:
+        migration += ", moving it to Amazon Linux 2023 (nodeadm NodeConfig user data)"
+        nodeadm = f"; {', '.join(NODE_CONFIG_PARAMETERS)} for the NodeConfig"
     stack_step = NodegroupStackStep(
         id=f"nodegroup-stack-{group.name}",
         description=(
             f"Update stack {stack.name} of node group {group.name} "
-            f"({', '.join(f'{k}={v}' for k, v in sorted(changes.items()))}) through a change "
+            f"({', '.join(f'{k}={v}' for k, v in sorted(changes.items()) if k not in hidden)}"
+            f"{nodeadm}) through a change "
             f"set{migration}; running nodes are replaced by the next step, drained first."
         ),
         gates=GATES_NODEGROUP_STACK,

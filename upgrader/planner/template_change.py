@@ -1,4 +1,5 @@
-"""A node-group stack on a launch configuration: its change set carries a new template.
+"""A node-group stack on a launch configuration, or moving from Amazon Linux 2 to AL2023:
+its change set carries a new template.
 
 The new template is rendered outside the pure planner (``upgrader_stacks.migrate``, with
 troposphere) and passed in as text. This module records it in the plan with why it is
@@ -25,6 +26,10 @@ from upgrader.planner.templates import (
 )
 
 CONTEXT_LINES = 3
+_UNCHANGED = (
+    "Every parameter and every other resource stay as they are; no node is replaced by "
+    "this stack update: the next step replaces them, drained, in waves."
+)
 
 
 def normalised(stack: Stack) -> str:
@@ -83,14 +88,20 @@ def reason(before: StackAdoption, after: StackAdoption) -> str:
             "user data, instance profile, security groups, public IP setting and volumes, "
             f"and points {group.resource} at its latest version." + _policy_change(group)
         )
-    parts.append(
-        "Every parameter and every other resource stay as they are; no node is replaced by "
-        "this stack update: the next step replaces them, drained, in waves."
-    )
+    parts.append(_UNCHANGED)
     return " ".join(parts)
 
 
-def template_change(stack: Stack, before: StackAdoption, body: str) -> TemplateChange:
-    """The new template of a nodegroup-stack step, its diff, and why."""
+def template_change(
+    stack: Stack, before: StackAdoption, body: str, al2023: str | None = None
+) -> TemplateChange:
+    """The new template of a nodegroup-stack step, its diff, and why (``al2023``: why and
+    how it moves the group to Amazon Linux 2023, when it does)."""
     after = analyse(load(body, f"new template of stack {stack.name}"))
-    return TemplateChange(body=body, diff=unified_diff(stack, body), reason=reason(before, after))
+    why = reason(before, after) if before.on_launch_configuration else ""
+    if al2023 is not None:
+        others = _UNCHANGED.replace(
+            "Every parameter and every other resource", "Every other parameter and resource"
+        )
+        why = " ".join(filter(None, (why.removesuffix(_UNCHANGED).strip(), al2023, others)))
+    return TemplateChange(body=body, diff=unified_diff(stack, body), reason=why)

@@ -9,7 +9,13 @@ from upgrader.errors import UpgraderError
 from upgrader.gates import rule
 from upgrader.markdown import bullets, cell, code, inline, table
 from upgrader.model.plan import Finding, Plan, Severity
-from upgrader.model.steps import CniStep, ControlPlaneStep, NodegroupStackStep, Step
+from upgrader.model.steps import (
+    CniStep,
+    ControlPlaneStep,
+    ManagedAddonStackStep,
+    NodegroupStackStep,
+    Step,
+)
 from upgrader.runbook import capacity, insights, inventory, ipamd
 from upgrader.runbook.durations import step_minutes
 from upgrader.runbook.hops import section as chain_section
@@ -220,7 +226,8 @@ def sign_off(plan: Plan) -> str:
         {
             s.change_set.name
             for s in plan.steps
-            if isinstance(s, ControlPlaneStep | NodegroupStackStep) and s.change_set is not None
+            if isinstance(s, ControlPlaneStep | NodegroupStackStep | ManagedAddonStackStep)
+            and s.change_set is not None
         }
     )
     boxes = [

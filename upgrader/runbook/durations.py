@@ -15,6 +15,7 @@ from upgrader.model.steps import (
     AddonStep,
     CniStep,
     ControlPlaneStep,
+    FargateRestartStep,
     ManagedAddonStep,
     NodegroupRollStep,
     NodegroupStackStep,
@@ -29,6 +30,7 @@ PER_WAVE = (6, 15)  # boot + Ready (~4 min), drain (PDB retries), terminate
 COREDNS = (2, 5)
 NODEGROUP_STACK = (2, 10)
 VERIFY = (2, 5)
+FARGATE = (2, 10)  # a Fargate pod takes about a minute to start; rollouts pace them
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +54,7 @@ def _daemonset(nodes: int) -> Minutes:
     return Minutes(max(2, count * PER_NODE_DAEMONSET[0]), max(5, count * PER_NODE_DAEMONSET[1]))
 
 
-def step_minutes(step: Step) -> Minutes:
+def step_minutes(step: Step) -> Minutes:  # noqa: PLR0911 - one per step kind
     """The plan's predicted minutes, else an estimate from nodes or waves."""
     match step:
         case ControlPlaneStep():
@@ -66,6 +68,8 @@ def step_minutes(step: Step) -> Minutes:
             return Minutes(waves * PER_WAVE[0], waves * PER_WAVE[1])
         case NodegroupStackStep():
             return Minutes(*NODEGROUP_STACK)
+        case FargateRestartStep():
+            return Minutes(*FARGATE)
         case VerifyStep():
             return Minutes(*VERIFY)
         case _:

@@ -161,8 +161,10 @@ def section(plan: Plan) -> str | None:
         "EKS version rollback, where offered, takes the control plane back one minor only"
         " while every node is still at the previous minor: after a hop's control-plane step"
         " and before that hop's first node-group step (put the hop's add-ons back first: none"
-        " may be newer than the API server). Once a hop's nodes roll, rollback of that hop is"
-        " no longer offered: managed node group nodes cannot go back.",
+        " may be newer than the API server). `upgrader rollback PLAN.json` does it for the"
+        " last control-plane step the plan ran, and refuses, saying why, outside that window."
+        " Once a hop's nodes roll, rollback of that hop is no longer offered: managed node"
+        " group nodes cannot go back.",
         "",
         bullets(_rollback_windows(chain)),
     ]

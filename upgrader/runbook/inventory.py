@@ -6,7 +6,13 @@ from __future__ import annotations
 from upgrader.markdown import bullets, code, inline, table
 from upgrader.model.context import AddonContext, FargateWorkloadContext, UnownedNodesContext
 from upgrader.model.plan import Plan
-from upgrader.model.steps import ManagedAddonStep, StepKind
+from upgrader.model.steps import (
+    FargateRestartStep,
+    ManagedAddonAdoptStep,
+    ManagedAddonStackStep,
+    ManagedAddonStep,
+    StepKind,
+)
 from upgrader.model.unowned import FARGATE, KARPENTER, NODEPOOL_LABEL
 from upgrader.runbook.redact import scrub
 
@@ -93,21 +99,42 @@ def addons(plan: Plan) -> str:
             " its manifest. EKS may revert that change on its next update of the add-on, or"
             " report a conflict: prefer updating it through EKS (below).",
         ]
-    stepped = {s.addon for s in plan.steps if isinstance(s, ManagedAddonStep)}
-    in_stacks = [a for a in managed if a.stack]
-    by_hand = [a for a in managed if not a.stack and a.name not in stepped]
+    adopting = {s.addon for s in plan.steps if isinstance(s, ManagedAddonAdoptStep)}
+    stepped = {
+        s.addon
+        for s in plan.steps
+        if isinstance(s, ManagedAddonStep)
+        and not isinstance(s, ManagedAddonStackStep | ManagedAddonAdoptStep)
+    }
+    stacked = {s.addon for s in plan.steps if isinstance(s, ManagedAddonStackStep)}
+    by_hand = [a for a in managed if not a.stack and a.name not in stepped | adopting]
+    in_stacks = [a for a in managed if a.stack and a.name not in stacked]
     notes = []
+    if adopting:
+        notes.append(
+            f"{', '.join(map(inline, sorted(adopting)))}: self-managed now; made EKS managed"
+            " add-ons by this plan's first steps (`addons.adopt`: `CreateAddon`,"
+            " `resolveConflicts` OVERWRITE, vpc-cni's `configurationValues` from `cni.env`)."
+        )
     if stepped:
         notes.append(
             f"{', '.join(map(inline, sorted(stepped)))}: updated by this plan's EKS add-on steps"
             " (`UpdateAddon`, `resolveConflicts` PRESERVE, `configurationValues` sent back as"
             " they are) to versions EKS offers for each Kubernetes minor."
         )
+    if stacked:
+        notes.append(
+            f"{', '.join(map(inline, sorted(stacked)))}: declared in a stack"
+            " (`AWS::EKS::Addon`); updated by this plan through change sets on that stack"
+            " setting the parameter its `AddonVersion` refers to (its `ResolveConflicts` and"
+            " `ConfigurationValues` as the template has them), to versions EKS offers for each"
+            " Kubernetes minor."
+        )
     if in_stacks:
         notes.append(
-            f"{', '.join(inline(a.name) for a in in_stacks)}: declared in a stack; upgrader"
-            " leaves it to the stack (change the stack's `AddonVersion` after the control-plane"
-            " step: updating it behind CloudFormation's back would drift the stack)."
+            f"{', '.join(inline(a.name) for a in in_stacks)}: declared in a stack; no step,"
+            " because EKS offers the running version for the target or did not answer"
+            " `DescribeAddonVersions`."
         )
     if by_hand:
         notes.append(
@@ -212,6 +239,7 @@ def _fargate(plan: Plan) -> list[str]:
         for f in unowned.fargate_profiles
     ]
     restarts = [_restart(w) for w in unowned.fargate_workloads]
+    steps = [s for s in plan.steps if isinstance(s, FargateRestartStep)]
     return [
         "### Fargate",
         "",
@@ -219,9 +247,17 @@ def _fargate(plan: Plan) -> list[str]:
         if rows
         else "No Fargate profile (Fargate nodes were found by their label only).",
         "",
-        "A Fargate pod keeps the kubelet it started with. After the control-plane step,"
-        f" restart every workload with pods on Fargate: each new pod starts on a"
-        f" {plan.to.kubernetes} kubelet. Do it before the next upgrade, or VER001 blocks it.",
+        "A Fargate pod keeps the kubelet it started with. "
+        + (
+            f"The plan's {', '.join(inline(s.id) for s in steps)} restart(s) the Deployments"
+            " with pods on Fargate after each control-plane step, so each new pod starts on"
+            " that step's kubelet; pods no Deployment owns are listed there, to restart by"
+            " hand."
+            if steps
+            else f"After the control-plane step, restart every workload with pods on Fargate:"
+            f" each new pod starts on a {plan.to.kubernetes} kubelet. Do it before the next"
+            " upgrade, or VER001 blocks it."
+        ),
         "",
         code(
             [

@@ -9,6 +9,7 @@ from typing import assert_never
 from upgrader.catalog.versions import catalog
 from upgrader.errors import UpgraderError
 from upgrader.markdown import code, inline, table
+from upgrader.model.addons import object_of
 from upgrader.model.drain_hook import HEARTBEAT_SECONDS, HOOK, replaces_instances
 from upgrader.model.plan import Plan
 from upgrader.model.steps import (
@@ -16,6 +17,9 @@ from upgrader.model.steps import (
     ChangeSet,
     CniStep,
     ControlPlaneStep,
+    FargateRestartStep,
+    ManagedAddonAdoptStep,
+    ManagedAddonStackStep,
     ManagedAddonStep,
     NodegroupRollStep,
     NodegroupStackStep,
@@ -133,11 +137,33 @@ def _control_plane(plan: Plan, step: ControlPlaneStep) -> StepGuide:
         rollback=(
             f"A failed update is undone by EKS and CloudFormation (stack"
             f" `UPDATE_ROLLBACK_COMPLETE`, cluster still {old}): read the events above, fix,"
-            " run `upgrader apply` again. A finished control-plane upgrade is not reversed"
-            " through the stack: EKS does not downgrade in place (EKS version rollback, where"
-            f" offered, works only within 7 days and with every node still at {old}). Stopping"
+            " run `upgrader apply` again. A finished upgrade can be rolled back to"
+            f" {old} with EKS version rollback: `upgrader rollback` sets {inline(parameter)}"
+            f" back to {old} through a change set on {inline(stack)}, and refuses (exit 3,"
+            " nothing changed) unless the upgrade finished less than 7 days ago, every node"
+            f" still runs {old} and no managed node group moved (their nodes cannot go back)."
+            f" {_rollback_timeout(step)} Put add-ons newer than {old} back first. Stopping"
             f" here is safe: kubelets at {old} are within the version-skew policy."
         ),
+        rollback_commands=(
+            "upgrader rollback PLAN.json  # this plan's file; asks before it changes anything",
+            f"aws eks list-updates --region {region} --name {plan.cluster}"
+            "  # the VersionRollback update, then describe-update --update-id ...",
+        ),
+    )
+
+
+def _rollback_timeout(step: ControlPlaneStep) -> str:
+    if step.rollback_parameter is None or step.rollback_timeout_minutes is None:
+        return (
+            "The cluster's template sets no RollbackConfig, so EKS's default applies (a"
+            " rollback may run 720 minutes before EKS cancels it); to choose it, give the"
+            " AWS::EKS::Cluster `RollbackConfig: {TimeoutMinutes: !Ref <parameter>}`."
+        )
+    return (
+        f"This step sets {inline(step.rollback_parameter)} (the cluster's"
+        f" RollbackConfig.TimeoutMinutes) to {step.rollback_timeout_minutes}: how long a"
+        " rollback may run before EKS cancels it."
     )
 
 
@@ -179,6 +205,10 @@ def _downgrade_floor(old: Version, new: Version) -> str:
 
 
 def _managed_addon(plan: Plan, step: ManagedAddonStep) -> StepGuide:
+    if isinstance(step, ManagedAddonStackStep):
+        return _managed_addon_stack(plan, step)
+    if isinstance(step, ManagedAddonAdoptStep):
+        return _managed_addon_adopt(plan, step)
     cluster, region, name = plan.cluster, plan.region, step.addon
     kept = (
         " Its `configurationValues` are sent back exactly as EKS holds them."
@@ -216,6 +246,117 @@ def _managed_addon(plan: Plan, step: ManagedAddonStep) -> StepGuide:
         rollback_commands=(
             update.replace(f"--addon-version {step.to}", f"--addon-version {step.from_}"),
         ),
+    )
+
+
+def _previous_values(region: str, stack: str, parameter: str, value: str, name: str) -> str:
+    return (
+        f"aws cloudformation create-change-set --region {region} --stack-name {stack}"
+        f" --change-set-name {name} --use-previous-template"
+        f" --parameters ParameterKey={parameter},ParameterValue={value}"
+        "  # plus ParameterKey=<other>,UsePreviousValue=true for every other parameter"
+    )
+
+
+def _managed_addon_stack(plan: Plan, step: ManagedAddonStackStep) -> StepGuide:
+    cluster, region, name, stack = plan.cluster, plan.region, step.addon, step.stack
+    parameter, old, new = step.parameter, step.from_, step.to
+    commands: list[str] = []
+    details: list[str] = []
+    if step.change_set is not None:
+        details.append(_change_table(step.change_set))
+        commands += _change_set(region, stack, step.change_set)
+    else:
+        details.append(
+            f"Its change set is made by `upgrader apply` when the step starts: an earlier"
+            f" step of the plan updates stack {inline(stack)} first, and executing a change"
+            " set drops the stack's others."
+        )
+        made = f"upgrader-{name}-{new}".replace(".", "-")
+        commands += [
+            _previous_values(region, stack, parameter, new, made),
+            f"aws cloudformation execute-change-set --region {region} --stack-name {stack}"
+            f" --change-set-name {made}",
+        ]
+    gate = (
+        " After each node's aws-node restarts, no pod on that node may stay"
+        " `ContainerCreating` (POD001; aws/amazon-vpc-cni-k8s#59 is restarted once)."
+        if name == "vpc-cni"
+        else ""
+    )
+    return StepGuide(
+        what=(
+            f"EKS add-on {inline(name)} {inline(old)} → {inline(new)}, a version EKS offers for"
+            f" this Kubernetes minor. It is declared in stack {inline(stack)} as"
+            f" {inline(step.resource)} (`AWS::EKS::Addon`), so a change set on that stack sets"
+            f" parameter {inline(parameter)} from {inline(old)} to {inline(new)}; the template"
+            f" is kept, so its `ResolveConflicts` ({inline(step.resolve_conflicts)}) and"
+            " `ConfigurationValues` stay as you wrote them (upgrader never calls `UpdateAddon`"
+            " behind CloudFormation's back). upgrader waits for the stack, the add-on, then the"
+            f" rollout.{gate}"
+        ),
+        details=tuple(details),
+        commands=(
+            *commands,
+            *_cfn_wait(region, stack),
+            f"aws eks describe-addon --region {region} --cluster-name {cluster}"
+            f" --addon-name {name} --query 'addon.[addonVersion,status,health]'",
+            kubectl.pending_pods(),
+        ),
+        rollback=(
+            f"A failed update is rolled back by CloudFormation itself. After success, set"
+            f" {inline(parameter)} back to its previous value {inline(old)} through another"
+            f" change set on {inline(stack)}, while the control plane still accepts it."
+        ),
+        rollback_commands=(
+            _previous_values(region, stack, parameter, old, "upgrader-rollback"),
+            f"aws cloudformation execute-change-set --region {region} --stack-name {stack}"
+            " --change-set-name upgrader-rollback",
+        ),
+    )
+
+
+def _managed_addon_adopt(plan: Plan, step: ManagedAddonAdoptStep) -> StepGuide:
+    cluster, region, name = plan.cluster, plan.region, step.addon
+    base = f"aws eks %s --region {region} --cluster-name {cluster} --addon-name {name}"
+    create = (
+        base % "create-addon"
+        + f" --addon-version {step.to} --resolve-conflicts {step.resolve_conflicts}"
+        + (
+            f" --configuration-values '{scrub(step.configuration_values)}'"
+            if step.configuration_values
+            else ""
+        )
+    )
+    owned = object_of(name)
+    shown = f"{owned[0]} `kube-system/{owned[1]}`" if owned else "its objects"
+    values = (
+        f" Its `configurationValues` carry the config's `cni.env`:"
+        f" {inline(scrub(step.configuration_values))}."
+        if step.configuration_values
+        else ""
+    )
+    return StepGuide(
+        what=(
+            f"Makes the self-managed {inline(name)} ({shown}, {inline(step.from_)}) an EKS"
+            f" managed add-on at {inline(step.to)} (`addons.adopt`): `CreateAddon` with"
+            f" `resolveConflicts` {step.resolve_conflicts}, so EKS takes its objects over and"
+            f" overwrites fields it manages.{values} From here on EKS owns {shown}: later"
+            " steps update it through `UpdateAddon`, never through manifests. upgrader waits"
+            " until the add-on is ACTIVE, then for the rollout."
+        ),
+        commands=(
+            create,
+            f"aws eks wait addon-active --region {region} --cluster-name {cluster}"
+            f" --addon-name {name}",
+            kubectl.pending_pods(),
+        ),
+        rollback=(
+            f"Delete the add-on while keeping its objects (`--preserve`): {shown} stays as EKS"
+            " left it and is self-managed again; re-apply your own manifest if you need your"
+            " fields back."
+        ),
+        rollback_commands=(base % "delete-addon" + " --preserve",),
     )
 
 
@@ -296,6 +437,9 @@ def _addon(plan: Plan, step: AddonStep | CniStep, plan_file: str) -> StepGuide:
             f"kubectl -n {ns} rollout status {ref} --timeout=15m",
         ),
     )
+
+
+AL2023_SEGMENT = "/amazon-linux-2023/"  # an AMI parameter moving a group to AL2023
 
 
 def _ssm_parameter(plan: Plan) -> str | None:
@@ -410,7 +554,19 @@ def _nodegroup_stack(plan: Plan, step: NodegroupStackStep) -> StepGuide:
         f"Updates stack {inline(stack)} of node group {inline(group)} to the"
         f" {plan.to.kubernetes} AMI{image}."
     )
-    if template is not None:
+    if template is not None and any(AL2023_SEGMENT in v for _, v in step.parameters):
+        what += (
+            " Its change set also replaces the stack's template: Amazon Linux 2 has no AMI"
+            f" for {plan.to.kubernetes}, so the group moves to Amazon Linux 2023 and its user"
+            " data from /etc/eks/bootstrap.sh to a nodeadm NodeConfig. What is carried over,"
+            " and the shell lines to review, are listed below with the diff."
+            + "".join(
+                f" **Port first ({f.id}):** {f.message}"
+                for f in plan.findings
+                if f.id == "AMI001" and f.subject == f"stack {stack}"
+            )
+        )
+    elif template is not None:
         what += (
             " Its change set also replaces the stack's template: the launch configuration"
             " becomes a launch template (diff below)."
@@ -555,6 +711,42 @@ def _roll(plan: Plan, step: NodegroupRollStep) -> StepGuide:
     )
 
 
+def _fargate(step: FargateRestartStep) -> StepGuide:
+    """Deployments with pods on Fargate restarted onto the new kubelet."""
+    commands = [
+        "kubectl get nodes -l eks.amazonaws.com/compute-type=fargate"
+        " -o custom-columns='NAME:.metadata.name,KUBELET:.status.nodeInfo.kubeletVersion'"
+    ]
+    for workload in step.workloads:
+        namespace, name = workload.split(" ", 1)[1].split("/", 1)
+        commands += [
+            f"kubectl -n {namespace} rollout restart deployment/{name}",
+            f"kubectl -n {namespace} rollout status deployment/{name}",
+        ]
+    manual = (
+        f" Pods no Deployment owns are not restarted by upgrader; restart them by hand"
+        f" (delete and let their owner recreate them, or re-run the Job):"
+        f" {', '.join(inline(p) for p in step.manual)}."
+        if step.manual
+        else ""
+    )
+    return StepGuide(
+        what=(
+            f"A Fargate pod keeps the kubelet it started with: restarting"
+            f" {', '.join(inline(w) for w in step.workloads) or 'nothing'} as `kubectl rollout"
+            f" restart` does starts each new pod on a {step.to} kubelet. Each Deployment's"
+            " own strategy (maxUnavailable, maxSurge) paces it; PodDisruptionBudgets do not"
+            " apply to a rollout." + manual
+        ),
+        commands=tuple(commands),
+        rollback=(
+            "Nothing to undo: the pods run the same spec. A rollout that does not finish"
+            " (a new pod stays Pending: no Fargate profile matches, or the subnet has no"
+            " free address) stops the step; fix it and re-run apply."
+        ),
+    )
+
+
 def _verify(plan: Plan) -> StepGuide:
     region = plan.region
     subnet_ids = sorted(s.subnet_id for s in plan.context.subnets if s.subnet_id)
@@ -588,7 +780,7 @@ def _verify(plan: Plan) -> StepGuide:
     )
 
 
-def step_guide(plan: Plan, step: Step, plan_file: str = "PLAN.json") -> StepGuide:
+def step_guide(plan: Plan, step: Step, plan_file: str = "PLAN.json") -> StepGuide:  # noqa: PLR0911 - one per step kind
     """What ``step`` does and how a human watches, does or undoes it."""
     match step:
         case ControlPlaneStep():
@@ -601,6 +793,8 @@ def step_guide(plan: Plan, step: Step, plan_file: str = "PLAN.json") -> StepGuid
             return _nodegroup_stack(plan, step)
         case NodegroupRollStep():
             return _roll(plan, step)
+        case FargateRestartStep():
+            return _fargate(step)
         case VerifyStep():
             return _verify(plan)
         case _:

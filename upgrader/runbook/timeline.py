@@ -14,8 +14,12 @@ STAGES: dict[StepKind, str] = {
     StepKind.KUBE_PROXY: "Add-ons",
     StepKind.COREDNS: "Add-ons",
     StepKind.CNI: "Add-ons",
+    StepKind.MANAGED_ADDON: "Add-ons",
+    StepKind.MANAGED_ADDON_STACK: "Add-ons",
+    StepKind.MANAGED_ADDON_ADOPT: "Add-ons",
     StepKind.NODEGROUP_STACK: "Node groups",
     StepKind.NODEGROUP_ROLL: "Node groups",
+    StepKind.FARGATE_RESTART: "Fargate",
     StepKind.VERIFY: "Verify",
 }
 _UNSAFE = re.compile(r"[:;#]")  # gantt syntax characters

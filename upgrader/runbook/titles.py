@@ -8,6 +8,9 @@ from upgrader.model.steps import (
     AddonStep,
     CniStep,
     ControlPlaneStep,
+    FargateRestartStep,
+    ManagedAddonAdoptStep,
+    ManagedAddonStackStep,
     ManagedAddonStep,
     NodegroupRollStep,
     NodegroupStackStep,
@@ -16,7 +19,14 @@ from upgrader.model.steps import (
 )
 
 
-def title(step: Step) -> str:
+def _managed(step: ManagedAddonStep) -> str:
+    if isinstance(step, ManagedAddonAdoptStep):
+        return f"Adopt {step.addon} {step.from_} as EKS add-on {step.to}"
+    via = f", stack {step.stack}" if isinstance(step, ManagedAddonStackStep) else ""
+    return f"EKS add-on {step.addon} {step.from_} → {step.to}{via}"
+
+
+def title(step: Step) -> str:  # noqa: PLR0911 - one per step kind
     """A one-line title from the step's kind and params; the description says the rest."""
     match step:
         case ControlPlaneStep():
@@ -24,11 +34,13 @@ def title(step: Step) -> str:
         case AddonStep() | CniStep():
             return f"{step.name} {step.from_} → {step.to}"
         case ManagedAddonStep():
-            return f"EKS add-on {step.addon} {step.from_} → {step.to}"
+            return _managed(step)
         case NodegroupStackStep():
             return f"Node group {step.nodegroup}, stack {step.stack}"
         case NodegroupRollStep():
             return f"Node group {step.nodegroup}, roll in {step.predicted_waves} wave(s)"
+        case FargateRestartStep():
+            return f"Fargate pods restarted onto {step.to} kubelets"
         case VerifyStep():
             return "Verify"
         case _:

@@ -16,6 +16,7 @@ from upgrader.gates.rule import Rule
 from upgrader.model.kube import Node, Pod
 from upgrader.model.plan import Finding, Severity
 from upgrader.model.state import ClusterState
+from upgrader.model.unowned import FARGATE, node_owner
 
 _FINISHED = frozenset({"Succeeded", "Failed"})
 
@@ -110,11 +111,12 @@ def cap003_displaced_pods_fit(inputs: GateInputs) -> Iterator[Finding]:
     cni = inputs.groups[0].cni if inputs.groups else None
     if cni is None:
         return
-    # room each schedulable node has now; drained nodes leave the sum as waves go
+    # room each schedulable node has now; drained nodes leave the sum as waves go. A
+    # Fargate node runs its one pod and takes no other: no room for displaced pods.
     free = {
         n.name: _minus(_capacity(n, cni), _usage(pods[n.name]))
         for n in state.nodes
-        if n.ready and not n.unschedulable
+        if n.ready and not n.unschedulable and node_owner(n) != FARGATE
     }
     staying = _Room()
     for room in free.values():
@@ -157,7 +159,8 @@ RULE = Rule(
     description=(
         "After each wave, the pods drained so far fit in the room left on the nodes that "
         "stay plus the new nodes: kubelet max pods, pod-IP capacity (ENI formula under "
-        "the target CNI), CPU and memory requests. An aggregate check, not a bin packing: "
-        "the scheduler is watched at run time."
+        "the target CNI), CPU and memory requests. Fargate nodes give no room (each runs "
+        "only the pod it was made for). An aggregate check, not a bin packing: the "
+        "scheduler is watched at run time."
     ),
 )

@@ -16,7 +16,7 @@ from upgrader.model.unowned import FARGATE, KARPENTER, node_owner
 from upgrader.semver import Version
 
 
-def _fix(owner: str | None, current: str) -> str:
+def follow_hint(owner: str | None, current: str) -> str:
     """How nodes of ``owner`` (a node group's, Fargate or Karpenter) get to ``current``."""
     if owner == FARGATE:
         return (
@@ -49,11 +49,12 @@ def _skew_findings(inputs: GateInputs, what: str, versions: dict[Node, str]) -> 
             bad[raw, node_owner(node) or ""].append(node.name)
     for (raw, owner), nodes in sorted(bad.items()):
         kind = f"{owner.capitalize()} " if owner else ""
+        fix = follow_hint(owner or None, inputs.from_.kubernetes)
         yield blocking(
             "VER001",
             f"{kind}node{'s' * (len(nodes) > 1)} {', '.join(nodes)}",
             f"{what} {raw} may not run under a {target} control plane (at most {skew} minor "
-            f"versions older, never newer). Fix: {_fix(owner or None, inputs.from_.kubernetes)}, "
+            f"versions older, never newer). Fix: {fix}, "
             "then plan again.",
         )
 
