@@ -6,6 +6,8 @@ reads a nodeadm ``NodeConfig`` from MIME multi-part user data instead.
 
 from __future__ import annotations
 
+from upgrader.model.node_bootstrap import Bootstrap, node_config_user_data
+
 AL2 = "amazon-linux-2"
 AL2023 = "amazon-linux-2023"
 
@@ -27,27 +29,6 @@ def al2_user_data() -> str:
 
 def al2023_user_data(max_pods: int | None) -> str:
     """A Fn::Sub body for amazon-linux-2023 (uses ${ClusterName}, ${ClusterEndpoint},
-    ${ClusterCertificateAuthority} and ${ServiceCidr})."""
-    kubelet = (
-        f"  kubelet:\n    config:\n      maxPods: {max_pods}\n" if max_pods is not None else ""
-    )
-    return (
-        "MIME-Version: 1.0\n"
-        'Content-Type: multipart/mixed; boundary="BOUNDARY"\n'
-        "\n"
-        "--BOUNDARY\n"
-        "Content-Type: application/node.eks.aws\n"
-        "\n"
-        "---\n"
-        "apiVersion: node.eks.aws/v1alpha1\n"
-        "kind: NodeConfig\n"
-        "spec:\n"
-        "  cluster:\n"
-        "    name: ${ClusterName}\n"
-        "    apiServerEndpoint: ${ClusterEndpoint}\n"
-        "    certificateAuthority: ${ClusterCertificateAuthority}\n"
-        "    cidr: ${ServiceCidr}\n"
-        f"{kubelet}"
-        "\n"
-        "--BOUNDARY--\n"
-    )
+    ${ClusterCertificateAuthority} and ${ServiceCidr}): the NodeConfig a migrated AL2
+    group gets too, with nothing carried over from a bootstrap.sh call."""
+    return node_config_user_data(Bootstrap(resource="", cluster="${ClusterName}"), max_pods)

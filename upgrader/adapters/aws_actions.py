@@ -37,6 +37,19 @@ def _owner(eni: Eni) -> str:
     return words[0] if words else ""
 
 
+def _addon_request(
+    cluster: str, name: str, version: str, resolve_conflicts: str, values: str | None
+) -> dict[str, str]:
+    """CreateAddon/UpdateAddon arguments; ``values`` (configurationValues) only if given."""
+    request = {
+        "clusterName": cluster,
+        "addonName": name,
+        "addonVersion": version,
+        "resolveConflicts": resolve_conflicts,
+    }
+    return request if values is None else {**request, "configurationValues": values}
+
+
 def _says(err: ClientError, *texts: str) -> bool:
     message = error_message(err)
     return any(text in message for text in texts)
@@ -388,14 +401,7 @@ class AwsActions:
     ) -> str:
         """``UpdateAddon``; the ID of the update. ``configuration_values`` go back exactly
         as given (None: not sent, so EKS keeps what it holds)."""
-        request: dict[str, str] = {
-            "clusterName": cluster,
-            "addonName": name,
-            "addonVersion": version,
-            "resolveConflicts": resolve_conflicts,
-        }
-        if configuration_values is not None:
-            request["configurationValues"] = configuration_values
+        request = _addon_request(cluster, name, version, resolve_conflicts, configuration_values)
         with aws_errors(f"EKS add-on {name} of cluster {cluster}", "UpdateAddon"):
             raw = self.aws.eks.update_addon(**request)  # type: ignore[arg-type]
         return str(raw["update"]["id"])
@@ -410,14 +416,7 @@ class AwsActions:
         configuration_values: str | None,
     ) -> None:
         """``CreateAddon`` (``configuration_values`` sent exactly as given, if any)."""
-        request: dict[str, str] = {
-            "clusterName": cluster,
-            "addonName": name,
-            "addonVersion": version,
-            "resolveConflicts": resolve_conflicts,
-        }
-        if configuration_values is not None:
-            request["configurationValues"] = configuration_values
+        request = _addon_request(cluster, name, version, resolve_conflicts, configuration_values)
         with aws_errors(f"EKS add-on {name} of cluster {cluster}", "CreateAddon"):
             self.aws.eks.create_addon(**request)  # type: ignore[arg-type]
 

@@ -220,12 +220,7 @@ def _managed_addon(plan: Plan, step: ManagedAddonStep) -> StepGuide:
         f" --addon-version {step.to} --resolve-conflicts {step.resolve_conflicts}"
         + (" --configuration-values file://<its current configurationValues>" if kept else "")
     )
-    gate = (
-        " After each node's aws-node restarts, no pod on that node may stay"
-        " `ContainerCreating` (POD001; aws/amazon-vpc-cni-k8s#59 is restarted once)."
-        if name == "vpc-cni"
-        else ""
-    )
+    gate = _cni_gate(name)
     return StepGuide(
         what=(
             f"EKS managed add-on {inline(name)} {inline(step.from_)} → {inline(step.to)}, a"
@@ -246,6 +241,16 @@ def _managed_addon(plan: Plan, step: ManagedAddonStep) -> StepGuide:
         rollback_commands=(
             update.replace(f"--addon-version {step.to}", f"--addon-version {step.from_}"),
         ),
+    )
+
+
+def _cni_gate(addon: str) -> str:
+    """vpc-cni's per-node gate, as a sentence (nothing for other add-ons)."""
+    if addon != "vpc-cni":
+        return ""
+    return (
+        " After each node's aws-node restarts, no pod on that node may stay"
+        " `ContainerCreating` (POD001; aws/amazon-vpc-cni-k8s#59 is restarted once)."
     )
 
 
@@ -278,12 +283,7 @@ def _managed_addon_stack(plan: Plan, step: ManagedAddonStackStep) -> StepGuide:
             f"aws cloudformation execute-change-set --region {region} --stack-name {stack}"
             f" --change-set-name {made}",
         ]
-    gate = (
-        " After each node's aws-node restarts, no pod on that node may stay"
-        " `ContainerCreating` (POD001; aws/amazon-vpc-cni-k8s#59 is restarted once)."
-        if name == "vpc-cni"
-        else ""
-    )
+    gate = _cni_gate(name)
     return StepGuide(
         what=(
             f"EKS add-on {inline(name)} {inline(old)} → {inline(new)}, a version EKS offers for"

@@ -15,9 +15,9 @@ from datetime import timedelta
 from typing import Any
 
 from moto.ec2.models import ec2_backends
-from moto.eks.exceptions import InvalidParameterException
 
 from ekstwin.aws import amis
+from ekstwin.aws.errors import invalid_parameter as _refuse
 from ekstwin.aws.state import EksUpdate, TwinState
 from upgrader.catalog.versions import catalog
 from upgrader.errors import VersionError
@@ -25,16 +25,6 @@ from upgrader.errors import VersionError
 WINDOW = timedelta(days=7)
 TIMEOUT_MINUTES = (120, 10080)
 TYPE = "VersionRollback"
-
-
-def _refuse(cluster: str, message: str) -> InvalidParameterException:
-    return InvalidParameterException(
-        clusterName=cluster,
-        nodegroupName=None,
-        fargateProfileName=None,
-        addonName=None,
-        message=message,
-    )
 
 
 def is_rollback(current: str, target: str) -> bool:

@@ -11,7 +11,6 @@ import functools
 from typing import Any
 
 from moto.eks.exceptions import (
-    InvalidParameterException,
     ResourceInUseException,
     ResourceNotFoundException,
 )
@@ -19,19 +18,10 @@ from moto.eks.models import eks_backends
 from moto.moto_api._internal import mock_random
 
 from ekstwin.aws import eks_rollback
+from ekstwin.aws.errors import invalid_parameter as _invalid
 from ekstwin.aws.state import EksUpdate, Operation, TwinState, active
 from upgrader.catalog.versions import catalog
 from upgrader.errors import VersionError
-
-
-def _invalid(cluster: str, message: str) -> InvalidParameterException:
-    return InvalidParameterException(
-        clusterName=cluster,
-        nodegroupName=None,
-        fargateProfileName=None,
-        addonName=None,
-        message=message,
-    )
 
 
 def check_nodegroups(cluster: str) -> None:

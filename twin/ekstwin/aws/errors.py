@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from moto.eks.exceptions import InvalidParameterException
+
 
 class AwsError(Exception):
     """An EC2/EKS/Auto Scaling error as AWS would return it (``code`` is the API error code)."""
@@ -10,3 +12,14 @@ class AwsError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+def invalid_parameter(cluster: str, message: str) -> InvalidParameterException:
+    """EKS's InvalidParameterException (HTTP 400) about ``cluster``."""
+    return InvalidParameterException(
+        clusterName=cluster,
+        nodegroupName=None,
+        fargateProfileName=None,
+        addonName=None,
+        message=message,
+    )
