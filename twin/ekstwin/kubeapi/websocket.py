@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import json
 import struct
+import time
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler
 from io import BufferedIOBase
@@ -32,6 +33,7 @@ STDOUT, STDERR, ERROR = 1, 2, 3
 OP_CONTINUATION, OP_TEXT, OP_BINARY, OP_CLOSE, OP_PING, OP_PONG = 0, 1, 2, 8, 9, 10
 CLOSE_NORMAL = 1000
 MAX_CLIENT_FRAME = 1 << 20  # stdin and resize messages are small; refuse anything larger
+FIRST_OUTPUT_DELAY_SECONDS = 0.2
 CLOSE_WAIT_SECONDS = 1.0  # how long the server waits for the client's close frame
 
 
@@ -134,6 +136,11 @@ def serve_exec(
         handler.send_header("Sec-WebSocket-Protocol", protocol)
     handler.end_headers()
     out = handler.wfile
+    out.flush()
+    # The kubelet's output follows the command's start, never the 101 at once: client-go
+    # creates its streams after the upgrade and drops data that comes first ("Unknown
+    # stream id 1, discarding message"; seen with Debian's kubectl under load).
+    time.sleep(FIRST_OUTPUT_DELAY_SECONDS)
     if result.stdout:
         out.write(channel_message(STDOUT, result.stdout))
     if result.stderr:
