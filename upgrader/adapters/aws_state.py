@@ -166,6 +166,8 @@ def managed_nodegroups(
                     desired=int(scaling.get("desiredSize", 0)),
                     min_size=int(scaling.get("minSize", 0)),
                     max_size=int(scaling.get("maxSize", 0)),
+                    ami_type=raw.get("amiType", ""),
+                    launch_template=bool(raw.get("launchTemplate")),
                 )
             )
     return tuple(sorted(found, key=lambda m: m.name))

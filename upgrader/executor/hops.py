@@ -19,8 +19,9 @@ from upgrader.semver import Version
 
 Derive: TypeAlias = Callable[[ClusterState, Config], Plan]
 # what a hop's steps may differ in when planned again: the instances and change sets of
-# the day, and predictions (the wave count follows the free addresses then)
-_VOLATILE = ("waves", "surge", "change_set")
+# the day, predictions (the wave count follows the free addresses then), and the ASG EKS
+# names when it creates a managed group (an AL2023 successor's is unknown beforehand)
+_VOLATILE = ("waves", "surge", "change_set", "asg")
 
 
 def hop_config(plan: Plan, config: Config, step: str) -> Config:

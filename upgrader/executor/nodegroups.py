@@ -125,6 +125,9 @@ class Roll:
     # actions ------------------------------------------------------------------
 
     def run(self) -> None:
+        if isinstance(self.step, NodegroupRollStep) and self.step.successor is not None:
+            self._to_successor(self.step.successor)
+            return
         if self.kind == "managed":
             self._managed()
             return
@@ -264,6 +267,43 @@ class Roll:
         """ASG sizes and processes as they were, and the cluster autoscaler back."""
         restore(self.s, self.asg)
 
+    def _to_successor(self, successor: str) -> None:
+        """Blue/green: the successor group's nodes Ready at the target, then every node of
+        the old group cordoned and drained one by one (the retire step deletes the group).
+        Resumable: nodes already drained are drained again at no cost."""
+        old = sorted(
+            (n for n in self.s.kube.nodes() if n.nodegroup == self.group), key=lambda n: n.name
+        )
+
+        def successor_ready() -> int:
+            return sum(
+                1
+                for n in self.s.kube.nodes()
+                if n.nodegroup == successor and n.ready and minor(n.kubelet_version) == self.target
+            )
+
+        need = len(old)
+        self.s.emit("wait", f"waiting for {need} node(s) of {successor} Ready at {self.target}")
+        self.s.wait(
+            lambda: successor_ready() >= need,
+            what=f"{need} node(s) of managed node group {successor} Ready at {self.target}",
+            timeout=MANAGED_TIMEOUT,
+            hint=f"aws eks describe-nodegroup --nodegroup-name {successor} (health issues); "
+            "then re-run apply",
+        )
+        self._pause_autoscaler()
+        names = tuple(n.name for n in old)
+        self._mark_cordoned(names)
+        for name in names:  # cordoned at once: no evicted pod lands on an old node
+            self.s.kube.cordon(name)
+        for i, node in enumerate(old, start=1):
+            self.s.emit("wave", f"draining {node.name} into {successor}", wave=(i, len(old)))
+            self.drain([node])
+        # drained and cordoned for the retire step, which deletes the group
+        self.s.save(dataclasses.replace(self.s.journal, cordoned=()))
+        self.restore()
+        self.s.emit("info", f"node group {self.group}: every pod moved to {successor}")
+
     def _managed(self) -> None:
         """EKS rolled the group during its stack update; check every node is new."""
 
@@ -343,3 +383,11 @@ def _uncordon_wave(s: Session) -> None:
 
 def roll(s: Session, step: NodegroupRollStep) -> None:
     Roll(s, step).run()
+
+
+def drain_retired(s: Session, step: NodegroupStackStep) -> None:
+    """Before the stack update that deletes ``step.retires``: every node of that group
+    cordoned and empty (the roll drained them; a pod scheduled since is drained now)."""
+    nodes = sorted((n for n in s.kube.nodes() if n.nodegroup == step.retires), key=lambda n: n.name)
+    if nodes:
+        Roll(s, step).drain(nodes)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from upgrader.executor import lifecycle
+from upgrader.executor import lifecycle, nodegroups
 from upgrader.executor.session import Session
 from upgrader.model.steps import (
     ControlPlaneStep,
@@ -46,7 +46,7 @@ def update_stack(
         names = {c.name for c in live.change_sets} | {c.change_set_id for c in live.change_sets}
         if change_set is None or change_set.name not in names:
             why = (
-                "this step's change set is made now (a later hop's)"
+                "this step's change set is made now (a later update of the stack)"
                 if change_set is None
                 else "change set of the plan was gone"
             )
@@ -86,6 +86,9 @@ def control_plane(s: Session, step: ControlPlaneStep) -> None:
 
 
 def nodegroup_stack(s: Session, step: NodegroupStackStep) -> None:
-    """Update the node group's stack; nodes CloudFormation replaces itself are drained first."""
+    """Update the node group's stack; nodes CloudFormation replaces itself, or those of a
+    group the update deletes, are drained first."""
+    if step.retires is not None:
+        nodegroups.drain_retired(s, step)
     with lifecycle.drained_replacements(s, step) as drain:
         update_stack(s, step, timeout=NODEGROUP_STACK_TIMEOUT, on_poll=drain)

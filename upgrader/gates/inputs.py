@@ -59,6 +59,7 @@ class GroupRoll:
     kubelet_max_pods: int | None
     roll: RollPlan
     forced_surge_per_az: int | None = None  # managed groups: EKS decides the surge
+    successor: str | None = None  # a managed group moving to AL2023: its new group
     running_types: tuple[str, ...] = ()
     launch_types: tuple[str, ...] = ()
 

@@ -122,3 +122,5 @@ class ManagedNodegroup:
     desired: int
     min_size: int
     max_size: int
+    ami_type: str = ""  # EKS AmiType (AL2_x86_64, AL2023_x86_64_STANDARD, CUSTOM, ...)
+    launch_template: bool = False  # launches from a launch template of the user's

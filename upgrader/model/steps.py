@@ -183,6 +183,9 @@ class NodegroupStackStep(StepBase):
     change_set: ChangeSet | None = field(default=None, metadata=PARAMS)
     update_policy: str = field(metadata=PARAMS)
     template: TemplateChange | None = field(default=None, metadata=PARAMS)
+    # The managed node group this update deletes: the Amazon Linux 2 group whose nodes
+    # the roll before it drained into its AL2023 successor (None: deletes none).
+    retires: str | None = field(default=None, metadata=PARAMS)
 
     def stack_parameters(self) -> dict[str, str]:
         """The parameters the step's change set sets."""
@@ -217,6 +220,10 @@ class NodegroupRollStep(StepBase):
     instance_type: str = field(metadata=PARAMS)
     waves: tuple[tuple[str, ...], ...] = field(metadata=PARAMS)
     surge: int = field(metadata=PARAMS)
+    # A managed group moving to Amazon Linux 2023: the successor group its stack update
+    # created, whose nodes must be Ready before the old group's are cordoned and drained
+    # (None: the group's nodes are replaced in place).
+    successor: str | None = field(default=None, metadata=PARAMS)
     predicted_waves: int = field(metadata={**PREDICTED, "key": "waves"})
     lower_bound: int | None = field(metadata=PREDICTED)
     subnets: tuple[SubnetPrediction, ...] = field(metadata=PREDICTED)

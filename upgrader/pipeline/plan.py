@@ -33,11 +33,13 @@ from upgrader.model.steps import (
 )
 from upgrader.planner import make_plan
 from upgrader.planner.al2023 import max_pods_settings
+from upgrader.planner.groups import discover_groups
 from upgrader.planner.hops import is_multi_hop
 from upgrader.planner.versions import plan_versions
 from upgrader.runbook import render
 from upgrader.runbook.capacity import section as capacity_section
 from upgrader_stacks.al2023 import migrate_al2023
+from upgrader_stacks.managed_al2023 import migrate_managed_al2023
 from upgrader_stacks.migrate import migrations
 
 COREDNS = ("Deployment", "kube-system", "coredns")
@@ -69,7 +71,8 @@ def compile_manifests(state: ClusterState, config: Config) -> dict[str, list[dic
 def rendered_templates(state: ClusterState, config: Config) -> dict[str, str]:
     """The new template of every node-group stack ``config`` rolls that needs one: still
     on a launch configuration (moved to a launch template), or on Amazon Linux 2 AMIs
-    while the target has none (moved to AL2023 and nodeadm). Rendered by
+    while the target has none (moved to AL2023 and nodeadm; a managed group gains its
+    AL2023 successor beside it). Rendered by
     ``upgrader_stacks``; the planner takes them as data."""
     stacks = [s for s in state.stacks if s.name in config.nodegroup_stacks]
     out = migrations(stacks)
@@ -77,6 +80,11 @@ def rendered_templates(state: ClusterState, config: Config) -> dict[str, str]:
     for stack in stacks:
         if stack.name in pods:
             out[stack.name] = migrate_al2023(stack, out.get(stack.name), pods[stack.name])
+    for group in discover_groups(state, config):
+        if group.moving is not None and group.managed is not None:
+            out[group.stack.name] = migrate_managed_al2023(
+                group.stack, group.moving, group.managed.version
+            )
     return out
 
 

@@ -15,6 +15,7 @@ from upgrader.errors import BadInputError
 from upgrader.gates import MANAGED, MANAGED_SURGE_PER_AZ, SELF_MANAGED, GroupRoll
 from upgrader.model.aws import AutoScalingGroup, Eni, Instance, ManagedNodegroup, Stack
 from upgrader.model.kube import Node
+from upgrader.model.managed_ami import ManagedMove, managed_move
 from upgrader.model.state import ClusterState
 from upgrader.model.unowned import node_owner
 
@@ -39,6 +40,14 @@ class NodeGroup:
     subnet_ids: tuple[str, ...]
     instances: tuple[Instance, ...]
     nodes: tuple[Node, ...]  # sorted by name
+    # a managed group on Amazon Linux 2 rolled to a minor without AL2 AMIs: its move to
+    # an AL2023 successor group (blue/green in its stack)
+    move: ManagedMove | None = None
+
+    @property
+    def moving(self) -> ManagedMove | None:
+        """The move to AL2023 upgrader makes (None when gate AMI001 blocks it)."""
+        return self.move if self.move is not None and self.move.problem is None else None
 
     @property
     def image_ids(self) -> tuple[str, ...]:
@@ -146,6 +155,11 @@ def discover_groups(state: ClusterState, config: Config) -> tuple[NodeGroup, ...
                 subnet_ids=tuple(sorted(subnet_ids)),
                 instances=tuple(instances),
                 nodes=tuple(nodes),
+                move=(
+                    managed_move(stack, managed, config.target_kubernetes.minor_str)
+                    if managed is not None
+                    else None
+                ),
             )
         )
     return tuple(out)
@@ -225,7 +239,10 @@ def plan_rolls(
         roll_nodes = [_roll_node(state, index, n, g.instance_type, current_cni) for n in g.nodes]
         nodes = tuple(n for n in roll_nodes if n is not None)
         kubelet_max = max((n.allocatable_pods for n in g.nodes), default=None)
-        surge = MANAGED_SURGE_PER_AZ if g.kind == MANAGED else None
+        if g.moving is not None:  # the successor group launches all its nodes at once
+            surge: int | None = max(len(nodes), 1)
+        else:
+            surge = MANAGED_SURGE_PER_AZ if g.kind == MANAGED else None
         roll = waves.plan_roll(
             subnets,
             [
@@ -255,6 +272,7 @@ def plan_rolls(
                 kubelet_max_pods=kubelet_max,
                 roll=roll,
                 forced_surge_per_az=surge,
+                successor=g.moving.successor if g.moving is not None else None,
                 running_types=g.running_types,
                 launch_types=g.launch_types,
             )

@@ -22,14 +22,21 @@ are created by apply too, as executing a change set drops a stack's others.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from upgrader.catalog.versions import catalog
 from upgrader.config import Config
 from upgrader.gates import MANAGED
 from upgrader.model.addons import object_of
+from upgrader.model.aws import Stack
 from upgrader.model.kube import Container, Node
+from upgrader.model.managed_ami import (
+    AL2023_AMI_TYPES,
+    NODEGROUP_TYPE,
+    ami_type,
+    template_resources,
+)
 from upgrader.model.plan import Finding, Hop, Plan
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import (
@@ -203,6 +210,13 @@ def advance(state: ClusterState, hop: HopTarget, plan: Plan) -> ClusterState:
     rolled = discover_groups(state, hop.config)
     rolled_nodes = {n.name for g in rolled for n in g.nodes}
     managed = {g.managed.name for g in rolled if g.managed is not None}
+    # managed groups moved to AL2023: their nodes now belong to the successor group
+    successors = {
+        s.nodegroup: s.successor
+        for s in plan.steps
+        if isinstance(s, NodegroupRollStep) and s.successor is not None
+    }
+    stacks = tuple(_renamed_resources(s, successors) for s in stacks)
     kubelet = f"v{hop.minor}.0"
     daemonsets = tuple(
         dataclasses.replace(d, containers=_retagged(d.containers, d.name, tags[tag]))
@@ -227,16 +241,57 @@ def advance(state: ClusterState, hop: HopTarget, plan: Plan) -> ClusterState:
             dataclasses.replace(a, version=addons.get(a.name, a.version)) for a in state.addons
         ),
         managed_nodegroups=tuple(
-            dataclasses.replace(m, version=hop.minor) if m.name in managed else m
+            dataclasses.replace(
+                m,
+                name=successors.get(m.name, m.name),
+                version=hop.minor,
+                ami_type=AL2023_AMI_TYPES.get(ami_type(m), m.ami_type)
+                if m.name in successors
+                else m.ami_type,
+            )
+            if m.name in managed
+            else m
             for m in state.managed_nodegroups
         ),
         nodes=tuple(
-            dataclasses.replace(n, kubelet_version=kubelet, kube_proxy_version=kubelet)
+            dataclasses.replace(
+                n,
+                kubelet_version=kubelet,
+                kube_proxy_version=kubelet,
+                nodegroup=successors.get(n.nodegroup or "", n.nodegroup),
+            )
             if n.name in rolled_nodes or n.name in restarted
             else n
             for n in state.nodes
         ),
     )
+
+
+def _renamed_resources(stack: Stack, successors: dict[str, str]) -> Stack:
+    """``stack`` with each retired node group's resource replaced by its successor's (as
+    the stack's new template declares it)."""
+    if not successors:
+        return stack
+    declared = {
+        str((v.get("Properties") or {}).get("NodegroupName")): k
+        for k, v in template_resources(stack.template_body).items()
+        if isinstance(v, Mapping) and v.get("Type") == NODEGROUP_TYPE
+    }
+    resources = []
+    for r in stack.resources:
+        old = r.physical_id.rsplit("/", 1)[-1]
+        new = successors.get(old)
+        if r.resource_type == NODEGROUP_TYPE and new is not None:
+            resources.append(
+                dataclasses.replace(
+                    r,
+                    logical_id=declared.get(new, r.logical_id),
+                    physical_id=r.physical_id[: len(r.physical_id) - len(old)] + new,
+                )
+            )
+        else:
+            resources.append(r)
+    return dataclasses.replace(stack, resources=tuple(resources))
 
 
 # --- one plan of the hops ---------------------------------------------------------------

@@ -15,6 +15,7 @@ from upgrader.model.context import StackNames
 from upgrader.model.plan import Plan
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import ManagedAddonStep, Step
+from upgrader.planner import managed_al2023
 from upgrader.planner.adopt import adopt_steps, adopted, with_adoption
 from upgrader.planner.context import build_context, nodegroup_row
 from upgrader.planner.fargate import fargate_restart_step
@@ -209,6 +210,8 @@ def _one_minor(
             state, versions, group, roll, templates.get(group.stack.name)
         )
         steps.extend((stack_step, roll_step))
+        if group.moving is not None:
+            steps.append(managed_al2023.retire_step(stack_step, group.moving))
         rows.append(nodegroup_row(state, group, prep.target_cni, image_to))
     steps.append(verify_step())
     return Plan(

@@ -12,7 +12,7 @@ from upgrader.catalog.versions import catalog
 from upgrader.errors import BadInputError, VersionError
 from upgrader.model.aws import Pairs, Stack
 from upgrader.model.node_bootstrap import AL2, al2023_path, ami_family, is_al2
-from upgrader.planner.templates import ROLLING, Expr, StackAdoption, read
+from upgrader.planner.templates import ROLLING, Expr, StackAdoption, adopt, read
 
 VERSION_PARAMETERS = ("KubernetesVersion", "ClusterVersion", "Version", "EksVersion")
 SSM_PREFIX = "/aws/service/eks/optimized-ami/"
@@ -21,10 +21,13 @@ IMAGE_ID_PARAMETER = "NodeImageId"
 EKS_MANAGED = "eks-managed"
 
 
-def check_allowed_values(stack: Stack, changes: dict[str, str]) -> None:
+def check_allowed_values(
+    stack: Stack, changes: dict[str, str], template: str | None = None
+) -> None:
     """Refuse a change CloudFormation would reject: a new value outside its parameter's
-    ``AllowedValues`` (only a template change can allow it)."""
-    adoption = read(stack)
+    ``AllowedValues`` (only a template change can allow it). ``template``: the new
+    template the change set carries, if any."""
+    adoption = read(stack) if template is None else adopt(template)
     for key, value in sorted(changes.items()):
         spec = adoption.parameter(key)
         allowed = spec.allowed_values if spec else ()

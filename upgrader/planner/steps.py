@@ -28,7 +28,7 @@ from upgrader.model.steps import (
     SubnetPrediction,
     VerifyStep,
 )
-from upgrader.planner import al2023
+from upgrader.planner import al2023, managed_al2023
 from upgrader.planner.groups import NodeGroup
 from upgrader.planner.parameters import (
     check_allowed_values,
@@ -217,56 +217,66 @@ def _roll_prediction(state: ClusterState, roll: RollPlan) -> tuple[SubnetPredict
     return tuple(per[s] for s in sorted(per, key=lambda s: (per[s].az, s)))
 
 
-def nodegroup_steps(
-    state: ClusterState,
-    versions: VersionPlan,
-    group: NodeGroup,
-    roll: GroupRoll,
-    template: str | None = None,
-) -> tuple[NodegroupStackStep, NodegroupRollStep, str]:
-    """The group's stack update and roll, and what its image becomes. ``template`` is the
-    rendered new template of a stack on a launch configuration or moving from Amazon
-    Linux 2 to AL2023 (required for those)."""
-    dst = versions.to.kubernetes
+def _changes(state: ClusterState, group: NodeGroup, dst: str) -> tuple[dict[str, str], str]:
+    """The parameter changes of the group's stack update, and what its image becomes."""
+    stack = group.stack
+    if group.kind != MANAGED:
+        return image_change(stack, dst, state.ami_parameters)
+    key = version_parameter(stack, group.managed.version if group.managed else "")
+    if key is None:
+        raise BadInputError(
+            f"stack {stack.name}",
+            "takes its node group version from no parameter",
+            "make the AWS::EKS::Nodegroup Version a parameter (Ref) of the template",
+        )
+    return {key: dst}, dst
+
+
+def nodegroup_stack_step(
+    state: ClusterState, group: NodeGroup, dst: str, template: str | None
+) -> tuple[NodegroupStackStep, str]:
+    """The group's stack update, and what its image becomes. ``template`` is the rendered
+    new template of a stack on a launch configuration or moving from Amazon Linux 2 to
+    AL2023 (required for those)."""
     stack = group.stack
     adoption = read(stack)
-    if group.kind == MANAGED:
-        key = version_parameter(stack, group.managed.version if group.managed else "")
-        if key is None:
-            raise BadInputError(
-                f"stack {stack.name}",
-                "takes its node group version from no parameter",
-                "make the AWS::EKS::Nodegroup Version a parameter (Ref) of the template",
-            )
-        changes, image_to = {key: dst}, dst
-    else:
-        changes, image_to = image_change(stack, dst, state.ami_parameters)
-    check_allowed_values(stack, changes)
+    changes, image_to = _changes(state, group, dst)
+    move = group.moving
     migrating = group.kind != MANAGED and bool(adoption.on_launch_configuration)
     to_al2023 = group.kind != MANAGED and moves_to_al2023(stack, dst)
-    if migrating or to_al2023:
-        if template is None:
-            raise ValueError(f"no migrated template was rendered for stack {stack.name}")
+    new_template = migrating or to_al2023 or move is not None
+    if new_template and template is None:
+        raise ValueError(f"no migrated template was rendered for stack {stack.name}")
+    if group.move is None or move is not None:  # else AMI001 blocks the plan
+        check_allowed_values(stack, changes, template if new_template else None)
+    change, policy = None, update_policy(adoption, stack.parameters, group.kind == MANAGED)
+    if move is not None and template is not None:
+        change = template_change(stack, adoption, template, managed_al2023.reason(move, dst))
+    elif new_template and template is not None:
         policy = update_policy(adopt(template), stack.parameters, False)
         moved = al2023.reason(stack, dst, image_to) if to_al2023 else None
         change = template_change(stack, adoption, template, moved)
         if to_al2023:
             changes = {**changes, **al2023.node_config_parameters(state, stack)}
-    else:
-        policy = update_policy(adoption, stack.parameters, group.kind == MANAGED)
-        change = None
     migration = ", migrating its launch configuration to a launch template" if migrating else ""
-    hidden, nodeadm = frozenset(NODE_CONFIG_PARAMETERS), ""
+    hidden, nodeadm, launched = frozenset(NODE_CONFIG_PARAMETERS), "", ""
     if to_al2023:
         migration += ", moving it to Amazon Linux 2023 (nodeadm NodeConfig user data)"
         nodeadm = f"; {', '.join(NODE_CONFIG_PARAMETERS)} for the NodeConfig"
-    stack_step = NodegroupStackStep(
+    if move is not None:
+        migration += (
+            f", adding its Amazon Linux 2023 successor {move.successor} "
+            f"({move.successor_ami_type}) beside it"
+        )
+        launched = f" EKS launches the successor's {len(group.nodes)} node(s) at once."
+    step = NodegroupStackStep(
         id=f"nodegroup-stack-{group.name}",
         description=(
             f"Update stack {stack.name} of node group {group.name} "
             f"({', '.join(f'{k}={v}' for k, v in sorted(changes.items()) if k not in hidden)}"
             f"{nodeadm}) through a change "
             f"set{migration}; running nodes are replaced by the next step, drained first."
+            + launched
         ),
         gates=GATES_NODEGROUP_STACK,
         stack=stack.name,
@@ -275,6 +285,22 @@ def nodegroup_steps(
         update_policy=policy,
         template=change,
     )
+    return step, image_to
+
+
+def nodegroup_steps(
+    state: ClusterState,
+    versions: VersionPlan,
+    group: NodeGroup,
+    roll: GroupRoll,
+    template: str | None = None,
+) -> tuple[NodegroupStackStep, NodegroupRollStep, str]:
+    """The group's stack update and roll, and what its image becomes (``template``: see
+    :func:`nodegroup_stack_step`)."""
+    dst = versions.to.kubernetes
+    stack = group.stack
+    move = group.moving
+    stack_step, image_to = nodegroup_stack_step(state, group, dst, template)
     by_node = {n.name: n.instance_id for n in state.nodes}
     wave_ids = [
         tuple(sorted(by_node[n] for step in wave.steps for n in step.drained if n in by_node))
@@ -284,14 +310,23 @@ def nodegroup_steps(
         f"{b.az} ({subnet_label(state.subnet(b.subnet_id), b.subnet_id)})"
         for b in roll.roll.blockers
     )
-    roll_step = NodegroupRollStep(
-        id=f"nodegroup-roll-{group.name}",
-        description=(
+    if move is not None:
+        how = (
+            f"Move the {len(roll.nodes)} {group.instance_type.name} node(s) of {group.name} "
+            f"to its successor {move.successor}: wait until the successor's nodes are Ready "
+            f"at {dst}, cordon every node of {group.name}, then drain them one by one "
+            "through the Eviction API (PodDisruptionBudgets respected); the next step "
+            "deletes the drained group."
+        )
+    else:
+        how = (
             f"Replace the {len(roll.nodes)} {group.instance_type.name} node(s) of {group.name} "
             f"in {len(wave_ids)} wave(s): surge new nodes, wait Ready, cordon and drain the "
             "old ones through the Eviction API, terminate them."
-            + (f" Blocked in {blocked} (CAP001)." if blocked else "")
-        ),
+        )
+    roll_step = NodegroupRollStep(
+        id=f"nodegroup-roll-{group.name}",
+        description=how + (f" Blocked in {blocked} (CAP001)." if blocked else ""),
         gates=GATES_ROLL,
         nodegroup=group.name,
         stack=stack.name,
@@ -300,6 +335,7 @@ def nodegroup_steps(
         instance_type=group.instance_type.name,
         waves=tuple(wave_ids),
         surge=max((len(w) for w in wave_ids), default=0),
+        successor=move.successor if move is not None else None,
         predicted_waves=len(roll.roll.waves),
         lower_bound=roll.roll.lower_bound_waves,
         subnets=_roll_prediction(state, roll.roll),

@@ -28,7 +28,7 @@ from upgrader.model.steps import (
     TemplateChange,
     VerifyStep,
 )
-from upgrader.runbook import kubectl
+from upgrader.runbook import kubectl, managed_move
 from upgrader.runbook.ipamd import IpamdGuide, guide
 from upgrader.runbook.redact import safe_mapping, scrub
 from upgrader.semver import Version
@@ -59,7 +59,8 @@ def _version(text: str) -> Version | None:
         return None
 
 
-def _cfn_wait(region: str, stack: str) -> list[str]:
+def cfn_wait(region: str, stack: str) -> list[str]:
+    """Wait for a stack update, then show its last events."""
     return [
         "# the waiter gives up after 60 min; run it again while the stack is UPDATE_IN_PROGRESS",
         f"aws cloudformation wait stack-update-complete --region {region} --stack-name {stack}",
@@ -68,7 +69,8 @@ def _cfn_wait(region: str, stack: str) -> list[str]:
     ]
 
 
-def _change_set(region: str, stack: str, change_set: ChangeSet) -> list[str]:
+def change_set_commands(region: str, stack: str, change_set: ChangeSet) -> list[str]:
+    """Describe, then execute, the plan's change set."""
     name = change_set.name
     return [
         f"aws cloudformation describe-change-set --region {region} --stack-name {stack}"
@@ -88,7 +90,8 @@ def _subnets_free(region: str, subnet_ids: Sequence[str]) -> str:
     )
 
 
-def _change_table(change_set: ChangeSet) -> str:
+def change_table(change_set: ChangeSet) -> str:
+    """The change set's resource changes as a table."""
     rows = [[c.action, c.logical_id, c.type, str(c.replacement)] for c in change_set.changes]
     head = f"Change set {inline(change_set.name)} (created, not executed):"
     if not rows:
@@ -107,8 +110,8 @@ def _control_plane(plan: Plan, step: ControlPlaneStep) -> StepGuide:
     ]
     details: list[str] = []
     if change_set is not None:
-        details.append(_change_table(change_set))
-        commands += _change_set(region, stack, change_set)
+        details.append(change_table(change_set))
+        commands += change_set_commands(region, stack, change_set)
     else:
         commands.append(
             f"aws cloudformation create-change-set --region {region} --stack-name {stack}"
@@ -123,7 +126,7 @@ def _control_plane(plan: Plan, step: ControlPlaneStep) -> StepGuide:
         commands.insert(1, _subnets_free(region, control_plane_subnets) + "  # CAP002")
     commands += [
         f"aws eks list-updates --region {region} --name {plan.cluster}",
-        *_cfn_wait(region, stack),
+        *cfn_wait(region, stack),
         "kubectl get --raw /version",
     ]
     return StepGuide(
@@ -269,8 +272,8 @@ def _managed_addon_stack(plan: Plan, step: ManagedAddonStackStep) -> StepGuide:
     commands: list[str] = []
     details: list[str] = []
     if step.change_set is not None:
-        details.append(_change_table(step.change_set))
-        commands += _change_set(region, stack, step.change_set)
+        details.append(change_table(step.change_set))
+        commands += change_set_commands(region, stack, step.change_set)
     else:
         details.append(
             f"Its change set is made by `upgrader apply` when the step starts: an earlier"
@@ -298,7 +301,7 @@ def _managed_addon_stack(plan: Plan, step: ManagedAddonStackStep) -> StepGuide:
         details=tuple(details),
         commands=(
             *commands,
-            *_cfn_wait(region, stack),
+            *cfn_wait(region, stack),
             f"aws eks describe-addon --region {region} --cluster-name {cluster}"
             f" --addon-name {name} --query 'addon.[addonVersion,status,health]'",
             kubectl.pending_pods(),
@@ -449,7 +452,8 @@ def _ssm_parameter(plan: Plan) -> str | None:
         return None
 
 
-def _group_status(plan: Plan, kind: str, group: str, asg: str) -> str:
+def group_status(plan: Plan, kind: str, group: str, asg: str) -> str:
+    """Show a managed group's status and version, or a self-managed group's ASG."""
     if kind == "managed":
         return (
             f"aws eks describe-nodegroup --region {plan.region} --cluster-name {plan.cluster}"
@@ -508,10 +512,18 @@ def _hook_drain_and_delete(plan: Plan, asg: str, stack: str) -> list[str]:
         f"  aws autoscaling complete-lifecycle-action --region {region} {hook}"
         ' --lifecycle-action-result CONTINUE --instance-id "$id"',
         "done",
-        *_cfn_wait(region, stack),
+        *cfn_wait(region, stack),
         "# once the stack is UPDATE_COMPLETE (or rolled back) and no instance waits any more",
         f"aws autoscaling delete-lifecycle-hook --region {region} {hook}",
     ]
+
+
+def table_of_parameters(step: NodegroupStackStep) -> str:
+    """The parameters a node-group stack step sets, secrets masked ("" when none)."""
+    if not step.parameters:
+        return ""
+    rows = [[inline(k), inline(v)] for k, v in safe_mapping(dict(step.parameters)).items()]
+    return table(["Parameter", "New value"], rows)
 
 
 def _nodegroup_stack(plan: Plan, step: NodegroupStackStep) -> StepGuide:
@@ -519,10 +531,7 @@ def _nodegroup_stack(plan: Plan, step: NodegroupStackStep) -> StepGuide:
     view = plan.context.nodegroup(group)
     asg = (view.asg if view else None) or "<asg-name>"
     kind = view.kind if view else "self-managed"
-    details: list[str] = []
-    if step.parameters:
-        rows = [[inline(k), inline(v)] for k, v in safe_mapping(dict(step.parameters)).items()]
-        details.append(table(["Parameter", "New value"], rows))
+    details: list[str] = [t for t in (table_of_parameters(step),) if t]
     commands: list[str] = []
     ssm = _ssm_parameter(plan)
     if ssm:
@@ -535,15 +544,15 @@ def _nodegroup_stack(plan: Plan, step: NodegroupStackStep) -> StepGuide:
     template = step.template
     saved = f"{stack}.before.yaml"
     if template is not None:
-        details += _template_change(template)
+        details += template_change_details(template)
         commands.append(
             f"aws cloudformation get-template --region {region} --stack-name {stack}"
             f" --query TemplateBody --output text > {saved}  # the template before, kept"
         )
     change_set = step.change_set
     if change_set is not None:
-        details.append(_change_table(change_set))
-        described, executed = _change_set(region, stack, change_set)
+        details.append(change_table(change_set))
+        described, executed = change_set_commands(region, stack, change_set)
         # with CloudFormation replacing nodes, the hook must be on before the change set runs
         commands += [described, *([_hook_put(plan, asg)] if replacing else []), executed]
     elif replacing:
@@ -575,7 +584,7 @@ def _nodegroup_stack(plan: Plan, step: NodegroupStackStep) -> StepGuide:
         what += _drained_by_hook(policy, asg)
         commands += [
             *_hook_drain_and_delete(plan, asg, stack),
-            _group_status(plan, kind, group, asg),
+            group_status(plan, kind, group, asg),
         ]
         rollback = (
             "A failed update is rolled back by CloudFormation itself, which replaces the nodes"
@@ -592,7 +601,7 @@ def _nodegroup_stack(plan: Plan, step: NodegroupStackStep) -> StepGuide:
             + (f" ({policy})" if policy else "")
             + ": the next step replaces them, drained, in waves."
         )
-        commands += [*_cfn_wait(region, stack), _group_status(plan, kind, group, asg)]
+        commands += [*cfn_wait(region, stack), group_status(plan, kind, group, asg)]
         rollback = (
             "A failed update is rolled back by CloudFormation itself. After success, running"
             " nodes still use the old AMI; to return, update the stack with the previous"
@@ -621,7 +630,7 @@ def _nodegroup_stack(plan: Plan, step: NodegroupStackStep) -> StepGuide:
     )
 
 
-def _template_change(template: TemplateChange) -> list[str]:
+def template_change_details(template: TemplateChange) -> list[str]:
     """Why the node group's template changes, and the change as a unified diff."""
     reason = " ".join(template.reason.split())
     diff = template.diff.splitlines()
@@ -659,7 +668,7 @@ def _roll(plan: Plan, step: NodegroupRollStep) -> StepGuide:
     ]
     zone, itype = kubectl.zone_label(old_k8s), kubectl.instance_type_label(old_k8s)
     commands = [
-        _group_status(plan, kind, group, asg),
+        group_status(plan, kind, group, asg),
         f"kubectl get nodes -o wide -L {zone} -L {itype}",
         kubectl.pending_pods(),
         "kubectl get pdb --all-namespaces",
@@ -790,8 +799,15 @@ def step_guide(plan: Plan, step: Step, plan_file: str = "PLAN.json") -> StepGuid
         case ManagedAddonStep():
             return _managed_addon(plan, step)
         case NodegroupStackStep():
+            if step.retires is not None:
+                return managed_move.retire_guide(plan, step, plan_file)
+            successor = managed_move.successor_of(plan, step)
+            if successor is not None:
+                return managed_move.stack_guide(plan, step, successor, plan_file)
             return _nodegroup_stack(plan, step)
         case NodegroupRollStep():
+            if step.successor is not None:
+                return managed_move.roll_guide(plan, step, step.successor)
             return _roll(plan, step)
         case FargateRestartStep():
             return _fargate(step)

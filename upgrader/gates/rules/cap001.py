@@ -65,6 +65,11 @@ def _forced_surge(inputs: GateInputs, group: GroupRoll) -> Iterator[Finding]:
     surge = group.forced_surge_per_az
     if not surge:
         return
+    launches = (
+        f"its Amazon Linux 2023 successor {group.successor} launches"
+        if group.successor
+        else "EKS surges"
+    )
     left: dict[str, int] = defaultdict(int)
     node_az = {n.name: n.az for n in inputs.state.nodes}
     for name in group.nodes:
@@ -85,7 +90,7 @@ def _forced_surge(inputs: GateInputs, group: GroupRoll) -> Iterator[Finding]:
             yield blocking(
                 "CAP001",
                 where,
-                f"managed node group {group.name}: EKS surges {wanted} new "
+                f"managed node group {group.name}: {launches} {wanted} new "
                 f"{group.instance_type.name} nodes at once in {step.az}, but {where} keeps "
                 f"its reserve for only {got}. Fix: free addresses in {where}, lower the warm "
                 f"pool ({pool_settings(group.cni)}), or add a subnet in {step.az}.",
