@@ -8,7 +8,10 @@ node-group roll (and the whole apply) and their ``creationTimestamp`` subtracted
 the figures are what the twin's clock saw, not a wall-time conversion. Wall time
 x speed is printed next to them as a cross-check.
 
-    python benchmarks/rollout.py [--nodes 60] [--speed 60]
+apply's waits are paced by the twin's clock (``ServiceClock``): a poll every few of its
+seconds, not every few wall seconds (``--clock wall`` for the old pacing).
+
+    python benchmarks/rollout.py [--nodes 60] [--speed 60] [--clock service|wall]
 """
 
 from __future__ import annotations
@@ -26,8 +29,10 @@ from kubernetes import client
 from kubernetes import config as kube_config
 
 from upgrader.executor.progress import Event
+from upgrader.model.steps import NodegroupRollStep
 from upgrader.pipeline.apply import apply
 from upgrader.pipeline.plan import plan
+from upgrader.polling import WALL, Clock, ServiceClock
 from upgrader.sandbox import control
 from upgrader.sandbox import directory as files
 from upgrader.sandbox.directory import SPEED_ENV
@@ -111,7 +116,7 @@ class Run:
     apply_wall: float = 0.0
 
 
-def run(spec: Path, directory: Path, speed: float, max_wave_nodes: int) -> Run:
+def run(spec: Path, directory: Path, speed: float, max_wave_nodes: int, clock: Clock) -> Run:
     """Sandbox up, plan, apply, sandbox down; the figures of one roll."""
     os.environ[SPEED_ENV] = str(speed)
     running = control.up(str(spec), directory / "sandbox")
@@ -121,8 +126,8 @@ def run(spec: Path, directory: Path, speed: float, max_wave_nodes: int) -> Run:
         cfg.setdefault("gates", {})["max_wave_nodes"] = max_wave_nodes
         running.config.write_text(yaml.safe_dump(cfg, sort_keys=False))
         planned = plan(running.config, to=None, out=directory / "plan.json", runbook=None)
-        roll = next(s for s in planned.plan.steps if s.kind == "nodegroup-roll")
-        out = Run(planned_waves=roll.predicted["waves"], lower_bound=roll.predicted["lower_bound"])
+        roll = next(s for s in planned.plan.steps if isinstance(s, NodegroupRollStep))
+        out = Run(planned_waves=roll.predicted_waves, lower_bound=roll.lower_bound or 0)
         stamps = Stamps(running.kubeconfig)
         marks: dict[str, tuple[float, float]] = {}
 
@@ -137,7 +142,7 @@ def run(spec: Path, directory: Path, speed: float, max_wave_nodes: int) -> Run:
                 out.sizes = (*out.sizes, len(event.nodes))
 
         start = (stamps.now("apply-start"), time.monotonic())
-        apply(directory / "plan.json", sink=sink)
+        apply(directory / "plan.json", sink=sink, clock=clock)
         end = (stamps.now("apply-end"), time.monotonic())
         roll_end = marks.get("roll-end", end)  # the roll is the last step before verify
         out.roll_virtual = roll_end[0] - marks["roll"][0]
@@ -156,14 +161,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--nodes", type=int, default=60)
     parser.add_argument("--speed", type=float, default=60.0)
+    parser.add_argument(
+        "--clock",
+        choices=("service", "wall"),
+        default="service",
+        help="pace apply's polls in the twin's time (service) or in wall seconds (wall)",
+    )
     args = parser.parse_args()
+    clock: Clock = ServiceClock(args.speed) if args.clock == "service" else WALL
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         spec = root / "rollout.yaml"
         spec.write_text(yaml.safe_dump(scenario(args.nodes)))
-        a = run(spec, root / "a", args.speed, max_wave_nodes=0)
-        b = run(spec, root / "b", args.speed, max_wave_nodes=1)
+        a = run(spec, root / "a", args.speed, max_wave_nodes=0, clock=clock)
+        b = run(spec, root / "b", args.speed, max_wave_nodes=1, clock=clock)
     # Lower-bound makespan: the engine's fewest waves, each as long as A's mean wave.
     per_wave = a.roll_virtual / a.waves
     bound = a.lower_bound * per_wave

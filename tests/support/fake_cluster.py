@@ -31,6 +31,7 @@ from upgrader.model.kube import Container, DaemonSet, Node, Pod
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import ChangeSet
 from upgrader.planner.addon_stacks import addon_source
+from upgrader.polling import WALL, Clock
 from upgrader.runbook.ipamd import IpamdGuide
 
 FOREVER = 10**9
@@ -291,6 +292,7 @@ class FakeAws:
         timeout_seconds: float,
         poll_seconds: float = 2.0,
         on_poll: Callable[[str, float], None] | None = None,
+        clock: Clock = WALL,
     ) -> str:
         status = self.stack(stack).status
         if on_poll is not None:

@@ -20,7 +20,7 @@ from upgrader.adapters.errors import CloudError, CloudNotFoundError, StackUpdate
 from upgrader.model.aws import AutoScalingGroup, Eni, Instance, Stack, Subnet
 from upgrader.model.steps import ChangeSet
 from upgrader.model.updates import ClusterUpdate
-from upgrader.polling import WALL, Backoff, poll
+from upgrader.polling import WALL, Backoff, Clock, poll
 
 if TYPE_CHECKING:
     from mypy_boto3_autoscaling.type_defs import UpdateAutoScalingGroupTypeTypeDef
@@ -119,15 +119,15 @@ class AwsActions:
         timeout_seconds: float,
         poll_seconds: float = 2.0,
         on_poll: Callable[[str, float], None] | None = None,
+        clock: Clock = WALL,
     ) -> str:
         """Poll until the stack settles; returns its ``*_COMPLETE`` status.
 
         Raises :class:`StackUpdateFailed` when the operation fails or rolls back
         (after the rollback settles, so the final status is reported) or when
         ``timeout_seconds`` pass (status ``TIMEOUT``). ``on_poll(status, elapsed)``
-        is called after every poll.
+        is called after every poll; ``clock`` paces the polls.
         """
-        clock = WALL
         started = clock.monotonic()
         last = ""
 

@@ -18,6 +18,7 @@ from upgrader.model.ipamd import IpamdView
 from upgrader.model.kube import Node, Pod
 from upgrader.model.state import ClusterState
 from upgrader.model.steps import ChangeSet
+from upgrader.polling import WALL, Clock
 from upgrader.runbook.ipamd import IpamdGuide
 
 
@@ -45,6 +46,7 @@ class AwsPort(Protocol):
         timeout_seconds: float,
         poll_seconds: float = 2.0,
         on_poll: Callable[[str, float], None] | None = None,
+        clock: Clock = WALL,
     ) -> str: ...
 
     # EKS

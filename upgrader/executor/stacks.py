@@ -64,7 +64,9 @@ def update_stack(
         if on_poll is not None:
             on_poll()
 
-    status = s.aws.wait_stack(name, timeout_seconds=timeout, poll_seconds=1.0, on_poll=polled)
+    status = s.aws.wait_stack(
+        name, timeout_seconds=timeout, poll_seconds=1.0, on_poll=polled, clock=s.clock
+    )
     s.emit("info", f"stack {name} {status}")
 
 

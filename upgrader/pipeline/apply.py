@@ -38,6 +38,7 @@ from upgrader.pipeline.reviewed import (
     check_images,
     check_rederived,
 )
+from upgrader.polling import WALL, Clock
 
 
 def apply(
@@ -47,9 +48,11 @@ def apply(
     cleanup_leaked_enis: bool = False,
     expect_digest: str | None = None,
     confirm: Callable[[Plan], None] | None = None,
+    clock: Clock = WALL,
 ) -> ApplyResult:
     """Run a reviewed plan; raises with the contract exit code when it stops.
-    ``confirm`` is asked once every check passed, before the lock (it raises to stop)."""
+    ``confirm`` is asked once every check passed, before the lock (it raises to stop);
+    ``clock`` paces every wait (a twin's :class:`~upgrader.polling.ServiceClock`)."""
     text, plan = load_plan(plan_path)
     source = str(plan_path)
     check_expected_digest(plan, source, expect_digest)
@@ -74,7 +77,7 @@ def apply(
         text,
         plan,
         config,
-        Outside(aws=aws, kube=kube, derive=derive),
+        Outside(aws=aws, kube=kube, derive=derive, clock=clock),
         sink=sink,
         holder=new_holder(),
         cleanup_leaked_enis=cleanup_leaked_enis,
