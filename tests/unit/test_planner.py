@@ -137,6 +137,7 @@ def test_staging_steps_carry_params_and_predictions() -> None:
                 "free_after": 191,
                 "min_free": 131,
                 "reserve": 8,
+                "waves": [{"free_at_peak": 131, "free_after": 191}],
             }
             for name, az in (("private-a", "ap-northeast-1a"), ("private-c", "ap-northeast-1c"))
         ],

@@ -293,7 +293,7 @@ def test_ipamd_section_commands_per_plan_version(books: dict[str, str]) -> None:
 
 def test_gantt_timeline(books: dict[str, str]) -> None:
     book = books["staging"]
-    gantt = book[book.index("```mermaid") :]
+    gantt = book[book.index("```mermaid\ngantt") :]
     gantt = gantt[: gantt.index("\n```\n")]
     assert "\ngantt\n" in gantt
     for stage in ("Control plane", "Add-ons", "Node groups", "Verify"):

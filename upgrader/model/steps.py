@@ -193,9 +193,21 @@ class NodegroupStackStep(StepBase):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SubnetWave:
+    """One subnet during one wave of a roll: its free addresses at the wave's peak (the
+    new nodes launched, the old ones not yet terminated) and after the wave."""
+
+    free_at_peak: int
+    free_after: int
+
+
+@dataclass(frozen=True, kw_only=True)
 class SubnetPrediction:
     """One subnet across a roll: free before, the peak demand, released, free after,
-    the lowest free count at any wave's peak, and the reserve kept."""
+    the lowest free count at any wave's peak, and the reserve kept.
+
+    ``waves`` has one entry per wave of the roll, in order (a wave that takes nothing
+    here keeps its free count); empty in a plan written before it was recorded."""
 
     subnet_id: str
     name: str
@@ -206,6 +218,7 @@ class SubnetPrediction:
     free_after: int
     min_free: int
     reserve: int
+    waves: tuple[SubnetWave, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)

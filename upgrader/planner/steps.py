@@ -26,6 +26,7 @@ from upgrader.model.steps import (
     NodegroupStackStep,
     StepKind,
     SubnetPrediction,
+    SubnetWave,
     VerifyStep,
 )
 from upgrader.planner import al2023, managed_al2023
@@ -181,7 +182,8 @@ def _name(state: ClusterState, subnet_id: str) -> str:
 
 
 def _roll_prediction(state: ClusterState, roll: RollPlan) -> tuple[SubnetPrediction, ...]:
-    """Each subnet across the roll (and the subnet that stops an AZ, with the wave of one)."""
+    """Each subnet across the roll (and the subnet that stops an AZ, with the wave of one),
+    with its free addresses at each wave's peak and after it."""
     per: dict[str, SubnetPrediction] = {}
 
     def first(subnet_id: str, az: str, free: int, reserve: int) -> SubnetPrediction:
@@ -214,7 +216,19 @@ def _roll_prediction(state: ClusterState, roll: RollPlan) -> tuple[SubnetPredict
             peak_demand=max(row.peak_demand, blocker.demand),
             min_free=min(row.min_free, blocker.free_ips - blocker.demand),
         )
-    return tuple(per[s] for s in sorted(per, key=lambda s: (per[s].az, s)))
+    free = {s: row.free_before for s, row in per.items()}
+    series: dict[str, list[SubnetWave]] = {s: [] for s in per}
+    for wave in roll.waves:  # a wave's budgets name only the subnets it touches
+        touched = {b.subnet_id: b for b in wave.budgets}
+        for s in per:
+            hit = touched.get(s)
+            peak, free[s] = (
+                (free[s], free[s]) if hit is None else (hit.free_at_peak, hit.free_after)
+            )
+            series[s].append(SubnetWave(free_at_peak=peak, free_after=free[s]))
+    return tuple(
+        replace(per[s], waves=tuple(series[s])) for s in sorted(per, key=lambda s: (per[s].az, s))
+    )
 
 
 def _changes(state: ClusterState, group: NodeGroup, dst: str) -> tuple[dict[str, str], str]:

@@ -1,4 +1,5 @@
-"""The capacity section: instance limits, node groups, subnets per AZ, and each roll's budget."""
+"""The capacity section: instance limits, node groups, subnets per AZ, and each roll's budget
+and chart."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from upgrader.markdown import inline, table
 from upgrader.model.context import SubnetContext
 from upgrader.model.plan import Plan
 from upgrader.model.steps import NodegroupRollStep
+from upgrader.runbook.chart import roll_chart
 from upgrader.runbook.placeholder import UNKNOWN
 
 CONTROL_PLANE_MIN_FREE = 5  # CAP002: EKS needs >= 5 free addresses in >= 2 AZs
@@ -174,5 +176,7 @@ def section(plan: Plan) -> str:
             " release theirs. Margin = min free during the roll - reserve.",
             "",
             roll_table(plan, step),
+            "",
+            roll_chart(plan, step),
         ]
     return "\n".join(parts)
