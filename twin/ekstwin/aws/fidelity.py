@@ -32,9 +32,10 @@ from moto.ssm import utils as ssm_utils
 
 from ekstwin.aws import eks_resources, launch_sources, scale_in, ssm_public
 from ekstwin.aws.state import active
+from upgrader.catalog import timing
 
 # AWS: an instance stays shutting-down for a short while (typically under a minute)
-SHUTTING_DOWN_SECONDS = 20.0
+SHUTTING_DOWN_SECONDS = timing.SHUTTING_DOWN_SECONDS
 _ACTIVE_STATES = ("pending", "running", "stopping", "stopped")
 
 

@@ -25,9 +25,10 @@ from ekstwin.controllers.ipamd.eniconfig import eniconfig_subnet
 from ekstwin.controllers.nodes import NodeLifecycle
 from ekstwin.controllers.objects import parse_time
 from ekstwin.kubeapi import NotFound, Store
+from upgrader.catalog.timing import POD_START_SECONDS, POD_STOP_SECONDS
 
-START_SECONDS = 3.0
-STOP_SECONDS = 2.0
+START_SECONDS = POD_START_SECONDS
+STOP_SECONDS = POD_STOP_SECONDS
 
 Key = tuple[str, str]  # namespace, name
 

@@ -29,9 +29,10 @@ from ekstwin.controllers.node_join import joins
 from ekstwin.controllers.objects import iso
 from ekstwin.kubeapi import NotFound, Store
 from upgrader.catalog.instances import bundled as bundled_instances
+from upgrader.catalog.timing import NODE_BOOT_SECONDS
 from upgrader.catalog.versions import catalog
 
-BOOT_SECONDS = 60.0
+BOOT_SECONDS = NODE_BOOT_SECONDS
 LEASES = "leases.coordination.k8s.io"
 LEASE_NAMESPACE = "kube-node-lease"
 STATUS_UPDATE_SECONDS = 10.0  # kubelet nodeStatusUpdateFrequency
