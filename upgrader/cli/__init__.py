@@ -1,4 +1,8 @@
-"""The ``upgrader`` command line: parse, call one pipeline function, render, exit."""
+"""The ``upgrader`` command line: parse, call one pipeline function, render, exit.
+
+Building the app imports no use case: each command imports its pipeline function when it
+runs, so ``--help`` and ``capacity`` load neither boto3 nor kubernetes (issue 15;
+tests/unit/test_cli_start.py)."""
 
 from __future__ import annotations
 
@@ -22,7 +26,6 @@ from upgrader.cli import (
     status,
 )
 from upgrader.errors import ExitCode, UpgraderError
-from upgrader.gates import document, rules
 
 app = typer.Typer(
     name="upgrader",
@@ -32,7 +35,7 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
     add_completion=False,
 )
-app.command("plan", epilog="Gates:\n\n" + document.help_text(rules()))(plan.plan)
+app.command("plan", cls=plan.PlanCommand)(plan.plan)
 app.command("apply")(apply.apply)
 app.command("rollback")(rollback.rollback)
 app.command("runbook")(runbook.runbook)

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from upgrader import pipeline
 from upgrader.cli.options import PlanFileArgument, ProgressFormatOption, sink_for
 from upgrader.cli.output import Format
 from upgrader.errors import BadInputError
-from upgrader.model.plan import Plan
+
+if TYPE_CHECKING:
+    from upgrader.model.plan import Plan
 
 
 def apply(
@@ -39,7 +40,9 @@ def apply(
             "needs confirmation and no terminal is attached",
             "pass --yes (as CI does) once the plan was reviewed",
         )
-    pipeline.apply(
+    from upgrader.pipeline.apply import apply as run  # noqa: PLC0415 - lazy: issue 15
+
+    run(
         plan_file,
         sink=sink_for(fmt),
         cleanup_leaked_enis=cleanup_leaked_enis,

@@ -4,20 +4,23 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from upgrader import pipeline
-from upgrader.catalog.instances import memory_shown, shown
 from upgrader.cli.catalog import default_overlay_path
 from upgrader.cli.output import Format, emit_json
 from upgrader.errors import BadInputError, ExitCode
 from upgrader.markdown import table
 
+if TYPE_CHECKING:
+    from upgrader.pipeline.capacity import CapacityReport
 
-def render_text(report: pipeline.CapacityReport) -> str:
+
+def render_text(report: CapacityReport) -> str:
     """The seed's instance table plus max pods and addresses per node."""
+    from upgrader.catalog.instances import memory_shown, shown  # noqa: PLC0415 - lazy: issue 15
+
     i, a = report.instance, report.addresses
     seed = table(
         [
@@ -110,15 +113,22 @@ def capacity(
             "pass --instance-type T for one node, or -c CONFIG for a cluster",
         )
     if config is not None:
-        cluster = pipeline.cluster_capacity(config)
+        from upgrader.pipeline.plan import cluster_capacity  # noqa: PLC0415 - lazy: issue 15
+
+        cluster = cluster_capacity(config)
         if fmt is Format.JSON:
             emit_json(cluster.as_json())
         else:
             typer.echo(cluster.text())
         return
+    from upgrader.pipeline.capacity import (  # noqa: PLC0415 - no adapters: issue 15
+        CapacityRequest,
+        instance_capacity,
+    )
+
     assert instance_type is not None
-    report = pipeline.instance_capacity(
-        pipeline.CapacityRequest(
+    report = instance_capacity(
+        CapacityRequest(
             instance_type=instance_type,
             pods=pods,
             cni_version=cni_version,

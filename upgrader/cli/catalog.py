@@ -8,8 +8,6 @@ from typing import Annotated
 
 import typer
 
-from upgrader import pipeline
-
 app = typer.Typer(help="The instance-type catalog.", no_args_is_help=True)
 
 
@@ -28,6 +26,8 @@ def refresh(
 ) -> None:
     """Fetch instance types live through EC2 DescribeInstanceTypes (standard AWS
     credentials and AWS_ENDPOINT_URL); later commands read them over the bundled table."""
+    from upgrader.pipeline.capacity import refresh_instance_catalog  # noqa: PLC0415 - lazy
+
     target = out or default_overlay_path()
-    count = pipeline.refresh_instance_catalog(region, target)
+    count = refresh_instance_catalog(region, target)
     typer.echo(f"wrote {count} instance types to {target}", err=True)

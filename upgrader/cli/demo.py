@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from upgrader import pipeline
 from upgrader.cli.options import ProgressFormatOption, sink_for
 from upgrader.cli.output import Format
 
@@ -22,7 +21,9 @@ def demo(
     fmt: ProgressFormatOption = Format.TEXT,
 ) -> None:
     """Sandbox up -> plan -> runbook -> apply -> verify -> down, on a local EKS twin."""
-    result = pipeline.demo(scenario, directory, sink=sink_for(fmt))
+    from upgrader.pipeline.demo import demo as run  # noqa: PLC0415 - lazy: issue 15
+
+    result = run(scenario, directory, sink=sink_for(fmt))
     p = result.plan
     summary = (
         f"demo {result.scenario}: {p.cluster} upgraded {p.from_.kubernetes} -> {p.to.kubernetes}, "

@@ -8,10 +8,8 @@ from typing import Annotated
 
 import typer
 
-from upgrader import pipeline
 from upgrader.cli.options import ConfigOption
 from upgrader.cli.output import emit_json
-from upgrader.diagnosis import render
 from upgrader.errors import BadInputError, ExitCode
 
 
@@ -46,7 +44,10 @@ def diagnose(
             "deletes ENIs and needs confirmation",
             "run diagnose without it first, check the IPAMD005 ENIs, then add --yes",
         )
-    result = pipeline.diagnose(config, node=node, delete_leaked_enis=delete_leaked_enis)
+    from upgrader.diagnosis import render  # noqa: PLC0415 - lazy: issue 15
+    from upgrader.pipeline.diagnose import diagnose as run  # noqa: PLC0415
+
+    result = run(config, node=node, delete_leaked_enis=delete_leaked_enis)
     if fmt is DiagnoseFormat.JSON:
         emit_json(result.to_json())
     elif fmt is DiagnoseFormat.MARKDOWN:

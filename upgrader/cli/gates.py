@@ -9,8 +9,6 @@ from typing import Annotated
 import typer
 
 from upgrader.cli.output import emit_json
-from upgrader.gates import document
-from upgrader.pipeline.gates import list_gates
 
 INDENT = " " * 4
 
@@ -28,6 +26,9 @@ def gates(
     ] = GatesFormat.TEXT,
 ) -> None:
     """List every gate plan and apply check, with what it means."""
+    from upgrader.gates import document  # noqa: PLC0415 - lazy: issue 15
+    from upgrader.pipeline.gates import list_gates  # noqa: PLC0415
+
     found = list_gates()
     if fmt is GatesFormat.JSON:
         emit_json({"gates": [g.to_json() for g in found]})

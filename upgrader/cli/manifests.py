@@ -7,10 +7,8 @@ from typing import Annotated
 
 import typer
 
-from upgrader import pipeline
 from upgrader.cli.options import ConfigOption, FormatOption
 from upgrader.cli.output import Format, emit_json
-from upgrader.textfile import check_output_dir
 
 
 def compile_manifests(
@@ -19,9 +17,12 @@ def compile_manifests(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """jsonnet -> validated manifests for the config's target versions."""
+    from upgrader.pipeline.plan import compile_config  # noqa: PLC0415 - lazy: issue 15
+    from upgrader.textfile import check_output_dir  # noqa: PLC0415
+
     if out is not None:
         check_output_dir(out, option="--out")
-    manifests = pipeline.compile_config(config, out)
+    manifests = compile_config(config, out)
     if fmt is Format.JSON:
         emit_json(manifests)
         return

@@ -4,19 +4,46 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+from typer.core import TyperCommand
 
-from upgrader import pipeline
 from upgrader.cli.options import ConfigOption, FormatOption
 from upgrader.cli.output import Format, emit_json
 from upgrader.errors import ExitCode
 from upgrader.markdown import table
-from upgrader.model.plan import Plan
+
+if TYPE_CHECKING:
+    from upgrader.model.plan import Plan
+    from upgrader.pipeline.plan import PlanResult
 
 
-def summary(plan: Plan, result: pipeline.PlanResult) -> str:
+def gates_epilog() -> str:
+    """``plan --help``'s epilog: one line per gate."""
+    from upgrader.gates import document, rules  # noqa: PLC0415 - lazy: issue 15
+
+    return "Gates:\n\n" + document.help_text(rules())
+
+
+class PlanCommand(TyperCommand):
+    """``upgrader plan``: its epilog lists the gates, loaded only when it is read (help),
+    so that building the app does not import the gates and the model behind them."""
+
+    _epilog: str | None = None
+
+    @property
+    def epilog(self) -> str | None:
+        if self._epilog is None:
+            self._epilog = gates_epilog()
+        return self._epilog
+
+    @epilog.setter
+    def epilog(self, value: str | None) -> None:
+        self._epilog = value
+
+
+def summary(plan: Plan, result: PlanResult) -> str:
     """What a reviewer reads first: from → to, findings, steps, where the files went."""
     lines = [
         f"plan for {plan.cluster} ({plan.region}): Kubernetes {plan.from_.kubernetes} -> "
@@ -58,7 +85,9 @@ def plan(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Dry run: discover, compile, gate, create change sets (never executed), plan."""
-    result = pipeline.plan(config, to=to, out=out, runbook=runbook)
+    from upgrader.pipeline.plan import plan as run  # noqa: PLC0415 - lazy: issue 15
+
+    result = run(config, to=to, out=out, runbook=runbook)
     if fmt is Format.JSON:
         emit_json(result.plan.to_json())
     else:

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import sys
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from upgrader import pipeline
 from upgrader.cli.options import PlanFileArgument, ProgressFormatOption, sink_for
 from upgrader.cli.output import Format
 from upgrader.errors import BadInputError
-from upgrader.model.plan import Plan
-from upgrader.model.steps import ControlPlaneStep
+
+if TYPE_CHECKING:
+    from upgrader.model.plan import Plan
+    from upgrader.model.steps import ControlPlaneStep
 
 
 def rollback(
@@ -30,7 +31,9 @@ def rollback(
             "needs confirmation and no terminal is attached",
             "pass --yes once you decided to roll back",
         )
-    pipeline.rollback(plan_file, sink=sink_for(fmt), confirm=None if yes else _ask)
+    from upgrader.pipeline.rollback import rollback as run  # noqa: PLC0415 - lazy: issue 15
+
+    run(plan_file, sink=sink_for(fmt), confirm=None if yes else _ask)
 
 
 def _ask(plan: Plan, step: ControlPlaneStep) -> None:

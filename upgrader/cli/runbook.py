@@ -7,9 +7,7 @@ from typing import Annotated
 
 import typer
 
-from upgrader import pipeline
 from upgrader.cli.options import PlanFileArgument
-from upgrader.textfile import check_output_file
 
 
 def runbook(
@@ -17,9 +15,12 @@ def runbook(
     out: Annotated[Path | None, typer.Option("-o", "--out", help="write it here")] = None,
 ) -> None:
     """Render the Markdown runbook of a plan file."""
+    from upgrader.pipeline.plan import runbook as render  # noqa: PLC0415 - lazy: issue 15
+    from upgrader.textfile import check_output_file  # noqa: PLC0415
+
     if out is not None:
         check_output_file(out, option="--out")
-    text = pipeline.runbook(plan_file, out)
+    text = render(plan_file, out)
     if out is None:
         typer.echo(text, nl=False)
     else:

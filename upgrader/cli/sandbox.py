@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from upgrader import pipeline
 from upgrader.cli.output import Format, emit_json
 
 app = typer.Typer(
@@ -24,7 +23,9 @@ def up(
     fmt: Annotated[Format, typer.Option("--format")] = Format.TEXT,
 ) -> None:
     """Start the twin in the background; writes DIR/env, DIR/kubeconfig, DIR/upgrader.yaml."""
-    running = pipeline.sandbox_up(scenario, directory)
+    from upgrader.pipeline.sandbox import sandbox_up  # noqa: PLC0415 - lazy: issue 15
+
+    running = sandbox_up(scenario, directory)
     if fmt is Format.JSON:
         emit_json(
             {
@@ -53,7 +54,9 @@ def up(
 @app.command("down")
 def down(directory: DirOption = DEFAULT_DIR) -> None:
     """Stop the twin running in DIR and remove its endpoint files."""
-    if pipeline.sandbox_down(directory):
+    from upgrader.pipeline.sandbox import sandbox_down  # noqa: PLC0415 - lazy: issue 15
+
+    if sandbox_down(directory):
         typer.echo(f"sandbox in {directory} stopped", err=True)
     else:
         typer.echo(f"no sandbox was running in {directory}", err=True)

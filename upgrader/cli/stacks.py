@@ -7,7 +7,6 @@ from typing import Annotated
 
 import typer
 
-from upgrader import pipeline
 from upgrader.cli.options import ConfigOption, FormatOption
 from upgrader.cli.output import Format, emit_json
 from upgrader.markdown import table
@@ -28,7 +27,9 @@ def render(
 ) -> None:
     """Write the template upgrader would own for each of the config's stacks at the target
     (a stack on a launch configuration: its plan's launch-template migration)."""
-    rendered = pipeline.render_stacks(config, out=out, to=to)
+    from upgrader.pipeline.stacks import render_stacks  # noqa: PLC0415 - lazy: issue 15
+
+    rendered = render_stacks(config, out=out, to=to)
     if fmt is Format.JSON:
         emit_json({"stacks": [r.as_json() for r in rendered]})
         return

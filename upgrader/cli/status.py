@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import typer
 
-from upgrader import pipeline
 from upgrader.cli.options import ConfigOption, FormatOption
 from upgrader.cli.output import Format, emit_json
 from upgrader.markdown import table
@@ -15,7 +14,9 @@ def status(
     fmt: FormatOption = Format.TEXT,
 ) -> None:
     """Which steps of the current (or last) upgrade are done."""
-    result = pipeline.status(config)
+    from upgrader.pipeline.apply import status as read  # noqa: PLC0415 - lazy: issue 15
+
+    result = read(config)
     j = result.journal
     if fmt is Format.JSON:
         emit_json(
