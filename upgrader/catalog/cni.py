@@ -12,8 +12,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from upgrader.catalog import data_yaml
 from upgrader.catalog.cni_metrics import METRICS_PORT, metric_names
 from upgrader.semver import Version
 
@@ -89,7 +88,7 @@ class CniBehaviour:
 @cache
 def _data() -> dict[str, Any]:
     text = resources.files("upgrader.catalog").joinpath("data/cni_behaviours.yaml").read_text()
-    data: dict[str, Any] = yaml.safe_load(text)
+    data: dict[str, Any] = data_yaml.load(text)
     return data
 
 
@@ -129,7 +128,7 @@ def manifest_for(version: Version) -> Version | None:
 def manifest_objects(tag: Version) -> tuple[dict[str, Any], ...]:
     """The objects of the vendored official manifest of release ``tag``."""
     path = resources.files(MANIFESTS[0]).joinpath(f"{MANIFESTS[1]}/{tag.tag}.yaml")
-    return tuple(d for d in yaml.safe_load_all(path.read_text()) if d)
+    return tuple(d for d in data_yaml.load_all(path.read_text()) if d)
 
 
 def _pod_spec(tag: Version) -> dict[str, Any]:

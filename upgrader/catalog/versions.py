@@ -11,8 +11,7 @@ from functools import cache
 from importlib import resources
 from typing import Any
 
-import yaml
-
+from upgrader.catalog import data_yaml
 from upgrader.errors import VersionError
 from upgrader.semver import Version
 
@@ -373,7 +372,7 @@ def _api_versions() -> dict[str, frozenset[str]]:
 
 
 def _read(name: str) -> Any:
-    return yaml.safe_load(resources.files("upgrader.catalog").joinpath(f"data/{name}").read_text())
+    return data_yaml.load(resources.files("upgrader.catalog").joinpath(f"data/{name}").read_text())
 
 
 def _release(name: str, raw: dict[str, Any]) -> KubernetesRelease:
