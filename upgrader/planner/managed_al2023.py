@@ -16,11 +16,9 @@ The successor's template is rendered outside the pure planner
 
 from __future__ import annotations
 
-import difflib
-
 from upgrader.model.managed_ami import ManagedMove, without_resource
 from upgrader.model.steps import NodegroupStackStep, TemplateChange
-from upgrader.planner.template_change import CONTEXT_LINES
+from upgrader.planner.template_change import diff_text
 
 GATES_RETIRE = ("STK001",)
 
@@ -42,18 +40,6 @@ def reason(move: ManagedMove, minor: str) -> str:
     )
 
 
-def _diff(before: str, after: str, stack: str) -> str:
-    lines = difflib.unified_diff(
-        before.splitlines(),
-        after.splitlines(),
-        fromfile=f"{stack} (after the successor was added)",
-        tofile=f"{stack} (change set template)",
-        n=CONTEXT_LINES,
-        lineterm="",
-    )
-    return "\n".join(lines)
-
-
 def retire_step(stack_step: NodegroupStackStep, move: ManagedMove) -> NodegroupStackStep:
     """The stack update that deletes the drained old group (after the roll)."""
     assert stack_step.template is not None
@@ -73,7 +59,9 @@ def retire_step(stack_step: NodegroupStackStep, move: ManagedMove) -> NodegroupS
         update_policy=stack_step.update_policy,
         template=TemplateChange(
             body=body,
-            diff=_diff(stack_step.template.body, body, stack_step.stack),
+            diff=diff_text(
+                stack_step.template.body, body, stack_step.stack, "after the successor was added"
+            ),
             reason=(
                 f"{move.resource} ({move.nodegroup}, Amazon Linux 2) leaves the template; "
                 f"{move.successor_resource} ({move.successor}) runs the group's nodes from "

@@ -37,17 +37,23 @@ def normalised(stack: Stack) -> str:
     return dump_template(load(stack.template_body, f"template of stack {stack.name}"))
 
 
-def unified_diff(stack: Stack, body: str) -> str:
-    """The template change as a unified diff, without trailing newline."""
+def diff_text(before: str, after: str, stack: str, before_is: str) -> str:
+    """``before`` -> ``after`` as a unified diff, without trailing newline; the sides are
+    named ``<stack> (<before_is>)`` and ``<stack> (change set template)``."""
     lines = difflib.unified_diff(
-        normalised(stack).splitlines(),
-        body.splitlines(),
-        fromfile=f"{stack.name} (current template)",
-        tofile=f"{stack.name} (change set template)",
+        before.splitlines(),
+        after.splitlines(),
+        fromfile=f"{stack} ({before_is})",
+        tofile=f"{stack} (change set template)",
         n=CONTEXT_LINES,
         lineterm="",
     )
     return "\n".join(lines)
+
+
+def unified_diff(stack: Stack, body: str) -> str:
+    """The template change as a unified diff, without trailing newline."""
+    return diff_text(normalised(stack), body, stack.name, "current template")
 
 
 def _policy_change(group: SelfManagedGroup) -> str:

@@ -52,12 +52,7 @@ def _create_and_execute(plan: Plan, step: NodegroupStackStep, path: str) -> list
         f"aws cloudformation create-change-set --region {region} --stack-name {stack}"
         f" --change-set-name {name} --template-body file://{path} --parameters $params"
         " --capabilities CAPABILITY_IAM CAPABILITY_NAMED_IAM",
-        f"aws cloudformation describe-change-set --region {region} --stack-name {stack}"
-        f" --change-set-name {name} --query"
-        " 'Changes[].ResourceChange.[Action,LogicalResourceId,ResourceType,Replacement]'"
-        " --output table",
-        f"aws cloudformation execute-change-set --region {region} --stack-name {stack}"
-        f" --change-set-name {name}",
+        *base.describe_and_execute(region, stack, name),
     ]
 
 

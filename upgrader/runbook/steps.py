@@ -71,7 +71,11 @@ def cfn_wait(region: str, stack: str) -> list[str]:
 
 def change_set_commands(region: str, stack: str, change_set: ChangeSet) -> list[str]:
     """Describe, then execute, the plan's change set."""
-    name = change_set.name
+    return describe_and_execute(region, stack, change_set.name)
+
+
+def describe_and_execute(region: str, stack: str, name: str) -> list[str]:
+    """Describe, then execute, change set ``name`` of ``stack``."""
     return [
         f"aws cloudformation describe-change-set --region {region} --stack-name {stack}"
         f" --change-set-name {name} --query"
