@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from upgrader.cli.options import PlanFileArgument, ProgressFormatOption, sink_for
+from upgrader.cli.options import (
+    PlanFileArgument,
+    ProgressFormatOption,
+    ProgressOutput,
+    progress_output,
+)
 from upgrader.cli.output import Format
 from upgrader.errors import BadInputError
 
@@ -42,13 +48,29 @@ def apply(
         )
     from upgrader.pipeline.apply import apply as run  # noqa: PLC0415 - lazy: issue 15
 
-    run(
-        plan_file,
-        sink=sink_for(fmt),
-        cleanup_leaked_enis=cleanup_leaked_enis,
-        expect_digest=expect_digest,
-        confirm=None if yes else _ask,
-    )
+    # The live display (a terminal, --format text) starts with the first event, after the
+    # confirmation, and stops before an error reaches the error path of ``upgrader.cli``.
+    with progress_output(fmt) as out:
+        run(
+            plan_file,
+            sink=out.sink,
+            cleanup_leaked_enis=cleanup_leaked_enis,
+            expect_digest=expect_digest,
+            confirm=_before_run(out, ask=not yes),
+        )
+
+
+def _before_run(out: ProgressOutput, *, ask: bool) -> Callable[[Plan], None] | None:
+    """Once every check passed: ask (unless --yes), then give the display the plan's steps."""
+    if not ask and not out.live:
+        return None
+
+    def confirm(plan: Plan) -> None:
+        if ask:
+            _ask(plan)
+        out.expect([(step.id, str(step.kind)) for step in plan.steps])
+
+    return confirm
 
 
 def _ask(plan: Plan) -> None:
