@@ -8,8 +8,9 @@ node-group roll (and the whole apply) and their ``creationTimestamp`` subtracted
 the figures are what the twin's clock saw, not a wall-time conversion. Wall time
 x speed is printed next to them as a cross-check.
 
-apply's waits are paced by the twin's clock (``ServiceClock``): a poll every few of its
-seconds, not every few wall seconds (``--clock wall`` for the old pacing).
+``--clock service`` paces apply's waits by the twin's clock (``ServiceClock``: a poll
+every few of its seconds) instead of wall seconds; on the 2-core machine that was not
+faster, as the extra polls load the twin that serves them (benchmarks/README.md).
 
     python benchmarks/rollout.py [--nodes 60] [--speed 60] [--clock service|wall]
 """
@@ -165,7 +166,7 @@ def main() -> None:
     parser.add_argument(
         "--clock",
         choices=("service", "wall"),
-        default="service",
+        default="wall",
         help="pace apply's polls in the twin's time (service) or in wall seconds (wall)",
     )
     args = parser.parse_args()
