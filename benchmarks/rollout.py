@@ -8,11 +8,14 @@ node-group roll (and the whole apply) and their ``creationTimestamp`` subtracted
 the figures are what the twin's clock saw, not a wall-time conversion. Wall time
 x speed is printed next to them as a cross-check.
 
-``--clock service`` paces apply's waits by the twin's clock (``ServiceClock``: a poll
-every few of its seconds) instead of wall seconds; on the 2-core machine that was not
-faster, as the extra polls load the twin that serves them (benchmarks/README.md).
+By default the twin's clock is stepped (``UPGRADER_SANDBOX_CLOCK=stepped``): it stands
+still while apply works and runs only the virtual seconds apply waits
+(:class:`~upgrader.sandbox.clock.TwinClock`), so the figures are the schedule's and not the
+machine's. ``--clock wall`` runs the twin ``--speed`` times faster than the wall clock and
+apply polls in wall seconds, as a person's sandbox does: there every wall second of
+apply's own work is ``--speed`` virtual seconds.
 
-    python benchmarks/rollout.py [--nodes 60] [--speed 60] [--clock service|wall]
+    python benchmarks/rollout.py [--nodes 60] [--clock stepped|wall] [--speed 60]
 """
 
 from __future__ import annotations
@@ -34,10 +37,11 @@ from upgrader.executor.progress import Event
 from upgrader.model.steps import NodegroupRollStep
 from upgrader.pipeline.apply import apply
 from upgrader.pipeline.plan import plan
-from upgrader.polling import WALL, Clock, ServiceClock
+from upgrader.polling import WALL, Clock
 from upgrader.sandbox import control
 from upgrader.sandbox import directory as files
-from upgrader.sandbox.directory import SPEED_ENV
+from upgrader.sandbox.clock import TwinClock
+from upgrader.sandbox.directory import CLOCK_ENV, SPEED_ENV
 
 AZS = ("eu-west-1a", "eu-west-1b", "eu-west-1c")
 PODS_PER_NODE = 15
@@ -83,6 +87,8 @@ def scenario(nodes: int, used: int = USED_PER_SUBNET) -> dict[str, Any]:
                 "cpu": "50m",
                 "memory": "64Mi",
                 "pdb": {"max_unavailable": pdbs[i]},
+                # containers that stop on SIGTERM as fast as the timing model's pod_stop
+                "grace_seconds": int(MODEL.pod_stop),
             }
             for i in range(DEPLOYMENTS)
         ],
@@ -118,12 +124,14 @@ class Run:
     apply_wall: float = 0.0
 
 
-def run(spec: Path, directory: Path, speed: float, max_wave_nodes: int, clock: Clock) -> Run:
+def run(spec: Path, directory: Path, speed: float, max_wave_nodes: int, stepped: bool) -> Run:
     """Sandbox up, plan, apply, sandbox down; the figures of one roll."""
     os.environ[SPEED_ENV] = str(speed)
+    os.environ[CLOCK_ENV] = "stepped" if stepped else "wall"
     running = control.up(str(spec), directory / "sandbox")
     try:
         os.environ.update(files.parse_env(running.env.read_text()))
+        clock: Clock = TwinClock(os.environ["AWS_ENDPOINT_URL"]) if stepped else WALL
         cfg = yaml.safe_load(running.config.read_text())
         cfg.setdefault("gates", {})["max_wave_nodes"] = max_wave_nodes
         running.config.write_text(yaml.safe_dump(cfg, sort_keys=False))
@@ -165,20 +173,20 @@ def main() -> None:
     parser.add_argument("--speed", type=float, default=60.0)
     parser.add_argument(
         "--clock",
-        choices=("service", "wall"),
-        default="wall",
-        help="pace apply's polls in the twin's time (service) or in wall seconds (wall)",
+        choices=("stepped", "wall"),
+        default="stepped",
+        help="the twin's time moves only while apply waits (stepped), or --speed x wall",
     )
     args = parser.parse_args()
-    clock: Clock = ServiceClock(args.speed) if args.clock == "service" else WALL
+    stepped = args.clock == "stepped"
     started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         spec = root / "rollout.yaml"
         spec_text = yaml.safe_dump(scenario(args.nodes))
         spec.write_text(spec_text)
-        a = run(spec, root / "a", args.speed, max_wave_nodes=0, clock=clock)
-        b = run(spec, root / "b", args.speed, max_wave_nodes=1, clock=clock)
+        a = run(spec, root / "a", args.speed, max_wave_nodes=0, stepped=stepped)
+        b = run(spec, root / "b", args.speed, max_wave_nodes=1, stepped=stepped)
     # Lower-bound makespan from the timing model the twin simulates: the engine's fewest
     # waves, each at least a boot and a termination, plus every eviction round the
     # tightest budget serialises (each replica of a max_unavailable=1 workload once).
@@ -189,15 +197,17 @@ def main() -> None:
     )
     bound = MODEL.roll_seconds(a.lower_bound, rounds)
     old_bound = a.lower_bound * per_wave
-    print(f"scenario: {args.nodes} nodes m5.xlarge in {len(AZS)} AZs, clock speed {args.speed:g}x")
+    pace = "stepped clock" if stepped else f"clock speed {args.speed:g}x"
+    print(f"scenario: {args.nodes} nodes m5.xlarge in {len(AZS)} AZs, {pace}")
     print(
         f"plan A: {a.planned_waves} waves (capacity lower bound {a.lower_bound}); "
         f"apply ran A {a.waves} waves {list(a.sizes)}, B {b.waves} waves of 1"
     )
     for name, r in (("A (capacity waves)", a), ("B (one node at a time)", b)):
+        cross = "" if stepped else f" x speed = {minutes(r.roll_wall * args.speed)}"
         print(
             f"{name}: roll {minutes(r.roll_virtual)} virtual "
-            f"(wall {r.roll_wall:.0f} s x speed = {minutes(r.roll_wall * args.speed)}); "
+            f"(wall {r.roll_wall:.0f} s{cross}); "
             f"{minutes(r.roll_virtual / r.waves)} per wave; "
             f"whole apply {minutes(r.apply_virtual)} virtual, {r.apply_wall:.0f} s wall"
         )

@@ -31,23 +31,6 @@ WALL = WallClock()
 
 
 @dataclass(frozen=True, slots=True)
-class ServiceClock:
-    """Polling in the time of a service that runs ``speed`` times faster than the wall
-    clock (the twin): a sleep of s seconds lasts s/``speed`` wall seconds, never less than
-    ``floor``, so poll intervals are the service's own. Deadlines stay in wall seconds: a
-    slow machine never cuts short a step the service would still finish."""
-
-    speed: float
-    floor: float = 0.1
-
-    def monotonic(self) -> float:
-        return time.monotonic()
-
-    def sleep(self, seconds: float) -> None:
-        time.sleep(max(seconds / self.speed, self.floor))
-
-
-@dataclass(frozen=True, slots=True)
 class Backoff:
     """Seconds between polls: ``first``, times ``factor`` after each poll, up to ``most``."""
 

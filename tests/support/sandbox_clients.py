@@ -21,7 +21,7 @@ from kubernetes import client, config
 
 from upgrader.sandbox import control
 from upgrader.sandbox import directory as files
-from upgrader.sandbox.directory import SPEED_ENV
+from upgrader.sandbox.directory import CLOCK_ENV, SPEED_ENV
 
 T = TypeVar("T")
 
@@ -132,13 +132,16 @@ def sandbox(
     make: Callable[[control.Running], T] = SandboxClients,  # type: ignore[assignment]
     *,
     speed: str | None = None,
+    stepped: bool = False,
 ) -> Iterator[T]:
-    """For a fixture: ``scenario`` up in a fresh directory (at ``speed``), ``make`` of it
-    yielded, then down (also when ``make`` fails)."""
+    """For a fixture: ``scenario`` up in a fresh directory (at ``speed``, or on a stepped
+    clock), ``make`` of it yielded, then down (also when ``make`` fails)."""
     directory = tmp_path_factory.mktemp(Path(scenario).stem) / "sandbox"
     with pytest.MonkeyPatch.context() as patch:
         if speed is not None:
             patch.setenv(SPEED_ENV, speed)
+        if stepped:
+            patch.setenv(CLOCK_ENV, "stepped")
         running = control.up(scenario, directory)
     try:
         yield make(running)

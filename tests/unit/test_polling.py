@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import pytest
-
-from upgrader import polling
-from upgrader.polling import Backoff, ServiceClock, poll
+from upgrader.polling import Backoff, poll
 
 
 class FakeClock:
@@ -35,14 +32,3 @@ def test_poll_returns_the_first_value() -> None:
     clock = FakeClock()
     assert poll(lambda: next(answers), timeout=10, backoff=Backoff.every(1), clock=clock) == "done"
     assert clock.slept == [1, 1]
-
-
-def test_a_service_clock_sleeps_in_the_service_time_with_a_wall_floor(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    slept: list[float] = []
-    monkeypatch.setattr(polling.time, "sleep", slept.append)
-    clock = ServiceClock(speed=60.0)
-    clock.sleep(30.0)  # 30 s of the twin's time: half a wall second at 60x
-    clock.sleep(1.0)  # never busier than the floor
-    assert slept == [0.5, 0.1]

@@ -20,7 +20,7 @@ from ekstwin.clock import DEFAULT_SPEED
 from ekstwin.runtime import Sandbox
 from ekstwin.scenario import load
 from upgrader.errors import UpgraderError
-from upgrader.sandbox.directory import FAILED, READY, SPEED_ENV, STATE, read_state
+from upgrader.sandbox.directory import CLOCK_ENV, FAILED, READY, SPEED_ENV, STATE, read_state
 
 
 def serve(ref: str, directory: Path) -> int:
@@ -34,7 +34,11 @@ def serve(ref: str, directory: Path) -> int:
     sandbox: Sandbox | None = None
     try:
         scenario = load(ref)
-        sandbox = Sandbox(scenario, speed=float(os.environ.get(SPEED_ENV, DEFAULT_SPEED)))
+        sandbox = Sandbox(
+            scenario,
+            speed=float(os.environ.get(SPEED_ENV, DEFAULT_SPEED)),
+            stepped=os.environ.get(CLOCK_ENV) == "stepped",
+        )
         endpoints = sandbox.start()
         assert sandbox.world is not None
         stacks = {

@@ -61,10 +61,12 @@ class Endpoints:
 class Sandbox:
     """A scenario's world, live on 127.0.0.1 until :meth:`stop`."""
 
-    def __init__(self, scenario: Scenario, *, speed: float = DEFAULT_SPEED) -> None:
+    def __init__(
+        self, scenario: Scenario, *, speed: float = DEFAULT_SPEED, stepped: bool = False
+    ) -> None:
         self.scenario = scenario
         # one clock for every service's timestamps, starting at wall-clock now (DESIGN §8)
-        self.clock = VirtualClock(speed)
+        self.clock = VirtualClock(speed, stepped=stepped)
         self.store = Store(kubernetes_version=scenario.kubernetes.minor_str, now=self.clock.now)
         self.token = secrets.token_urlsafe(24)
         # A token sent must be valid, as on EKS: the kubeconfig's own admin token or an EKS
@@ -176,6 +178,7 @@ class Sandbox:
         create_all(self.store, system.workloads(s))
         self.wait_until(self.settled, SETTLE_TIMEOUT_SECONDS, "the workloads to run")
         self._inject_faults(aws_url)
+        self.clock.free_running = False  # a stepped clock now moves only when asked
         return Endpoints(aws_url, kube_url, self.token, s.region, s.name)
 
     def _inject_faults(self, aws_url: str) -> None:
@@ -227,7 +230,9 @@ class Sandbox:
                 with self.twin.lock:
                     fired = self.clock.run_due()
                     changed = self.manager.step()
-                if not (fired or changed):
+                    idle = not (fired or changed)
+                    moved = idle and self.clock.step_idle(self.manager.next_wakeup)
+                if idle and not moved:
                     self._stop.wait(0.005)
         except BaseException as err:  # the daemon reports it and exits
             self.failure = err

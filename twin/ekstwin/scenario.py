@@ -74,6 +74,8 @@ class Workload:
     cpu_millis: int
     memory_bytes: int
     pdb: Pdb | None = None
+    # terminationGracePeriodSeconds: the twin's containers take all of it to stop
+    grace_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -440,6 +442,9 @@ def parse(raw: Any, where: str = "scenario") -> Scenario:  # noqa: PLR0912, PLR0
                 cpu_millis=_quantity(p, f"{key}.cpu", w.get("cpu", "100m"), _CPU),
                 memory_bytes=_quantity(p, f"{key}.memory", w.get("memory", "128Mi"), _MEM),
                 pdb=pdb,
+                grace_seconds=None
+                if w.get("grace_seconds") is None
+                else _int(p, f"{key}.grace_seconds", w["grace_seconds"]),
             )
         )
 

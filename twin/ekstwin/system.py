@@ -51,6 +51,7 @@ def namespace(name: str) -> Obj:
 
 def deployment(w: Workload) -> Obj:
     labels = {"app": w.name}
+    grace = {} if w.grace_seconds is None else {"terminationGracePeriodSeconds": w.grace_seconds}
     return {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -72,7 +73,8 @@ def deployment(w: Workload) -> Obj:
                                 }
                             },
                         }
-                    ]
+                    ],
+                    **grace,
                 },
             },
         },

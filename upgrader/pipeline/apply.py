@@ -52,7 +52,7 @@ def apply(
 ) -> ApplyResult:
     """Run a reviewed plan; raises with the contract exit code when it stops.
     ``confirm`` is asked once every check passed, before the lock (it raises to stop);
-    ``clock`` paces every wait (a twin's :class:`~upgrader.polling.ServiceClock`)."""
+    ``clock`` paces every wait (a stepped twin's :class:`~upgrader.sandbox.clock.TwinClock`)."""
     text, plan = load_plan(plan_path)
     source = str(plan_path)
     check_expected_digest(plan, source, expect_digest)

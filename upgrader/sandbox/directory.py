@@ -21,6 +21,11 @@ TWIN_PACKAGE = "ekstwin"
 DAEMON = "ekstwin.daemon"
 # Virtual-clock speed of the twin, read by its daemon from the environment.
 SPEED_ENV = "UPGRADER_SANDBOX_SPEED"
+# "stepped": the twin's clock stands still until a client advances it (benchmarks).
+CLOCK_ENV = "UPGRADER_SANDBOX_CLOCK"
+# On the twin's AWS endpoint. GET: the virtual now; POST {"advance": seconds}: run a
+# stepped clock that far, every timer in it fired (the reply comes once it has).
+CLOCK_PATH = "/_sandbox/clock"
 # Written to STATE: "starting", then "ready" (with the endpoints) or "failed" (with the error).
 READY = "ready"
 FAILED = "failed"

@@ -50,7 +50,15 @@ def test_pdb_status_counts_healthy_pods(budget: Obj, desired: int, allowed: int)
     }
 
 
-def test_pdb_status_follows_evictions_and_agrees_with_the_eviction_api() -> None:
+def _terminating(c: Cluster) -> list[str]:
+    return [
+        p["metadata"]["name"] for p in c.pods(app="web") if p["metadata"].get("deletionTimestamp")
+    ]
+
+
+def test_a_max_unavailable_budget_counts_the_controllers_scale_not_terminating_pods() -> None:
+    """As the disruption controller's getExpectedScale: a pod being deleted and its Ready
+    replacement count once, so the next eviction need not wait out the grace period."""
     c = Cluster()
     c.add_nodes(2)
     c.store.create("deployments.apps", deployment("web", 3), namespace=NS)
@@ -58,15 +66,35 @@ def test_pdb_status_follows_evictions_and_agrees_with_the_eviction_api() -> None
     c.run()
     first, second = (p["metadata"]["name"] for p in c.pods(app="web")[:2])
     c.store.evict(first, namespace=NS)
-    c.manager.step()  # the evicted pod still terminates: expected 4, healthy 3, desired 3
+    c.manager.step()
+    assert _terminating(c) == [first]
     status = _pdb_status(c)
-    assert status["disruptionsAllowed"] == 0
-    assert status["currentHealthy"] < status["expectedPods"]
-    with pytest.raises(TooManyRequests):
-        c.store.evict(second, namespace=NS)
+    assert (status["expectedPods"], status["currentHealthy"], status["desiredHealthy"]) == (3, 3, 2)
+    assert status["disruptionsAllowed"] == 1
+    c.store.evict(second, namespace=NS)  # the eviction API agrees with the status
+    third = next(
+        p["metadata"]["name"]
+        for p in c.pods(app="web")
+        if p["metadata"]["name"] not in (first, second)
+        and p.get("status", {}).get("phase") == "Running"
+    )
+    with pytest.raises(TooManyRequests):  # until the second replacement is Ready
+        c.store.evict(third, namespace=NS)
+
+
+def test_an_integer_min_available_budget_counts_every_matching_pod() -> None:
+    c = Cluster()
+    c.add_nodes(2)
+    c.store.create("deployments.apps", deployment("web", 3), namespace=NS)
+    c.store.create("poddisruptionbudgets.policy", _pdb(minAvailable=2), namespace=NS)
     c.run()
-    assert _pdb_status(c)["disruptionsAllowed"] == 1
-    c.store.evict(second, namespace=NS)
+    first = c.pods(app="web")[0]["metadata"]["name"]
+    c.store.evict(first, namespace=NS)
+    c.manager.step()  # the evicted pod still terminates: expected 4, healthy 3, desired 2
+    assert _terminating(c) == [first]
+    status = _pdb_status(c)
+    assert (status["expectedPods"], status["currentHealthy"], status["desiredHealthy"]) == (4, 3, 2)
+    assert status["disruptionsAllowed"] == 1
 
 
 def test_policy_v1_pdbs_carry_the_disruption_allowed_condition() -> None:

@@ -24,6 +24,7 @@ from ekstwin.aws import eks_routes, virtual_time
 from ekstwin.aws.faults import AwsFaults
 from ekstwin.aws.requestlog import RequestLog, action_of, is_mutating, service_of
 from ekstwin.aws.state import TwinState
+from upgrader.sandbox.directory import CLOCK_PATH
 
 StartResponse = Callable[..., Any]
 REQUESTS_PATH = "/_sandbox/requests"
@@ -99,6 +100,8 @@ class TwinApp:
         environ["wsgi.input"] = io.BytesIO(raw)
         if path == FAULTS_PATH and method == "POST":
             return self._fault(json.loads(raw or b"{}"), start_response)
+        if path == CLOCK_PATH:
+            return self._clock(method, raw, start_response)
         query = str(environ.get("QUERY_STRING", ""))
         service = service_of(environ)
         action = action_of(
@@ -144,6 +147,26 @@ class TwinApp:
         self.state.flush()
         self.log.add(_entry(service, action, method, path, status))
         return result
+
+    def _clock(self, method: str, raw: bytes, start_response: StartResponse) -> Iterable[bytes]:
+        """Test hook: the virtual now, and advancing a stepped clock (never under the lock:
+        the tick loop needs it to run the time asked for)."""
+        clock = self.state.clock
+        status, answer = "200 OK", dict[str, object]()
+        if method == "POST":
+            spec = json.loads(raw or b"{}")
+            seconds = spec.get("advance") if isinstance(spec, dict) else None
+            if not isinstance(seconds, int | float) or seconds < 0 or not clock.stepped:
+                status = "400 Bad Request"
+                answer = {"message": "expected {advance: seconds >= 0} on a stepped clock"}
+            else:
+                try:
+                    clock.request_advance(float(seconds))
+                except TimeoutError as err:
+                    status, answer = "503 Service Unavailable", {"message": str(err)}
+        answer = {**answer, "now": clock.now(), "stepped": clock.stepped}
+        start_response(status, [("Content-Type", "application/json")])
+        return [json.dumps(answer).encode()]
 
     def _fault(self, spec: Any, start_response: StartResponse) -> Iterable[bytes]:
         """Test hook: ``{"fail_stack_update": {"stack", "resource", "reason"}}`` and/or the

@@ -65,6 +65,16 @@ class ControllerManager:
             changed = changed or wrote
         return changed
 
+    def next_wakeup(self) -> float | None:
+        """The earliest instant any controller has timed work (a stepped clock's hint)."""
+        times = []
+        for controller in self.controllers:
+            for name in ("next_wakeup", "next_event"):
+                fn = getattr(controller, name, None)
+                if fn is not None and (t := fn()) is not None:
+                    times.append(t)
+        return min(times, default=None)
+
     def settle(self, max_passes: int = 50) -> int:
         """Run passes until one changes nothing; returns the passes that changed something."""
         for passes in range(max_passes):

@@ -46,7 +46,10 @@ class DisruptionController:
             if is_deleting(pdb):
                 continue
             budget = evaluate(
-                pdb, pods_by_ns.get(namespace_of(pdb) or "", []), empty_matches_all=v1
+                pdb,
+                pods_by_ns.get(namespace_of(pdb) or "", []),
+                empty_matches_all=v1,
+                find=lambda resource, name, ns: self.store.find(resource, name, namespace=ns),
             )
             old: Obj = pdb.get("status") or {}
             status: Obj = {

@@ -69,6 +69,12 @@ class Kubelet:
         with self._inbox_lock:
             self._inbox.append((meta.get("namespace", ""), meta.get("name", "")))
 
+    def next_event(self) -> float | None:
+        """When a pod next starts or stops, or an ipamd pass is due (a stepped clock's hint;
+        not :class:`~ekstwin.controllers.base.Timed`: the kubelet runs every pass)."""
+        passes = (p.next_pass for p in self._ipamd.pools.values() if p.running)
+        return min((*self._pending.values(), *passes), default=None)
+
     def reconcile(self, now: float) -> bool:
         with self._inbox_lock:
             keys = set(self._inbox)

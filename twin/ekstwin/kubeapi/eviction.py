@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -59,12 +60,58 @@ def scaled(value: Any, total: int) -> int:
     return int(value)
 
 
-def evaluate(pdb: dict[str, Any], pods: list[dict[str, Any]], *, empty_matches_all: bool) -> Budget:
-    """Expected, healthy and desired-healthy counts of ``pdb`` over ``pods`` (its namespace)."""
+Find = Callable[[str, str, str], dict[str, Any] | None]  # (resource, name, namespace)
+SCALED_OWNERS = {
+    "ReplicaSet": "replicasets.apps",
+    "StatefulSet": "statefulsets.apps",
+    "Deployment": "deployments.apps",
+}
+
+
+def controller_scale(find: Find, pod: dict[str, Any]) -> tuple[str, int] | None:
+    """The uid and ``spec.replicas`` of the controller at the top of ``pod``'s owners (a
+    ReplicaSet's Deployment), as the disruption controller's finders read them."""
+    obj, top = pod, None
+    for _ in range(2):
+        meta = obj.get("metadata") or {}
+        ref = next((r for r in meta.get("ownerReferences") or [] if r.get("controller")), None)
+        resource = SCALED_OWNERS.get(str((ref or {}).get("kind")))
+        if ref is None or resource is None:
+            break
+        owner = find(resource, str(ref.get("name")), str(meta.get("namespace") or ""))
+        if owner is None or (owner.get("metadata") or {}).get("uid") != ref.get("uid"):
+            break
+        obj = top = owner
+    if top is None:
+        return None
+    return str(top["metadata"]["uid"]), int((top.get("spec") or {}).get("replicas", 1))
+
+
+def evaluate(
+    pdb: dict[str, Any],
+    pods: list[dict[str, Any]],
+    *,
+    empty_matches_all: bool,
+    find: Find | None = None,
+) -> Budget:
+    """Expected, healthy and desired-healthy counts of ``pdb`` over ``pods`` (its namespace).
+
+    As the disruption controller counts: with ``maxUnavailable`` or a percentage
+    ``minAvailable``, the pods expected are the scale of their controllers (read through
+    ``find``), so a pod being deleted and its replacement count once; otherwise, and for
+    pods without a scaled controller, every matching pod."""
     matched = [p for p in pods if pdb_selects(pdb, p, empty_matches_all=empty_matches_all)]
-    expected = len(matched)
-    healthy = sum(1 for p in matched if is_healthy(p))
     spec = pdb.get("spec") or {}
+    expected = len(matched)
+    min_available = spec.get("minAvailable")
+    by_scale = spec.get("maxUnavailable") is not None or (
+        isinstance(min_available, str) and min_available.endswith("%")
+    )
+    if by_scale and find is not None and matched:
+        scales = [controller_scale(find, p) for p in matched]
+        if all(s is not None for s in scales):
+            expected = sum(dict(s for s in scales if s is not None).values())
+    healthy = sum(1 for p in matched if is_healthy(p))
     if spec.get("minAvailable") is not None:
         desired = scaled(spec["minAvailable"], expected)
     elif spec.get("maxUnavailable") is not None:
@@ -80,6 +127,7 @@ def check_eviction(
     pods: list[dict[str, Any]],
     *,
     empty_matches_all: bool = False,
+    find: Find | None = None,
 ) -> None:
     """Raise ``TooManyRequests`` (or ``InternalError`` for several PDBs) if eviction is refused."""
     phase = (pod.get("status") or {}).get("phase")
@@ -92,7 +140,7 @@ def check_eviction(
         raise InternalError(MULTIPLE_MESSAGE)
     if not is_healthy(pod):
         return
-    budget = evaluate(covering[0], pods, empty_matches_all=empty_matches_all)
+    budget = evaluate(covering[0], pods, empty_matches_all=empty_matches_all, find=find)
     if budget.healthy - budget.desired_healthy > 0:
         return
     raise TooManyRequests(

@@ -365,7 +365,13 @@ class Store:
             pod = self._stored(pods, name, namespace)
             pdbs = self.select(self.resource_type("poddisruptionbudgets.policy"), namespace)
             siblings = self.select(pods, namespace)
-            check_eviction(pod, pdbs, siblings, empty_matches_all=self._minor >= (1, 21))
+            check_eviction(
+                pod,
+                pdbs,
+                siblings,
+                empty_matches_all=self._minor >= (1, 21),
+                find=lambda resource, name, ns: self.find(resource, name, namespace=ns),
+            )
             self._delete(pods, pod, grace_period_seconds)
 
     def subscribe(self, fn: Subscriber) -> Callable[[], None]:
