@@ -408,6 +408,10 @@ class FakeAws:
         now = tuple(p for p in asg.suspended_processes if p not in processes)
         self._replace_asg(replace(asg, suspended_processes=now))
 
+    def terminated(self, instance_ids: Sequence[str]) -> frozenset[str]:
+        live = {i.instance_id for i in self.w.state.instances}
+        return frozenset(i for i in instance_ids if i not in live)
+
     def terminate(self, instance_id: str, *, decrement: bool) -> None:
         self.w.record("terminate", instance_id, decrement)
         for asg in self.w.state.asgs:

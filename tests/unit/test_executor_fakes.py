@@ -19,7 +19,7 @@ from upgrader.executor.journal import JOURNAL_NAME, NAMESPACE, Journal
 from upgrader.executor.progress import Event
 from upgrader.executor.run import ApplyResult, Outside, run_plan
 from upgrader.executor.session import JOURNAL_KEY, Session
-from upgrader.executor.verify import verify
+from upgrader.executor.verify import STARTING_SECONDS, verify
 from upgrader.model.actions import Rollout
 from upgrader.model.plan import Plan
 from upgrader.model.state import ClusterState
@@ -180,6 +180,64 @@ def test_verify_fails_on_an_unowned_node_outside_the_skew() -> None:
         caught.value.message
     )
     assert "kubectl rollout restart" in caught.value.message
+
+
+def _verify_session(run: Run) -> tuple[Session, VerifyStep]:
+    session = Session(
+        plan=run.plan,
+        config=run.config,
+        aws=FakeAws(run.world),
+        kube=FakeKube(run.world),
+        journal=Journal(plan="sha256:0", fingerprint=run.plan.fingerprint),
+        sink=run.events.append,
+        holder=HOLDER,
+        clock=run.world.clock,
+        discoverer=run.world.discover,
+    )
+    (step,) = [s for s in run.plan.steps if isinstance(s, VerifyStep)]
+    return session, step
+
+
+def _creating(run: Run, count: int) -> list[str]:
+    """The first ``count`` pods put in ContainerCreating, as a wave just moved them."""
+    pods = list(run.world.state.pods)
+    moved = [i for i, p in enumerate(pods) if not p.host_network][:count]
+    for i in moved:
+        pods[i] = replace(pods[i], phase="Pending", waiting_reason="ContainerCreating")
+    run.world.state = replace(run.world.state, pods=tuple(pods))
+    return [f"{pods[i].namespace}/{pods[i].name}" for i in moved]
+
+
+def test_verify_waits_for_pods_the_last_wave_moved_to_start() -> None:
+    run = Run()
+    run.apply()
+    _creating(run, 2)
+
+    def start() -> None:  # the kubelet starts them a few seconds later
+        if run.world.clock.slept > 3:
+            run.world.state = replace(
+                run.world.state,
+                pods=tuple(
+                    replace(p, phase="Running", waiting_reason=None) for p in run.world.state.pods
+                ),
+            )
+
+    run.world.clock.on_sleep.append(start)
+    session, step = _verify_session(run)
+    verify(session, step, cleanup_leaked_enis=False)
+    assert "waiting for 2 pod(s) in ContainerCreating to start" in run.said("wait")
+
+
+def test_verify_fails_on_pods_still_creating_after_the_start_window() -> None:
+    run = Run()
+    run.apply()
+    stuck = _creating(run, 1)
+    session, step = _verify_session(run)
+    started = run.world.clock.monotonic()
+    with pytest.raises(UpgraderError) as caught:
+        verify(session, step, cleanup_leaked_enis=False)
+    assert f"pod(s) stuck in ContainerCreating: {stuck[0]}" in caught.value.message
+    assert run.world.clock.monotonic() - started >= STARTING_SECONDS
 
 
 def test_capacity_allows_one_wave_of_both_nodes() -> None:

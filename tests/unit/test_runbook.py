@@ -463,7 +463,9 @@ def test_step_minutes() -> None:
     )
     assert str(step_minutes(control_plane((24, 60)))) == "24-60 min"
     assert str(step_minutes(control_plane((7, 7)))) == "7 min"
-    assert str(step_minutes(roll(3))) == "18-45 min"
+    assert (
+        str(step_minutes(roll(3))) == "5-45 min"
+    )  # 3 waves: the timing model's 85 s each, to 15 min each
     assert str(step_minutes(cni(10))) == "10-30 min"
     assert str(step_minutes(cni(0))) == "2-5 min"
     assert str(step_minutes(coredns)) == "2-5 min"

@@ -103,23 +103,23 @@ def test_hop_table_rows(book: str) -> None:
     )
     rows = [
         "| 1 | 1-4 | `1.27` → `1.28` | `v1.19.2` | `v1.28.15-eksbuild.31` | `v1.11.3-eksbuild.2`"
-        " | `general` (managed) | 38-103 min |",
+        " | `general` (managed) | 34-103 min |",
         "| 2 | 5-9 | `1.28` → `1.29` | `v1.19.2` | `v1.29.15-eksbuild.16` | `v1.11.4-eksbuild.24`"
-        " | `general` (managed) | 40-108 min |",
+        " | `general` (managed) | 36-108 min |",
         "| 3 | 10-15 | `1.29` → `1.30` | `v1.19.2` | `v1.30.14-eksbuild.28` | `v1.11.4-eksbuild.24`"
-        " | `general` (managed), `memory` (self-managed) | 52-143 min |",
+        " | `general` (managed), `memory` (self-managed) | 39-143 min |",
         "| 4 | 16-23 | `1.30` → `1.31` | `v1.20.1` | `v1.31.14-eksbuild.9` | `v1.11.4-eksbuild.24`"
-        " | `general` (managed), `memory` (self-managed) | 60-166 min |",
+        " | `general` (managed), `memory` (self-managed) | 47-166 min |",
     ]
     assert "\n".join([header, "|---|---|---|---|---|---|---|---|", *rows]) in chain
-    # 38+40+52+60 and 103+108+143+166, plus verify's 2-5 min
-    assert "Then step 24 `verify` (2-5 min). The whole plan: 192-525 min." in chain
+    # 34+36+39+47 and 103+108+143+166, plus verify's 2-5 min
+    assert "Then step 24 `verify` (2-5 min). The whole plan: 158-525 min." in chain
 
 
 def test_table_cells_are_escaped() -> None:
     chain = chain_section(multi_hop(memory="mem|ory"))
     assert chain is not None
-    assert "| `general` (managed), `mem\\|ory` (self-managed) | 60-166 min |" in chain
+    assert "| `general` (managed), `mem\\|ory` (self-managed) | 47-166 min |" in chain
 
 
 def test_bake_points_between_hops(book: str) -> None:

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 DEFAULT_SPEED = 600.0
-# The longest jump of a stepped clock: the controllers that compare times on every pass
-# (a node's boot, ipamd's cool-downs) see time move in steps no longer than this.
-STEP_QUANTUM_SECONDS = 0.5
+# The longest jump of a stepped clock: controllers that compare times on every pass
+# without saying when (ipamd's cool-downs within its 5 s passes) see time move in steps
+# no longer than this; the rest hint their instants (ControllerManager.next_wakeup).
+STEP_QUANTUM_SECONDS = 2.0
 
 
 @dataclass(order=True)

@@ -40,6 +40,7 @@ from ekstwin.world import World, build_aws, create_all
 from upgrader.errors import BadInputError
 
 SETTLE_TIMEOUT_SECONDS = 60.0
+SETTLE_SECONDS_PER_NODE = 0.25  # wall time: a 1,000-node world takes minutes to settle
 NODEGROUP_STACK_FAILURE = (
     'Resource handler returned message: "Internal Failure" (HandlerErrorCode: InternalFailure)'
 )
@@ -174,9 +175,12 @@ class Sandbox:
         self._thread = threading.Thread(target=self._loop, name="sandbox-tick", daemon=True)
         self._thread.start()
         # Workloads arrive once the nodes are Ready, so they spread as on a cluster in use.
-        self.wait_until(self.settled, SETTLE_TIMEOUT_SECONDS, "the nodes to be Ready")
+        settle = SETTLE_TIMEOUT_SECONDS + SETTLE_SECONDS_PER_NODE * sum(
+            g.desired for g in s.nodegroups
+        )
+        self.wait_until(self.settled, settle, "the nodes to be Ready")
         create_all(self.store, system.workloads(s))
-        self.wait_until(self.settled, SETTLE_TIMEOUT_SECONDS, "the workloads to run")
+        self.wait_until(self.settled, settle, "the workloads to run")
         self._inject_faults(aws_url)
         self.clock.free_running = False  # a stepped clock now moves only when asked
         return Endpoints(aws_url, kube_url, self.token, s.region, s.name)

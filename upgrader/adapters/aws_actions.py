@@ -126,7 +126,8 @@ class AwsActions:
         Raises :class:`StackUpdateFailed` when the operation fails or rolls back
         (after the rollback settles, so the final status is reported) or when
         ``timeout_seconds`` pass (status ``TIMEOUT``). ``on_poll(status, elapsed)``
-        is called after every poll; ``clock`` paces the polls.
+        is called after every poll; ``clock`` paces the polls, a second apart at first,
+        then further apart up to ``poll_seconds`` (an update of many minutes needs no more).
         """
         started = clock.monotonic()
         last = ""
@@ -143,7 +144,10 @@ class AwsActions:
             return last
 
         done = poll(
-            settled, timeout=timeout_seconds, backoff=Backoff.every(poll_seconds), clock=clock
+            settled,
+            timeout=timeout_seconds,
+            backoff=Backoff(first=min(1.0, poll_seconds), factor=1.5, most=poll_seconds),
+            clock=clock,
         )
         if done is None:
             failing = "ROLLBACK" in last or last.endswith("_FAILED")
@@ -228,6 +232,24 @@ class AwsActions:
                 self.aws.autoscaling.resume_processes(
                     AutoScalingGroupName=name, ScalingProcesses=list(processes)
                 )
+
+    def terminated(self, instance_ids: Sequence[str]) -> frozenset[str]:
+        """Which of ``instance_ids`` EC2 has terminated (their network interfaces, and so
+        their subnet addresses, released); an instance EC2 no longer knows counts."""
+        if not instance_ids:
+            return frozenset()
+        with aws_errors(f"EC2 instances {', '.join(instance_ids)}", "DescribeInstances"):
+            pages = self.aws.ec2.get_paginator("describe_instances").paginate(
+                Filters=[{"Name": "instance-id", "Values": list(instance_ids)}]
+            )
+            live = {
+                i["InstanceId"]
+                for page in pages
+                for r in page["Reservations"]
+                for i in r["Instances"]
+                if i["State"]["Name"] != "terminated"
+            }
+        return frozenset(i for i in instance_ids if i not in live)
 
     def terminate(self, instance_id: str, *, decrement: bool) -> None:
         """TerminateInstanceInAutoScalingGroup; an instance no longer in a group is left

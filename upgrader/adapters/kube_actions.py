@@ -18,7 +18,7 @@ from typing import Any, Generic, NoReturn, TypeVar
 
 import tenacity
 
-from upgrader.adapters import aws_state, eks_auth, ipamd, kube, kube_state
+from upgrader.adapters import aws_state, eks_auth, ipamd, kube, kube_state, kube_watch
 from upgrader.adapters.aws_actions import AwsActions
 from upgrader.adapters.errors import CloudAccessError, CloudError, CloudNotFoundError, scrub
 from upgrader.adapters.kube import Json, KubeReader
@@ -89,6 +89,9 @@ def _epoch(text: Any) -> float | None:
 class KubeActions:
     """Writes and reads against one cluster's API server."""
 
+    _node_watch: kube_watch.WatchCache | None = None  # set by start_watches()
+    _pod_watch: kube_watch.WatchCache | None = None
+
     def __init__(self, reader: KubeReader) -> None:
         self.reader = reader
         self._discovery: dict[str, tuple[float, Json | None]] = {}
@@ -113,7 +116,35 @@ class KubeActions:
         return cls(reader)
 
     def close(self) -> None:
+        self.stop_watches()
         self.reader.close()
+
+    def start_watches(self, *, wait_seconds: float = 0.0) -> bool:
+        """Keep every node and pod in watch caches from now on: :meth:`nodes` and
+        :meth:`pods` answer from them (not a list per call) once their first list is in
+        and while their watch is up. Waits up to ``wait_seconds`` for the first lists;
+        whether both are in. :meth:`close` stops them."""
+        if self._node_watch is None or self._pod_watch is None:
+            self._node_watch = kube_watch.WatchCache(self.reader, "/api/v1/nodes").start()
+            self._pod_watch = kube_watch.WatchCache(self.reader, "/api/v1/pods").start()
+        deadline = time.monotonic() + wait_seconds
+        return all(
+            w.synced.wait(max(deadline - time.monotonic(), 0.0))
+            for w in (self._node_watch, self._pod_watch)
+        )
+
+    def stop_watches(self) -> None:
+        """Stop the watch caches; nodes and pods are listed over HTTP again."""
+        watches = (self._node_watch, self._pod_watch)
+        self._node_watch = self._pod_watch = None
+        for watch in watches:
+            if watch is not None:
+                watch.stop()
+
+    @staticmethod
+    def _current(watch: kube_watch.WatchCache | None) -> list[Json] | None:
+        """The watch cache's objects when it is current; None to list over HTTP instead."""
+        return watch.items() if watch is not None and watch.fresh else None
 
     # plumbing -----------------------------------------------------------------
 
@@ -336,13 +367,11 @@ class KubeActions:
     # nodes and pods -----------------------------------------------------------------
 
     def nodes(self) -> tuple[Node, ...]:
-        """Every node, as discovery reads them."""
-        return tuple(
-            sorted(
-                (kube_state.node(o) for o in self.reader.list_all("/api/v1/nodes")),
-                key=lambda n: n.name,
-            )
-        )
+        """Every node, as discovery reads them (from the watch cache when it is current)."""
+        raw = self._current(self._node_watch)
+        if raw is None:
+            raw = self.reader.list_all("/api/v1/nodes")
+        return tuple(sorted((kube_state.node(o) for o in raw), key=lambda n: n.name))
 
     def pods(
         self,
@@ -351,14 +380,20 @@ class KubeActions:
         node: str | None = None,
         label_selector: str | None = None,
     ) -> tuple[Pod, ...]:
-        """Pods matching the filters; stuck ones carry their newest Warning event."""
+        """Pods matching the filters; stuck ones carry their newest Warning event. From the
+        watch cache when it is current and ``label_selector`` is ``a=b,c=d`` (or none)."""
         base = f"/api/v1/namespaces/{namespace}" if namespace else "/api/v1"
-        query: list[tuple[str, str]] = []
-        if node:
-            query.append(("fieldSelector", f"spec.nodeName={node}"))
-        if label_selector:
-            query.append(("labelSelector", label_selector))
-        raw = self.reader.list_all(f"{base}/pods", tuple(query))
+        labels = kube_watch.equality_selector(label_selector)
+        cached = self._current(self._pod_watch) if labels is not None else None
+        if cached is not None:
+            raw = kube_watch.select(cached, namespace=namespace, node=node, labels=labels)
+        else:
+            query: list[tuple[str, str]] = []
+            if node:
+                query.append(("fieldSelector", f"spec.nodeName={node}"))
+            if label_selector:
+                query.append(("labelSelector", label_selector))
+            raw = self.reader.list_all(f"{base}/pods", tuple(query))
         warnings: dict[tuple[str, str], str] = {}
         if any(kube_state.pod(o, {}).stuck_creating for o in raw):
             events = self.reader.list_all(f"{base}/events", (("fieldSelector", "type=Warning"),))

@@ -33,6 +33,11 @@ SUSPENDED_DURING_ROLL = ("AZRebalance",)
 AUTOSCALER = ("kube-system", "cluster-autoscaler")
 NODE_READY_TIMEOUT = 15 * 60.0
 DRAIN_TIMEOUT = 15 * 60.0
+TERMINATE_TIMEOUT = 15 * 60.0
+# Polls that pace the roll: a PDB allows the next eviction as soon as a replacement is
+# Ready (seconds), and each wave waits on its boots and terminations.
+DRAIN_POLL_SECONDS = 1.0
+WAVE_POLL_SECONDS = 2.0
 MANAGED_TIMEOUT = 120 * 60.0
 
 
@@ -44,6 +49,14 @@ def minor(version: str) -> str:
 
 def _evictable(pod: Pod) -> bool:
     return pod.owner_kind not in ("DaemonSet", "Node") and pod.phase not in ("Succeeded", "Failed")
+
+
+def eviction_order(per_node: list[list[Pod]]) -> list[Pod]:
+    """The pods still to evict (terminating ones are on their way), the nodes taking
+    turns: when a budget allows only some disruptions, they spread over the wave's nodes
+    instead of emptying one node while the others wait."""
+    queues = [[p for p in pods if not p.terminating] for pods in per_node]
+    return [q[i] for i in range(max(map(len, queues), default=0)) for q in queues if i < len(q)]
 
 
 class Roll:
@@ -185,6 +198,7 @@ class Roll:
             timeout=NODE_READY_TIMEOUT,
             hint=f"check the activities of ASG {self.asg} and the new instances' kubelet; "
             "then re-run apply",
+            most=WAVE_POLL_SECONDS,
         )
         self._mark_cordoned(tuple(n.name for n in batch))
         self.drain(batch)  # on any stop, restore() makes them schedulable again
@@ -194,6 +208,20 @@ class Roll:
             self.s.aws.terminate(node.instance_id, decrement=True)
             self.s.save(self.s.journal.terminate(node.instance_id))
             self.s.emit("node", f"terminated {node.instance_id}", nodes=(node.name,))
+        if old_left > k:
+            self._wait_terminated(tuple(n.instance_id for n in batch))
+
+    def _wait_terminated(self, ids: tuple[str, ...]) -> None:
+        """Until EC2 has terminated ``ids``: their addresses come back to the subnets only
+        then, and the next wave is sized on them (sooner, it would be smaller)."""
+        self.s.emit("wait", f"waiting for {len(ids)} old instance(s) to terminate")
+        self.s.wait(
+            lambda: len(self.s.aws.terminated(ids)) == len(ids),
+            what=f"EC2 to terminate {', '.join(ids)}",
+            timeout=TERMINATE_TIMEOUT,
+            hint=f"aws ec2 describe-instances --instance-ids {' '.join(ids)}; then re-run apply",
+            most=WAVE_POLL_SECONDS,
+        )
 
     def _mark_cordoned(self, names: tuple[str, ...]) -> None:
         """Journal the wave's nodes before cordoning them; nodes an earlier, stopped wave
@@ -218,17 +246,25 @@ class Roll:
         for name in names:
             self.s.kube.cordon(name)
         blocked: dict[str, str] = {}
+        blocked_by: dict[tuple[str, str | None, str | None], str] = {}
 
         def empty() -> bool:
-            left = [p for name in names for p in self.s.kube.pods(node=name) if _evictable(p)]
+            per_node = [[p for p in self.s.kube.pods(node=name) if _evictable(p)] for name in names]
             blocked.clear()
-            for pod in left:
-                if pod.terminating:
+            refused: set[tuple[str, str | None, str | None]] = set()
+            for pod in eviction_order(per_node):
+                owner = (pod.namespace, pod.owner_kind, pod.owner_name)
+                if owner in refused:
+                    # its budget said no a moment ago: spare the API server the same answer
+                    blocked[f"{pod.namespace}/{pod.name}"] = blocked_by[owner]
                     continue
                 eviction = self.s.kube.evict(pod.namespace, pod.name)
                 if eviction.blocked_by:
                     blocked[f"{pod.namespace}/{pod.name}"] = eviction.blocked_by
-            return not left
+                    if pod.owner_name is not None:
+                        refused.add(owner)
+                        blocked_by[owner] = eviction.blocked_by
+            return not any(per_node)
 
         def report(_: float) -> None:
             if blocked:
@@ -243,6 +279,7 @@ class Roll:
                 timeout=DRAIN_TIMEOUT,
                 hint="the PDB and pod named above block the drain: add replicas or relax the PDB",
                 on_poll=report,
+                most=DRAIN_POLL_SECONDS,
             )
         except StepFailedError as err:
             detail = ", ".join(f"{pod} (PDB {pdb})" for pod, pdb in sorted(blocked.items()))

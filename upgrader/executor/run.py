@@ -57,6 +57,7 @@ from upgrader.model.steps import (
 from upgrader.planner import gate_inputs
 from upgrader.planner.adopt import adoption_config
 from upgrader.polling import WALL, Clock
+from upgrader.runbook.durations import step_minutes
 from upgrader.semver import Version
 
 STAGES = {
@@ -154,6 +155,24 @@ def _pre_gates(s: Session, step: Step) -> None:
             + "; ".join(f"{f.id} {f.subject}: {f.message}" for f in blocking),
             "fix what the gate names, then re-run apply; nothing of this step was done",
         )
+
+
+def _report_duration(s: Session, step: Step, seconds: float) -> None:
+    """The step's actual duration against the runbook's prediction (a resumed step's
+    counts from the resume)."""
+    predicted = step_minutes(step)
+    minutes = seconds / 60
+    verdict = (
+        "within the prediction"
+        if predicted.low - 0.5 <= minutes <= predicted.high
+        else ("faster than predicted" if minutes < predicted.low else "SLOWER than predicted")
+    )
+    s.emit(
+        "info",
+        f"{step.id} took {minutes:.1f} min; the runbook predicted {predicted} ({verdict})",
+        actual_seconds=round(seconds, 1),
+        predicted_minutes=[predicted.low, predicted.high],
+    )
 
 
 def _run_step(s: Session, step: Step, *, cleanup_leaked_enis: bool) -> None:
@@ -260,9 +279,11 @@ def run_plan(
                 _start_hop(session, step, config, outside.derive)
                 _pre_gates(session, step)
                 session.save(session.journal.start(step.id))
+            began = session.clock.monotonic()
             _run_step(session, step, cleanup_leaked_enis=cleanup_leaked_enis)
             session.save(session.journal.finish(step.id))
             ran.append(step.id)
+            _report_duration(session, step, session.clock.monotonic() - began)
         session.stage = session.step = None
         session.save(replace(session.journal, complete=True))
         session.emit("done", f"{plan.cluster} is at {plan.to.kubernetes}")

@@ -110,8 +110,11 @@ class Session:
         timeout: float,
         hint: str,
         on_poll: Callable[[float], None] | None = None,
+        most: float | None = None,
     ) -> T:
-        """Poll ``probe`` until it returns a value; back off from 0.1 s to a few seconds."""
+        """Poll ``probe`` until it returns a value; back off from 0.1 s to ``most`` seconds
+        (a few by default; a wait that paces the next action, as a drain's evictions,
+        polls more often)."""
 
         def kept() -> T | None:
             self.keep_lock()
@@ -120,7 +123,11 @@ class Session:
         value = poll(
             kept,
             timeout=timeout,
-            backoff=Backoff(first=0.1, factor=1.5, most=self.poll_max_seconds),
+            backoff=Backoff(
+                first=0.1,
+                factor=1.5,
+                most=self.poll_max_seconds if most is None else min(most, self.poll_max_seconds),
+            ),
             clock=self.clock,
             on_wait=on_poll,
         )

@@ -19,6 +19,8 @@ from upgrader.model.steps import (
 # leaves room above the slowest seen. Managed node group updates drain every node.
 CONTROL_PLANE_TIMEOUT = 90 * 60.0
 NODEGROUP_STACK_TIMEOUT = 120 * 60.0
+# The longest gap between stack polls (AWS's own waiters poll every 30 s).
+STACK_POLL_SECONDS = 10.0
 
 
 def update_stack(
@@ -65,7 +67,11 @@ def update_stack(
             on_poll()
 
     status = s.aws.wait_stack(
-        name, timeout_seconds=timeout, poll_seconds=1.0, on_poll=polled, clock=s.clock
+        name,
+        timeout_seconds=timeout,
+        poll_seconds=STACK_POLL_SECONDS,
+        on_poll=polled,
+        clock=s.clock,
     )
     s.emit("info", f"stack {name} {status}")
 

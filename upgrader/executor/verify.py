@@ -4,6 +4,7 @@ CNI, no pod stuck, leaked ENIs reported (and deleted with --cleanup-leaked-enis)
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 
 from upgrader.catalog.versions import catalog
@@ -15,6 +16,9 @@ from upgrader.gates.rules.ver001 import follow_hint
 from upgrader.model.kube import Node
 from upgrader.model.steps import VerifyStep
 from upgrader.model.unowned import FARGATE, KARPENTER, node_owner
+
+# A pod in ContainerCreating this long after the last change is stuck, not starting.
+STARTING_SECONDS = 120.0
 
 
 def _unowned(s: Session, nodes: Sequence[Node], target: str) -> list[str]:
@@ -44,6 +48,25 @@ def _unowned(s: Session, nodes: Sequence[Node], target: str) -> list[str]:
     return problems
 
 
+def _still_creating(s: Session, creating: set[tuple[str, str]]) -> list[str]:
+    """Of the pods in ContainerCreating, those still there after :data:`STARTING_SECONDS`:
+    a pod the last wave moved a moment ago starts within seconds; one that does not is
+    stuck (an address it never gets, a CNI that never answers)."""
+    left = sorted(creating)
+
+    def started() -> bool:
+        nonlocal left
+        now = {(p.namespace, p.name) for p in s.kube.pods() if p.stuck_creating}
+        left = [key for key in left if key in now]
+        return not left
+
+    if left:
+        s.emit("wait", f"waiting for {len(left)} pod(s) in ContainerCreating to start")
+        with contextlib.suppress(StepFailedError):
+            s.wait(started, what="pods to start", timeout=STARTING_SECONDS, hint="")
+    return [f"{namespace}/{name}" for namespace, name in left]
+
+
 def verify(s: Session, step: VerifyStep, *, cleanup_leaked_enis: bool) -> None:
     state = s.discover()
     target = s.plan.to
@@ -57,7 +80,7 @@ def verify(s: Session, step: VerifyStep, *, cleanup_leaked_enis: bool) -> None:
     tags = {c.tag for c in aws_node.containers if c.name == "aws-node"} if aws_node else set()
     if tags != {target.cni}:
         problems.append(f"aws-node runs {', '.join(sorted(tags)) or 'nothing'}, not {target.cni}")
-    stuck = sorted(f"{p.namespace}/{p.name}" for p in state.pods if p.stuck_creating)
+    stuck = _still_creating(s, {(p.namespace, p.name) for p in state.pods if p.stuck_creating})
     if stuck:
         problems.append(f"pod(s) stuck in ContainerCreating: {', '.join(stuck[:10])}")
     if problems:

@@ -40,6 +40,8 @@ from upgrader.pipeline.reviewed import (
 )
 from upgrader.polling import WALL, Clock
 
+WATCH_SYNC_SECONDS = 30.0  # for the first lists of the node and pod watches
+
 
 def apply(
     plan_path: Path,
@@ -70,6 +72,9 @@ def apply(
         check_change_sets(plan, source)
         if confirm is not None:
             confirm(plan)
+        # The roll's waits read nodes and pods from watches, not a list per poll; until
+        # the first lists are in (or whenever a watch is down) they list over HTTP.
+        kube.start_watches(wait_seconds=WATCH_SYNC_SECONDS)
     except BaseException:
         kube.close()
         raise

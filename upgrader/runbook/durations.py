@@ -3,14 +3,18 @@
 Timings (research/upgrade-tools.md "Published timing figures"): a control-plane
 upgrade takes about 24-60 min (the plan predicts it); replacing one node about 5 min
 plus its drain; a DaemonSet rolls roughly one node a minute (aws-node's maxUnavailable
-is 10%).
+is 10%). A roll's shortest is the timing model's (:mod:`upgrader.catalog.timing`, what
+the sandbox simulates and the benchmarks measure against): each wave a boot, an
+eviction round and a termination.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import assert_never
 
+from upgrader.catalog.timing import MODEL
 from upgrader.model.steps import (
     AddonStep,
     CniStep,
@@ -26,7 +30,7 @@ from upgrader.model.steps import (
 
 # (low, high) minutes per unit of work, or for the whole step.
 PER_NODE_DAEMONSET = (1, 3)
-PER_WAVE = (6, 15)  # boot + Ready (~4 min), drain (PDB retries), terminate
+PER_WAVE_MOST = 15  # boot + Ready (~4 min), drain (PDB retries), terminate
 COREDNS = (2, 5)
 NODEGROUP_STACK = (2, 10)
 VERIFY = (2, 5)
@@ -65,7 +69,7 @@ def step_minutes(step: Step) -> Minutes:  # noqa: PLR0911 - one per step kind
             return _daemonset(step.nodes)
         case NodegroupRollStep():
             waves = _count(step.predicted_waves)
-            return Minutes(waves * PER_WAVE[0], waves * PER_WAVE[1])
+            return Minutes(math.ceil(waves * MODEL.wave_seconds() / 60), waves * PER_WAVE_MOST)
         case NodegroupStackStep():
             return Minutes(*NODEGROUP_STACK)
         case FargateRestartStep():

@@ -66,8 +66,9 @@ def live_pid(directory: Path) -> int | None:
     return pid if pid and _alive(pid) else None
 
 
-def up(ref: str, directory: Path) -> Running:
-    """Start the sandbox for scenario ``ref`` in the background; returns once it is ready."""
+def up(ref: str, directory: Path, *, timeout: float = UP_TIMEOUT_SECONDS) -> Running:
+    """Start the sandbox for scenario ``ref`` in the background; returns once it is ready
+    (an error after ``timeout`` seconds)."""
     if importlib.util.find_spec(protocol.TWIN_PACKAGE) is None:
         raise BadInputError(
             "upgrader sandbox",
@@ -99,7 +100,7 @@ def up(ref: str, directory: Path) -> Running:
             start_new_session=True,
             close_fds=True,
         )
-    deadline = started + UP_TIMEOUT_SECONDS
+    deadline = started + timeout
     while time.monotonic() < deadline:
         state = protocol.read_state(directory) or {}
         if state.get("state") == protocol.READY:
@@ -126,7 +127,7 @@ def up(ref: str, directory: Path) -> Running:
     proc.wait(timeout=DOWN_TIMEOUT_SECONDS)
     raise UpgraderError(
         f"sandbox {ref}",
-        f"not ready after {UP_TIMEOUT_SECONDS:.0f} s",
+        f"not ready after {timeout:.0f} s",
         f"see {directory / protocol.LOG}",
     )
 

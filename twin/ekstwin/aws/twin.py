@@ -291,7 +291,8 @@ class AwsTwin:
                         launch_time=float(
                             getattr(instance, "twin_launch_time", epoch(instance.launch_time))
                         ),
-                        tags={t["key"]: t["value"] for t in instance.get_tags()},
+                        # moto's tag table itself: get_tags() scans every tag of the region
+                        tags=dict(self.ec2.tags.get(instance.id, {})),
                         asg_name=group.name if group is not None else None,
                         user_data=_decoded(instance.user_data),
                     )

@@ -13,7 +13,7 @@ from ekstwin.controllers.objects import (
     write_status,
 )
 from ekstwin.kubeapi import Store
-from ekstwin.kubeapi.eviction import evaluate
+from ekstwin.kubeapi.eviction import SCALED_OWNERS, evaluate
 
 POLICY_V1 = (1, 21)  # empty selectors select all pods and the DisruptionAllowed condition exists
 
@@ -41,6 +41,14 @@ class DisruptionController:
         pods_by_ns: dict[str, list[Obj]] = {}
         for pod in read(self.store, "pods"):
             pods_by_ns.setdefault(namespace_of(pod) or "", []).append(pod)
+        owners: dict[tuple[str, str, str], Obj] = {}
+        for resource in set(SCALED_OWNERS.values()):  # one read per pass, shared (no copies)
+            for obj in read(self.store, resource):
+                owners[(resource, str(obj["metadata"]["name"]), namespace_of(obj) or "")] = obj
+
+        def find(resource: str, name: str, namespace: str) -> Obj | None:
+            return owners.get((resource, name, namespace))
+
         wrote = False
         for pdb in pdbs:
             if is_deleting(pdb):
@@ -49,7 +57,7 @@ class DisruptionController:
                 pdb,
                 pods_by_ns.get(namespace_of(pdb) or "", []),
                 empty_matches_all=v1,
-                find=lambda resource, name, ns: self.store.find(resource, name, namespace=ns),
+                find=find,
             )
             old: Obj = pdb.get("status") or {}
             status: Obj = {

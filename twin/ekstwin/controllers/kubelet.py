@@ -70,10 +70,10 @@ class Kubelet:
             self._inbox.append((meta.get("namespace", ""), meta.get("name", "")))
 
     def next_event(self) -> float | None:
-        """When a pod next starts or stops, or an ipamd pass is due (a stepped clock's hint;
-        not :class:`~ekstwin.controllers.base.Timed`: the kubelet runs every pass)."""
-        passes = (p.next_pass for p in self._ipamd.pools.values() if p.running)
-        return min((*self._pending.values(), *passes), default=None)
+        """When a pod next starts, stops or retries for an address (a stepped clock's hint;
+        not :class:`~ekstwin.controllers.base.Timed`: the kubelet runs every pass). ipamd's
+        5 s pool passes are left out: the clock's quantum keeps them within seconds."""
+        return min(self._pending.values(), default=None)
 
     def reconcile(self, now: float) -> bool:
         with self._inbox_lock:
