@@ -214,8 +214,8 @@ def main() -> None:
         b = run(spec, root / "b", args.speed, max_wave_nodes=1, stepped=stepped)
     # Lower-bound makespan from the timing model the twin simulates: the fewest waves any
     # safe roll takes (the exact optimum; the planner's cheap bound if it is not proven),
-    # each at least a boot and a termination, plus every eviction round the tightest
-    # budget serialises (each replica of a max_unavailable=1 workload once).
+    # each at least a boot and (but the last) a termination, plus every eviction round
+    # the tightest budget serialises (each replica of a max_unavailable=1 workload once).
     workloads = yaml.safe_load(spec_text)["workloads"]
     rounds = max(
         MODEL.eviction_rounds(w["replicas"], w["pdb"]["max_unavailable"]) for w in workloads
@@ -241,8 +241,9 @@ def main() -> None:
         )
     print(
         f"lower-bound makespan (timing model): {fewest} waves x "
-        f"{minutes(MODEL.node_boot + MODEL.termination)} (boot, termination) + {rounds} "
-        f"eviction rounds x {MODEL.pod_stop + MODEL.pod_start:.0f} s = {minutes(bound)}"
+        f"{MODEL.node_boot + MODEL.pod_start:.0f} s (boot, aws-node start) + {fewest - 1} "
+        f"terminations x {MODEL.termination:.0f} s + {rounds} eviction rounds x "
+        f"{MODEL.pod_start:.0f} s + {MODEL.pod_stop:.0f} s = {minutes(bound)}"
     )
     print(
         f"ratios: A / lower bound {a.roll_virtual / bound:.2f} (target <= 1.15); "

@@ -1,8 +1,9 @@
 """How long the parts of a node-group wave take: the one timing model the twin simulates
 and the benchmarks measure against.
 
-A wave cannot be shorter than a new node's boot to Ready, one eviction round (a pod
-stopping and its replacement starting elsewhere) and the old node's termination; a
+A wave cannot be shorter than a new node's boot to Ready (its aws-node pod started), one
+eviction round (the replacement of an evicted pod starting elsewhere: a budget frees once
+it is Ready), the last evicted pods' stop and the old node's termination; a
 PodDisruptionBudget that allows fewer disruptions than the wave's pods of its workload
 serialises evictions into more rounds.
 """
@@ -35,16 +36,30 @@ class TimingModel:
         return max(1, math.ceil(pods / max(allowed, 1)))
 
     def wave_seconds(self, rounds: int = 1) -> float:
-        """The shortest a wave can take: boot, ``rounds`` of evictions, termination."""
-        return self.node_boot + rounds * (self.pod_stop + self.pod_start) + self.termination
+        """The shortest a wave can take: its new nodes' boot and aws-node start, ``rounds``
+        replacements started, the last evicted pods' stop, the old nodes' termination."""
+        return (
+            self.node_boot
+            + self.pod_start
+            + max(rounds, 1) * self.pod_start
+            + self.pod_stop
+            + self.termination
+        )
 
     def roll_seconds(self, waves: int, rounds: int) -> float:
-        """The shortest roll of ``waves`` waves, one after another, whose evictions take
-        ``rounds`` rounds in all (the most any one budget serialises)."""
+        """The shortest roll of ``waves`` waves, each wave one after another: a wave
+        waits for its new nodes (boot, then aws-node's pod start: the node is Ready once
+        its CNI is), each eviction round only for the replacement to start (a budget
+        frees when it is Ready; the evicted pod stops meanwhile), the last pods to stop,
+        and every wave but the last for its old nodes' termination (the next wave is
+        sized on the addresses they give back)."""
         if waves <= 0:
             return 0.0
-        return waves * (self.node_boot + self.termination) + max(rounds, waves) * (
-            self.pod_stop + self.pod_start
+        return (
+            waves * (self.node_boot + self.pod_start)
+            + (waves - 1) * self.termination
+            + max(rounds, waves) * self.pod_start
+            + self.pod_stop
         )
 
 

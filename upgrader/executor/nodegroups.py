@@ -36,8 +36,8 @@ DRAIN_TIMEOUT = 15 * 60.0
 TERMINATE_TIMEOUT = 15 * 60.0
 # Polls that pace the roll: a PDB allows the next eviction as soon as a replacement is
 # Ready (seconds), and each wave waits on its boots and terminations.
-DRAIN_POLL_SECONDS = 1.0
-WAVE_POLL_SECONDS = 2.0
+DRAIN_POLL_SECONDS = 0.5
+WAVE_POLL_SECONDS = 1.0
 MANAGED_TIMEOUT = 120 * 60.0
 
 
