@@ -240,6 +240,30 @@ def test_verify_fails_on_pods_still_creating_after_the_start_window() -> None:
     assert run.world.clock.monotonic() - started >= STARTING_SECONDS
 
 
+def test_every_old_node_still_to_go_is_cordoned_before_a_wave_evicts() -> None:
+    """A pod the first wave evicts must not land on the node the second wave drains: both
+    old nodes are cordoned before the first eviction; the second stays cordoned (and
+    journaled) once the first wave's termination begins."""
+    run = Run(max_wave_nodes=1)
+    first, second = sorted(n.name for n in run.world.state.nodes)
+    run.apply()
+    calls = [(name, args) for name, args in run.world.calls if name in ("cordon", "evict")]
+    first_evict = next(i for i, (name, _) in enumerate(calls) if name == "evict")
+    assert {args[0] for name, args in calls[:first_evict] if name == "cordon"} == {first, second}
+    run.assert_upgraded()
+
+
+def test_a_stop_mid_roll_uncordons_the_old_nodes_a_later_wave_would_have_taken() -> None:
+    run = Run(max_wave_nodes=1)
+    run.world.autoscaler = 3
+    run.world.fail["terminate"] = CloudError("EC2 instance i-1", "boom", "retry")
+    _stopped(run)
+    # the first wave's node was drained and is due to go; the second is schedulable again
+    _assert_restored(run, cordoned=1)
+    run.apply()
+    run.assert_upgraded()
+
+
 def test_capacity_allows_one_wave_of_both_nodes() -> None:
     run = Run()
     run.apply()

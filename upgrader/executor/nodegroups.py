@@ -3,10 +3,12 @@
 Each wave is re-planned from live state right before it runs: the gates are
 re-measured, and the wave is the first wave :func:`upgrader.capacity.waves.plan_roll`
 finds for the nodes still at the old version. A wave surges the ASG to its
-original size + k, waits until the new nodes are Ready, cordons and drains k old
-nodes (PDB refusals retried, the blocking PDB named), then terminates them with
-decrement, which brings the ASG back to its original size. The wave's nodes are
-journaled before they are cordoned: any stop before their termination begins makes them
+original size + k, waits until the new nodes are Ready, cordons every old node still to
+go (an evicted pod lands on a new node, never on one a later wave drains) and drains k
+of them (evictions spread over the nodes, PDB refusals retried, the blocking PDB named),
+then terminates them with decrement, which brings the ASG back to its original size,
+and waits for EC2 to release their addresses before sizing the next wave. The cordoned
+nodes are journaled first: any stop before their termination begins makes them
 schedulable again. Every number is derived from live state and the journal, so a run
 killed at any point resumes.
 """
@@ -178,14 +180,14 @@ class Roll:
                 nodes=names,
                 eta=per_wave * left if per_wave else None,
             )
-            self._wave(batch, len(old))
+            self._wave(batch, old)
         self.restore()
         self.s.emit("info", f"node group {self.group}: every node at {self.target}")
 
-    def _wave(self, batch: list[Node], old_left: int) -> None:
+    def _wave(self, batch: list[Node], old: list[Node]) -> None:
         original = self.s.journal.asg(self.asg)
         assert original is not None
-        k = len(batch)
+        k, old_left = len(batch), len(old)
         size = original.desired + k
         asg = self.s.aws.asg(self.asg)
         if asg.desired != size or asg.max_size < size:
@@ -200,10 +202,16 @@ class Roll:
             "then re-run apply",
             most=WAVE_POLL_SECONDS,
         )
-        self._mark_cordoned(tuple(n.name for n in batch))
+        # The later waves' nodes are cordoned too: a pod this wave evicts lands on a new
+        # node, never on an old one a later wave would evict it from again (and grow).
+        later = [n for n in old if n not in batch]
+        self._mark_cordoned(tuple(n.name for n in (*batch, *later)))
+        for node in later:
+            if not node.unschedulable:
+                self.s.kube.cordon(node.name)
         self.drain(batch)  # on any stop, restore() makes them schedulable again
         # From here on they go: a stop leaves them cordoned and drained for the re-run.
-        self.s.save(dataclasses.replace(self.s.journal, cordoned=()))
+        self.s.save(dataclasses.replace(self.s.journal, cordoned=tuple(n.name for n in later)))
         for node in batch:
             self.s.aws.terminate(node.instance_id, decrement=True)
             self.s.save(self.s.journal.terminate(node.instance_id))
@@ -224,8 +232,8 @@ class Roll:
         )
 
     def _mark_cordoned(self, names: tuple[str, ...]) -> None:
-        """Journal the wave's nodes before cordoning them; nodes an earlier, stopped wave
-        cordoned that this wave does not take are made schedulable again."""
+        """Journal the nodes a wave cordons before cordoning them; nodes an earlier,
+        stopped wave cordoned that this one does not are made schedulable again."""
         for name in self.s.journal.cordoned:
             if name not in names:
                 self.s.kube.uncordon(name)
