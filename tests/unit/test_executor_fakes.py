@@ -150,38 +150,6 @@ def test_fargate_pods_are_restarted_and_karpenter_nodes_reported_behind() -> Non
     assert run.journal().complete
 
 
-def test_verify_fails_on_an_unowned_node_outside_the_skew() -> None:
-    """A Fargate node outside the skew policy at the end (its pods were never restarted)
-    stops verify, naming the nodes and how they follow."""
-    run = Run(with_unowned(staging()))
-    run.world.state = replace(
-        run.world.state,
-        nodes=tuple(
-            replace(n, kubelet_version="v1.10.13-eks") if n.name.startswith("fargate-") else n
-            for n in run.world.state.nodes
-        ),
-    )
-    session = Session(
-        plan=run.plan,
-        config=run.config,
-        aws=FakeAws(run.world),
-        kube=FakeKube(run.world),
-        journal=Journal(plan="sha256:0", fingerprint=run.plan.fingerprint),
-        sink=run.events.append,
-        holder=HOLDER,
-        clock=run.world.clock,
-        discoverer=run.world.discover,
-    )
-    (step,) = [s for s in run.plan.steps if isinstance(s, VerifyStep)]
-    with pytest.raises(UpgraderError) as caught:
-        verify(session, step, cleanup_leaked_enis=False)
-    assert caught.value.exit_code == ExitCode.STEP_FAILED
-    assert "2 fargate node(s) run a kubelet outside the version-skew policy of 1.13" in (
-        caught.value.message
-    )
-    assert "kubectl rollout restart" in caught.value.message
-
-
 def _verify_session(run: Run) -> tuple[Session, VerifyStep]:
     session = Session(
         plan=run.plan,
@@ -196,6 +164,27 @@ def _verify_session(run: Run) -> tuple[Session, VerifyStep]:
     )
     (step,) = [s for s in run.plan.steps if isinstance(s, VerifyStep)]
     return session, step
+
+
+def test_verify_fails_on_an_unowned_node_outside_the_skew() -> None:
+    """A Fargate node outside the skew policy at the end (its pods were never restarted)
+    stops verify, naming the nodes and how they follow."""
+    run = Run(with_unowned(staging()))
+    run.world.state = replace(
+        run.world.state,
+        nodes=tuple(
+            replace(n, kubelet_version="v1.10.13-eks") if n.name.startswith("fargate-") else n
+            for n in run.world.state.nodes
+        ),
+    )
+    session, step = _verify_session(run)
+    with pytest.raises(UpgraderError) as caught:
+        verify(session, step, cleanup_leaked_enis=False)
+    assert caught.value.exit_code == ExitCode.STEP_FAILED
+    assert "2 fargate node(s) run a kubelet outside the version-skew policy of 1.13" in (
+        caught.value.message
+    )
+    assert "kubectl rollout restart" in caught.value.message
 
 
 def _creating(run: Run, count: int) -> list[str]:
