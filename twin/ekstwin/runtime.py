@@ -220,7 +220,7 @@ class Sandbox:
     def _stuck_instances(self) -> frozenset[str]:
         assert self.twin is not None
         count = self.scenario.faults.stuck_ipamd_nodes
-        ids = sorted(i.instance_id for i in self.twin.instances() if i.state == "running")
+        ids = sorted(i.instance_id for i in self.twin.instances(running=True))
         return frozenset(ids[:count])
 
     def _cluster_version_changed(self, cluster: str, version: str) -> None:
@@ -246,7 +246,7 @@ class Sandbox:
         """Every running instance is a Ready node; every pod runs; no rollout pending."""
         assert self.twin is not None and self.nodes is not None
         with self.twin.lock, self.store.lock:
-            running = {i.instance_id for i in self.twin.instances() if i.state == "running"}
+            running = {i.instance_id for i in self.twin.instances(running=True)}
             if set(self.nodes.node_of_instance) != running:
                 return False
             for node in self.store.list("nodes"):

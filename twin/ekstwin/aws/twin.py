@@ -272,11 +272,14 @@ class AwsTwin:
 
     # EC2 views
 
-    def instances(self) -> list[InstanceView]:
-        """Every instance (terminated ones included), in launch order."""
+    def instances(self, *, running: bool = False) -> list[InstanceView]:
+        """Every instance (terminated ones included), in launch order; only the running
+        ones with ``running`` (the tick loop's callers: terminated ones pile up in a roll)."""
         with self.lock:
             views = []
             for instance in self.ec2.all_instances():
+                if running and instance.state != "running":
+                    continue
                 group = getattr(instance, "autoscaling_group", None)
                 views.append(
                     InstanceView(

@@ -149,10 +149,8 @@ class NodeLifecycle:
         changed = False
         live: set[str] = set()
         boots: list[float] = []
-        for inst in self._twin.instances():
+        for inst in self._twin.instances(running=True):
             if not self._member(inst):
-                continue
-            if inst.state != "running":
                 continue
             live.add(inst.instance_id)
             if inst.instance_id in self.node_of_instance:
