@@ -285,6 +285,25 @@ def test_a_pdb_429_is_retried_and_named_until_the_budget_allows() -> None:
     run.assert_upgraded()
 
 
+def test_a_budget_that_refuses_is_asked_once_per_poll_not_once_per_pod() -> None:
+    """Two pods of one ReplicaSet on the drained nodes, the budget refusing: each poll sends
+    one eviction for that owner, not one per pod (the rest would get the same 429)."""
+    run = Run()
+    pods = [p for p in run.world.state.pods if p.owner_kind == "ReplicaSet"]
+    owner = pods[0].owner_name
+    same = [p for p in pods if p.owner_name == owner]
+    assert len(same) >= 2
+    for pod in same:
+        run.world.refusals[f"{pod.namespace}/{pod.name}"] = 2
+    run.apply()
+    asked = [args[0] for name, args in run.world.calls if name == "evict"]
+    first, second = (f"{p.namespace}/{p.name}" for p in same[:2])
+    # the first is refused twice then evicted; the second is not asked while it is refused
+    assert asked.count(first) == 3
+    assert asked.index(second) > [i for i, a in enumerate(asked) if a == first][1]
+    run.assert_upgraded()
+
+
 def test_a_drain_that_never_ends_fails_the_step_and_restores_everything() -> None:
     run = Run()
     run.world.autoscaler = 2

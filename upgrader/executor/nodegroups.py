@@ -254,24 +254,19 @@ class Roll:
         for name in names:
             self.s.kube.cordon(name)
         blocked: dict[str, str] = {}
-        blocked_by: dict[tuple[str, str | None, str | None], str] = {}
 
         def empty() -> bool:
             per_node = [[p for p in self.s.kube.pods(node=name) if _evictable(p)] for name in names]
             blocked.clear()
-            refused: set[tuple[str, str | None, str | None]] = set()
+            refused: dict[tuple[str, str | None, str | None], str] = {}  # owner -> its PDB
             for pod in eviction_order(per_node):
                 owner = (pod.namespace, pod.owner_kind, pod.owner_name)
-                if owner in refused:
-                    # its budget said no a moment ago: spare the API server the same answer
-                    blocked[f"{pod.namespace}/{pod.name}"] = blocked_by[owner]
-                    continue
-                eviction = self.s.kube.evict(pod.namespace, pod.name)
-                if eviction.blocked_by:
-                    blocked[f"{pod.namespace}/{pod.name}"] = eviction.blocked_by
+                # an owner whose budget said no a moment ago is not asked again this poll
+                pdb = refused.get(owner) or self.s.kube.evict(pod.namespace, pod.name).blocked_by
+                if pdb:
+                    blocked[f"{pod.namespace}/{pod.name}"] = pdb
                     if pod.owner_name is not None:
-                        refused.add(owner)
-                        blocked_by[owner] = eviction.blocked_by
+                        refused[owner] = pdb
             return not any(per_node)
 
         def report(_: float) -> None:
