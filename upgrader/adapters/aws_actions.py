@@ -236,19 +236,7 @@ class AwsActions:
     def terminated(self, instance_ids: Sequence[str]) -> frozenset[str]:
         """Which of ``instance_ids`` EC2 has terminated (their network interfaces, and so
         their subnet addresses, released); an instance EC2 no longer knows counts."""
-        if not instance_ids:
-            return frozenset()
-        with aws_errors(f"EC2 instances {', '.join(instance_ids)}", "DescribeInstances"):
-            pages = self.aws.ec2.get_paginator("describe_instances").paginate(
-                Filters=[{"Name": "instance-id", "Values": list(instance_ids)}]
-            )
-            live = {
-                i["InstanceId"]
-                for page in pages
-                for r in page["Reservations"]
-                for i in r["Instances"]
-                if i["State"]["Name"] != "terminated"
-            }
+        live = {i.instance_id for i in self.instances(instance_ids) if i.state != "terminated"}
         return frozenset(i for i in instance_ids if i not in live)
 
     def terminate(self, instance_id: str, *, decrement: bool) -> None:

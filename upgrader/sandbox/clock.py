@@ -27,8 +27,6 @@ class TwinClock:
         if not answer.get("stepped"):
             raise ValueError(f"the twin at {aws_endpoint} does not run a stepped clock")
         self._now = float(answer["now"])
-        self.slept = 0.0  # virtual seconds asked for, all sleeps together
-        self.sleeps = 0
 
     def _call(self, body: dict[str, float] | None) -> dict[str, Any]:
         data = None if body is None else json.dumps(body).encode()
@@ -46,5 +44,3 @@ class TwinClock:
 
     def sleep(self, seconds: float) -> None:
         self._now = float(self._call({"advance": max(seconds, 0.0)})["now"])
-        self.slept += seconds
-        self.sleeps += 1
